@@ -1,0 +1,83 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// kiewatch takes no package dependencies: the toolchain and the system SQLite only.
+let package = Package(
+    name: "kiewatch",
+    products: [
+        .executable(name: "kiewatch", targets: ["kiewatch"]),
+        .executable(name: "kiewatch-bench", targets: ["kiewatch-bench"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // Kie wire types, model catalogue, task lifecycle, durations, config, HMAC: pure, no I/O.
+        .target(name: "KieWatchCore"),
+        // SQLite connection, statements, migrations, group-commit writer, queries, retention.
+        .target(name: "KieWatchStore", dependencies: ["CSQLite", "KieWatchCore"]),
+        // HTTP/1.1 server on POSIX sockets: parser, limits, connections.
+        .target(name: "KieWatchHTTP", dependencies: ["KieWatchCore"]),
+        // Metric registry and the Prometheus / OpenMetrics encoder.
+        .target(name: "KieWatchMetrics"),
+        // A faithful fake Kie.ai upstream (tests, demo, benchmarks).
+        .target(name: "KieWatchSimulator", dependencies: ["KieWatchCore", "KieWatchHTTP"]),
+        // The agent: proxy, webhooks, relay, recovery, console commands.
+        .target(
+            name: "KieWatchAgent",
+            dependencies: ["KieWatchCore", "KieWatchStore", "KieWatchHTTP", "KieWatchMetrics"]
+        ),
+        // Terminal side of the console: line editor, tables, admin-socket client.
+        .target(name: "KieWatchConsole", dependencies: ["KieWatchCore"]),
+        .executableTarget(
+            name: "kiewatch",
+            dependencies: [
+                "KieWatchCore", "KieWatchStore", "KieWatchHTTP", "KieWatchMetrics",
+                "KieWatchSimulator", "KieWatchAgent", "KieWatchConsole",
+            ]
+        ),
+        .executableTarget(
+            name: "kiewatch-bench",
+            dependencies: [
+                "CSQLite", "KieWatchCore", "KieWatchStore", "KieWatchHTTP", "KieWatchMetrics",
+                "KieWatchSimulator", "KieWatchAgent", "KieWatchConsole",
+            ]
+        ),
+        // Shared test helpers: temporary databases, test clock, loopback utilities.
+        .target(
+            name: "KieWatchTestSupport",
+            dependencies: ["KieWatchCore", "KieWatchStore", "KieWatchHTTP"],
+            path: "Tests/KieWatchTestSupport"
+        ),
+        .testTarget(name: "KieWatchCoreTests", dependencies: ["KieWatchCore", "KieWatchTestSupport"]),
+        .testTarget(
+            name: "KieWatchStoreTests",
+            dependencies: ["KieWatchStore", "KieWatchCore", "KieWatchTestSupport", "CSQLite"]
+        ),
+        .testTarget(name: "KieWatchHTTPTests", dependencies: ["KieWatchHTTP", "KieWatchTestSupport"]),
+        .testTarget(name: "KieWatchMetricsTests", dependencies: ["KieWatchMetrics", "KieWatchTestSupport"]),
+        .testTarget(
+            name: "KieWatchSimulatorTests",
+            dependencies: ["KieWatchSimulator", "KieWatchCore", "KieWatchHTTP", "KieWatchTestSupport"]
+        ),
+        .testTarget(
+            name: "KieWatchAgentTests",
+            dependencies: [
+                "KieWatchAgent", "KieWatchSimulator", "KieWatchStore", "KieWatchCore", "KieWatchHTTP",
+                "KieWatchMetrics", "KieWatchTestSupport",
+            ]
+        ),
+        .testTarget(
+            name: "KieWatchConsoleTests",
+            dependencies: ["KieWatchConsole", "KieWatchAgent", "KieWatchCore", "KieWatchTestSupport"]
+        ),
+        // Runs the built `kiewatch` binary and external tools (promtool, prometheus).
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["KieWatchCore", "KieWatchTestSupport"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

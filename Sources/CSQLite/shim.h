@@ -1,0 +1,4 @@
+#ifndef KIEWATCH_CSQLITE_SHIM_H
+#define KIEWATCH_CSQLITE_SHIM_H
+#include <sqlite3.h>
+#endif

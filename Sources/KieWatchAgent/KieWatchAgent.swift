@@ -1,0 +1,1 @@
+// The KieWatchAgent module; its pieces land with their issues.

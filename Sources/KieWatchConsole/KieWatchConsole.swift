@@ -1,0 +1,1 @@
+// The KieWatchConsole module; its pieces land with their issues.

@@ -1,0 +1,1 @@
+// The KieWatchHTTP module; its pieces land with their issues.

@@ -1,0 +1,1 @@
+// The KieWatchMetrics module; its pieces land with their issues.

@@ -1,0 +1,1 @@
+// The KieWatchSimulator module; its pieces land with their issues.

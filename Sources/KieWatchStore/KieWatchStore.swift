@@ -1,0 +1,1 @@
+// The KieWatchStore module; its pieces land with their issues.
