@@ -1,0 +1,80 @@
+import KieWatchCore
+
+/// An HTTP response with its whole body. The server adds `Content-Length`, `Date`-free framing
+/// and `Connection` itself.
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
+
+    public init(status: Int, headers: HTTPHeaders = [:], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    public init(status: Int, contentType: String, body: String) {
+        self.init(status: status, headers: ["Content-Type": contentType], body: Array(body.utf8))
+    }
+
+    /// A JSON answer.
+    public static func json(_ value: JSONValue, status: Int = 200) -> HTTPResponse {
+        HTTPResponse(
+            status: status, headers: ["Content-Type": "application/json"], body: value.serializedBytes())
+    }
+
+    /// A Kie-shaped error envelope `{"code":N,"msg":"..."}` with HTTP status `status`.
+    public static func kieError(code: Int, msg: String, status: Int) -> HTTPResponse {
+        .json(["code": .int(Int64(code)), "msg": .string(msg), "data": nil], status: status)
+    }
+
+    public static func text(_ text: String, status: Int = 200) -> HTTPResponse {
+        HTTPResponse(status: status, contentType: "text/plain; charset=utf-8", body: text)
+    }
+
+    /// The standard reason phrase for a status code.
+    public static func reasonPhrase(_ status: Int) -> String {
+        switch status {
+        case 100: "Continue"
+        case 200: "OK"
+        case 201: "Created"
+        case 202: "Accepted"
+        case 204: "No Content"
+        case 301: "Moved Permanently"
+        case 302: "Found"
+        case 304: "Not Modified"
+        case 400: "Bad Request"
+        case 401: "Unauthorized"
+        case 402: "Payment Required"
+        case 403: "Forbidden"
+        case 404: "Not Found"
+        case 405: "Method Not Allowed"
+        case 408: "Request Timeout"
+        case 411: "Length Required"
+        case 413: "Content Too Large"
+        case 414: "URI Too Long"
+        case 422: "Unprocessable Content"
+        case 429: "Too Many Requests"
+        case 431: "Request Header Fields Too Large"
+        case 500: "Internal Server Error"
+        case 501: "Not Implemented"
+        case 502: "Bad Gateway"
+        case 503: "Service Unavailable"
+        case 504: "Gateway Timeout"
+        case 505: "HTTP Version Not Supported"
+        default: "Status \(status)"
+        }
+    }
+}
+
+/// The one extension point of the server: a request in, a response out.
+public protocol HTTPHandler: Sendable {
+    func handle(_ request: HTTPRequest) async -> HTTPResponse
+}
+
+/// A handler made from a closure (tests, small servers).
+public struct ClosureHandler: HTTPHandler {
+    let body: @Sendable (HTTPRequest) async -> HTTPResponse
+    public init(_ body: @escaping @Sendable (HTTPRequest) async -> HTTPResponse) { self.body = body }
+    public func handle(_ request: HTTPRequest) async -> HTTPResponse { await body(request) }
+}

@@ -1,1 +1,0 @@
-// The KieWatchHTTP module; its pieces land with their issues.
