@@ -1,0 +1,207 @@
+/// Decoding of every Kie payload family (kie-api.md), tolerant where Kie is inconsistent:
+/// `msg`/`message`, null or empty `failCode`, `resultJson` as a JSON string / object / null,
+/// Veo times as epoch ms or `YYYY-MM-DD HH:mm:ss`, Veo `resultUrls` as an array or a JSON
+/// string, credits as `creditsConsumed` or `consumeCredits`/`remainedCredits`.
+public enum KieWire {
+
+    // MARK: Create requests
+
+    /// The parts of a create request (market `createTask` or Veo `generate`) the agent needs.
+    public struct CreateRequest: Sendable, Equatable {
+        public var family: ModelFamily
+        public var model: String?
+        public var callBackURL: String?
+    }
+
+    /// Reads a create request body. Veo requests without a model default to `veo3`, Kie's default.
+    public static func createRequest(_ json: JSONValue, family: ModelFamily) -> CreateRequest {
+        var model = json["model"]?.nonEmptyString.flatMap(ModelCatalogue.sanitize)
+        if family == .veo, model == nil { model = "veo3" }
+        return CreateRequest(family: family, model: model, callBackURL: json["callBackUrl"]?.nonEmptyString)
+    }
+
+    /// The body with its `callBackUrl` set to `url` (added when absent), other members unchanged.
+    public static func replacingCallBackURL(in json: JSONValue, with url: String) -> JSONValue {
+        guard case .object(var members) = json else { return json }
+        if let i = members.firstIndex(where: { $0.key == "callBackUrl" }) {
+            members[i].value = .string(url)
+        } else {
+            members.append((key: "callBackUrl", value: .string(url)))
+        }
+        return .object(members)
+    }
+
+    /// `data.taskId` of a create answer.
+    public static func createdTaskId(_ envelope: KieEnvelope) -> String? {
+        guard envelope.code == 200 else { return nil }
+        return envelope.data["taskId"]?.nonEmptyString
+    }
+
+    // MARK: Status answers
+
+    /// Market `recordInfo` data (also the `data` of a market callback).
+    public static func marketRecord(_ data: JSONValue) throws(KieDecodingError) -> TaskReport {
+        guard case .object = data else { throw KieDecodingError("market record: data is not an object") }
+        guard let taskId = data["taskId"]?.nonEmptyString else { throw KieDecodingError("market record: no taskId") }
+        guard let rawState = data["state"]?.nonEmptyString else {
+            throw KieDecodingError("market record \(taskId): no state")
+        }
+        guard let state = TaskState(marketState: rawState) else {
+            throw KieDecodingError("market record \(taskId): unknown state '\(rawState)'")
+        }
+        return TaskReport(
+            taskId: taskId,
+            family: .market,
+            model: data["model"]?.nonEmptyString.flatMap(ModelCatalogue.sanitize),
+            state: state,
+            createdAt: timestamp(data["createTime"]),
+            completedAt: timestamp(data["completeTime"]),
+            failCode: data["failCode"]?.nonEmptyString,
+            failMessage: data["failMsg"]?.nonEmptyString,
+            resultURLs: marketResultURLs(data["resultJson"]),
+            creditsConsumed: data.first("creditsConsumed", "consumeCredits")?.doubleValue,
+            creditsRemaining: data["remainedCredits"]?.doubleValue,
+            progress: data["progress"]?.intValue.flatMap { Int(exactly: $0) }
+        )
+    }
+
+    /// Veo `record-info` data. `successFlag`: 0 generating, 1 success, 2 failed, 3 generation failed.
+    public static func veoRecord(_ data: JSONValue) throws(KieDecodingError) -> TaskReport {
+        guard case .object = data else { throw KieDecodingError("veo record: data is not an object") }
+        guard let taskId = data["taskId"]?.nonEmptyString else { throw KieDecodingError("veo record: no taskId") }
+        guard let flag = data["successFlag"]?.intValue, let state = TaskState(veoSuccessFlag: Int(flag)) else {
+            throw KieDecodingError("veo record \(taskId): missing or unknown successFlag")
+        }
+        let response = data["response"]?.unwrappingEmbeddedJSON ?? .null
+        return TaskReport(
+            taskId: taskId,
+            family: .veo,
+            model: veoModel(paramJSON: data["paramJson"]),
+            state: state,
+            createdAt: timestamp(data["createTime"]),
+            completedAt: timestamp(data["completeTime"]),
+            failCode: data["errorCode"]?.nonEmptyString,
+            failMessage: data["errorMessage"]?.nonEmptyString,
+            resultURLs: urlList(response["resultUrls"])
+        )
+    }
+
+    // MARK: Callbacks
+
+    /// A market callback: `{"code":200|501,"msg":...,"data":{taskId, state, ...}}`.
+    public static func marketCallback(_ envelope: KieEnvelope) throws(KieDecodingError) -> TaskReport {
+        var report = try marketRecord(envelope.data)
+        // A callback is sent at a terminal state; trust `data.state`, fall back to the code.
+        if !report.state.isTerminal, let code = envelope.code {
+            report.state = code == 200 ? .success : .fail
+        }
+        if report.state == .fail, report.failCode == nil, let code = envelope.code, code != 200 {
+            report.failCode = String(code)
+            report.failMessage = report.failMessage ?? envelope.message
+        }
+        return report
+    }
+
+    /// A Veo callback: code 200 with `data.info.resultUrls`, or 400/422/500/501 on failure.
+    public static func veoCallback(_ envelope: KieEnvelope) throws(KieDecodingError) -> TaskReport {
+        guard case .object = envelope.data else { throw KieDecodingError("veo callback: data is not an object") }
+        guard let taskId = envelope.data["taskId"]?.nonEmptyString else {
+            throw KieDecodingError("veo callback: no taskId")
+        }
+        guard let code = envelope.code else { throw KieDecodingError("veo callback \(taskId): no code") }
+        let info = envelope.data.first("info", "response")?.unwrappingEmbeddedJSON ?? .null
+        let success = code == 200
+        return TaskReport(
+            taskId: taskId,
+            family: .veo,
+            state: success ? .success : .fail,
+            failCode: success ? nil : String(code),
+            failMessage: success ? nil : envelope.message,
+            resultURLs: urlList(info["resultUrls"])
+        )
+    }
+
+    /// A callback of either family.
+    public static func callback(_ envelope: KieEnvelope, family: ModelFamily) throws(KieDecodingError) -> TaskReport {
+        switch family {
+        case .market: try marketCallback(envelope)
+        case .veo: try veoCallback(envelope)
+        }
+    }
+
+    /// A status answer's data of either family.
+    public static func record(_ data: JSONValue, family: ModelFamily) throws(KieDecodingError) -> TaskReport {
+        switch family {
+        case .market: try marketRecord(data)
+        case .veo: try veoRecord(data)
+        }
+    }
+
+    // MARK: Credits
+
+    /// `GET /api/v1/chat/credit` → the integer balance in `data`.
+    public static func creditBalance(_ envelope: KieEnvelope) -> Double? {
+        guard envelope.code == 200 else { return nil }
+        return envelope.data.doubleValue ?? envelope.data.first("credits", "balance")?.doubleValue
+    }
+
+    /// Whether a status answer says the task does not exist (`422 recordInfo is null`).
+    public static func isUnknownTask(_ envelope: KieEnvelope) -> Bool {
+        guard envelope.data.isNull else { return false }
+        if envelope.code == 404 { return true }
+        return envelope.code == 422 && (envelope.message?.lowercased().contains("null") ?? false)
+    }
+
+    // MARK: Field helpers
+
+    /// `resultJson` as a JSON string, an object or null → its `resultUrls` (or none).
+    static func marketResultURLs(_ value: JSONValue?) -> [String] {
+        guard let value else { return [] }
+        let parsed = value.unwrappingEmbeddedJSON
+        return urlList(parsed["resultUrls"])
+    }
+
+    /// A URL list as an array of strings, or a JSON-encoded array in a string, or one URL.
+    static func urlList(_ value: JSONValue?) -> [String] {
+        guard let value else { return [] }
+        switch value.unwrappingEmbeddedJSON {
+        case .array(let items): return items.compactMap(\.nonEmptyString)
+        case .string(let s) where !s.isEmpty: return [s]
+        default: return []
+        }
+    }
+
+    static func veoModel(paramJSON: JSONValue?) -> String? {
+        guard let param = paramJSON?.unwrappingEmbeddedJSON else { return nil }
+        return param["model"]?.nonEmptyString.flatMap(ModelCatalogue.sanitize)
+    }
+
+    /// Epoch ms, epoch seconds (values below 10^11), or `YYYY-MM-DD HH:mm:ss` (read as UTC).
+    public static func timestamp(_ value: JSONValue?) -> EpochMillis? {
+        guard let value, !value.isNull else { return nil }
+        if case .string(let s) = value, s.contains("-") { return parseDateTime(s) }
+        guard let n = value.intValue, n > 0 else { return nil }
+        return n < 100_000_000_000 ? n * 1000 : n
+    }
+
+    /// `YYYY-MM-DD HH:mm:ss` (or with `T`), as UTC, to epoch ms.
+    public static func parseDateTime(_ s: String) -> EpochMillis? {
+        let digits = s.split(whereSeparator: { !$0.isNumber }).compactMap { Int64($0) }
+        guard digits.count >= 6 else { return nil }
+        let (y, mo, d, h, mi, se) = (digits[0], digits[1], digits[2], digits[3], digits[4], digits[5])
+        guard (1970...9999).contains(y), (1...12).contains(mo), (1...31).contains(d), (0...23).contains(h),
+            (0...59).contains(mi), (0...60).contains(se)
+        else { return nil }
+        return (daysFromCivil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se) * 1000
+    }
+
+    /// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
+    static func daysFromCivil(_ y0: Int64, _ m: Int64, _ d: Int64) -> Int64 {
+        let y = m <= 2 ? y0 - 1 : y0
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+}

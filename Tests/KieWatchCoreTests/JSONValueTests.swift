@@ -1,0 +1,64 @@
+import KieWatchCore
+import Testing
+
+@Suite struct JSONValueTests {
+    @Test func parsesEveryKind() throws {
+        let v = try JSONValue.parse(#" {"a":[1,-2.5e3,true,false,null,"x\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00"],"b":{}} "#)
+        #expect(v["a"]?.arrayValue?.count == 6)
+        #expect(v["a"]?.arrayValue?[0] == .int(1))
+        #expect(v["a"]?.arrayValue?[1] == .double(-2500))
+        #expect(v["a"]?.arrayValue?[5] == .string("x\"\\/\u{8}\u{c}\n\r\té😀"))
+        #expect(v["b"] == .object([]))
+    }
+
+    @Test func roundTripsKeepingOrder() throws {
+        let text = #"{"z":1,"a":"é\n","m":[null,true,1.5,{"k":"v"}]}"#
+        #expect(try JSONValue.parse(text).serialized() == text)
+    }
+
+    @Test func escapesControlCharacters() {
+        #expect(JSONValue.string("\u{1}\u{7f}").serialized() == #""\u0001\u007f""#)
+    }
+
+    @Test func rejectsMalformedInputWithOffsets() {
+        let cases: [(String, Int)] = [
+            ("", 0), ("{", 1), (#"{"a":1,}"#, 7), ("[1 2]", 3), ("01", 1), ("1.", 2), ("tru", 0),
+            (#""abc"#, 4), (#"{"a" 1}"#, 5), ("\"\u{1}\"", 1), (#""\x""#, 3), (#""\ud800""#, 7), ("1 2", 2),
+        ]
+        for (text, offset) in cases {
+            #expect(throws: JSONParseError.self, "\(text)") { try JSONValue.parse(text) }
+            do {
+                _ = try JSONValue.parse(text)
+            } catch {
+                #expect(error.offset == offset, "\(text): \(error)")
+            }
+        }
+    }
+
+    @Test func rejectsInvalidUTF8() {
+        #expect(throws: JSONParseError.self) { try JSONValue.parse([0x22, 0xFF, 0xFE, 0x22]) }
+    }
+
+    @Test func limitsNesting() {
+        let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
+        #expect(throws: JSONParseError.self) { try JSONValue.parse(deep) }
+        let fine = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
+        #expect((try? JSONValue.parse(fine)) != nil)
+    }
+
+    @Test func tolerantAccessors() {
+        #expect(JSONValue.string(" 42 ").intValue == 42)
+        #expect(JSONValue.double(3.0).intValue == 3)
+        #expect(JSONValue.double(3.5).intValue == nil)
+        #expect(JSONValue.string("").nonEmptyString == nil)
+        #expect(JSONValue.int(7).stringValue == "7")
+        let o: JSONValue = ["msg": nil, "message": "hi"]
+        #expect(o.first("msg", "message") == "hi")
+        #expect(JSONValue.string(#"{"a":1}"#).unwrappingEmbeddedJSON["a"] == .int(1))
+        #expect(JSONValue.string("{oops").unwrappingEmbeddedJSON == .string("{oops"))
+    }
+
+    @Test func bigIntegersBecomeDoubles() throws {
+        #expect(try JSONValue.parse("123456789012345678901234567890") == .double(1.2345678901234568e29))
+    }
+}
