@@ -1,1 +1,0 @@
-// The KieWatchAgent module; its pieces land with their issues.

@@ -1,0 +1,46 @@
+import KieWatchCore
+
+/// When to poll a stale task again, following Kie's suggested cadence: every 2–3 s in the
+/// first 30 s, every 5–10 s until 2 min, then every 15–30 s; give up after a limit
+/// (default 15 min of trying). Times count from the first recovery poll.
+public struct RecoveryCadence: Sendable, Equatable {
+    public var giveUpAfterMillis: Int64
+
+    public init(giveUpAfterMillis: Int64 = 15 * 60_000) {
+        self.giveUpAfterMillis = giveUpAfterMillis
+    }
+
+    /// The next poll time after a poll at `now` for a recovery that started at `startedAt`,
+    /// or nil when the task should be given up.
+    public func nextPoll(startedAt: EpochMillis, now: EpochMillis) -> EpochMillis? {
+        let elapsed = now - startedAt
+        guard elapsed < giveUpAfterMillis else { return nil }
+        let interval: Int64
+        switch elapsed {
+        case ..<30_000: interval = 3_000
+        case ..<120_000: interval = 10_000
+        default: interval = 30_000
+        }
+        return now + interval
+    }
+}
+
+/// When to try delivering a relay again: immediately, 5 s, 30 s, 2 min, 10 min, 30 min,
+/// then hourly until the limit (default 24 h after the first attempt), then give up.
+public struct RelayBackoff: Sendable, Equatable {
+    public static let schedule: [Int64] = [0, 5_000, 30_000, 120_000, 600_000, 1_800_000]
+    public var giveUpAfterMillis: Int64
+
+    public init(giveUpAfterMillis: Int64 = 24 * 3_600_000) {
+        self.giveUpAfterMillis = giveUpAfterMillis
+    }
+
+    /// After `attempts` failed attempts (1 = the first failed), when to try next; nil = give up.
+    public func nextAttempt(afterFailedAttempts attempts: Int, firstAttemptAt: EpochMillis, now: EpochMillis)
+        -> EpochMillis?
+    {
+        let delay = attempts < Self.schedule.count ? Self.schedule[attempts] : 3_600_000
+        let next = now + delay
+        return next - firstAttemptAt > giveUpAfterMillis ? nil : next
+    }
+}

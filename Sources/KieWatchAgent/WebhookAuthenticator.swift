@@ -1,0 +1,70 @@
+import KieWatchCore
+import KieWatchHTTP
+
+/// Decides whether a callback really comes from Kie: the shared secret (`?secret=` or
+/// `Authorization: Bearer`), compared in constant time, and, when an HMAC key is configured,
+/// `X-Webhook-Signature` = base64(HMAC-SHA256(key, taskId + "." + timestamp)) with the
+/// timestamp inside a window (a captured delivery cannot be replayed days later).
+public struct WebhookAuthenticator: Sendable {
+    public enum Verdict: String, Sendable, Equatable {
+        case ok
+        case missingSecret = "missing_secret"
+        case badSecret = "bad_secret"
+        case missingSignature = "missing_signature"
+        case badSignature = "bad_signature"
+        case staleTimestamp = "stale_timestamp"
+
+        public var isAccepted: Bool { self == .ok }
+    }
+
+    let secret: [UInt8]?
+    let hmacKey: [UInt8]?
+    /// How far `X-Webhook-Timestamp` may be from now, either way.
+    public let timestampWindowMillis: Int64
+
+    public init(secret: String?, hmacKey: String?, timestampWindowMillis: Int64 = 5 * 60_000) {
+        self.secret = secret.flatMap { $0.isEmpty ? nil : Array($0.utf8) }
+        self.hmacKey = hmacKey.flatMap { $0.isEmpty ? nil : Array($0.utf8) }
+        self.timestampWindowMillis = timestampWindowMillis
+    }
+
+    public var requiresSecret: Bool { secret != nil }
+    public var verifiesSignature: Bool { hmacKey != nil }
+
+    /// The shared-secret check, done before the body is even parsed.
+    public func checkSecret(_ request: HTTPRequest) -> Verdict {
+        guard let secret else { return .ok }
+        var presented: String?
+        if let q = request.queryItem("secret") {
+            presented = q
+        } else if let auth = request.headers["Authorization"] {
+            let parts = auth.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "bearer" { presented = String(parts[1]) }
+        }
+        guard let presented, !presented.isEmpty else { return .missingSecret }
+        return constantTimeEquals(Array(presented.utf8), secret) ? .ok : .badSecret
+    }
+
+    /// The signature check, which needs the task id from the body.
+    public func checkSignature(_ request: HTTPRequest, taskId: String, now: EpochMillis) -> Verdict {
+        guard let hmacKey else { return .ok }
+        guard let signature = request.headers["X-Webhook-Signature"],
+            let timestamp = request.headers["X-Webhook-Timestamp"]
+        else { return .missingSignature }
+        guard let seconds = Int64(timestamp.trimmingCharacters(in: " ")),
+            abs(seconds * 1000 - now) <= timestampWindowMillis
+        else { return .staleTimestamp }
+        let expected = Base64.encode(
+            HMACSHA256.authenticationCode(key: hmacKey, message: Array("\(taskId).\(timestamp)".utf8)))
+        return constantTimeEquals(Array(signature.utf8), Array(expected.utf8)) ? .ok : .badSignature
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: Character) -> String {
+        var s = Substring(self)
+        while s.first == set { s.removeFirst() }
+        while s.last == set { s.removeLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,156 @@
+import KieWatchAgent
+import KieWatchCore
+import KieWatchHTTP
+import Testing
+
+@Suite struct WebhookAuthenticatorTests {
+    let auth = WebhookAuthenticator(secret: "s3cr3t", hmacKey: "hk")
+
+    @Test func secretInQueryOrBearer() {
+        #expect(auth.checkSecret(HTTPRequest(method: "POST", target: "/webhooks/kie?secret=s3cr3t")) == .ok)
+        #expect(auth.checkSecret(HTTPRequest(method: "POST", target: "/webhooks/kie?x=1&secret=s3cr3t")) == .ok)
+        #expect(
+            auth.checkSecret(HTTPRequest(method: "POST", target: "/webhooks/kie", headers: ["authorization": "Bearer s3cr3t"]))
+                == .ok)
+        #expect(auth.checkSecret(HTTPRequest(method: "POST", target: "/webhooks/kie?secret=nope")) == .badSecret)
+        #expect(auth.checkSecret(HTTPRequest(method: "POST", target: "/webhooks/kie?secret=")) == .missingSecret)
+        #expect(auth.checkSecret(HTTPRequest(method: "POST", target: "/webhooks/kie")) == .missingSecret)
+        #expect(
+            auth.checkSecret(HTTPRequest(method: "POST", target: "/webhooks/kie", headers: ["Authorization": "Basic s3cr3t"]))
+                == .missingSecret)
+    }
+
+    @Test func noSecretConfiguredAcceptsAll() {
+        let open = WebhookAuthenticator(secret: nil, hmacKey: nil)
+        #expect(open.checkSecret(HTTPRequest(method: "POST", target: "/webhooks/kie")) == .ok)
+        #expect(!open.requiresSecret)
+    }
+
+    @Test func signatureWithTimestampWindow() {
+        let now: EpochMillis = 1_700_000_000_000
+        func request(sig: String?, ts: String?) -> HTTPRequest {
+            var h = HTTPHeaders()
+            if let sig { h.add("X-Webhook-Signature", sig) }
+            if let ts { h.add("X-Webhook-Timestamp", ts) }
+            return HTTPRequest(method: "POST", target: "/webhooks/kie", headers: h)
+        }
+        let good = HMACSHA256.kieSignature(key: "hk", taskId: "t1", timestamp: "1700000000")
+        #expect(auth.checkSignature(request(sig: good, ts: "1700000000"), taskId: "t1", now: now) == .ok)
+        #expect(auth.checkSignature(request(sig: good, ts: "1700000000"), taskId: "t2", now: now) == .badSignature)
+        #expect(auth.checkSignature(request(sig: nil, ts: "1700000000"), taskId: "t1", now: now) == .missingSignature)
+        let old = HMACSHA256.kieSignature(key: "hk", taskId: "t1", timestamp: "1699990000")
+        #expect(auth.checkSignature(request(sig: old, ts: "1699990000"), taskId: "t1", now: now) == .staleTimestamp)
+        #expect(auth.checkSignature(request(sig: good, ts: "soon"), taskId: "t1", now: now) == .staleTimestamp)
+    }
+}
+
+@Suite struct URLRedactionTests {
+    @Test func redactsSecretsAndUserinfo() {
+        #expect(URLRedaction.redact("https://app.example/hook?secret=s3cr3t&id=4") == "https://app.example/hook?secret=REDACTED&id=4")
+        #expect(URLRedaction.redact("https://u:p@app.example/hook?api_key=k#frag") == "https://REDACTED@app.example/hook?api_key=REDACTED#frag")
+        #expect(URLRedaction.redact("http://agent/webhooks/kie?Token=abc&X-Sig=1") == "http://agent/webhooks/kie?Token=REDACTED&X-Sig=1")
+        #expect(URLRedaction.redact("https://app.example/plain") == "https://app.example/plain")
+        #expect(URLRedaction.redact("/api/v1/jobs/recordInfo?taskId=abc") == "/api/v1/jobs/recordInfo?taskId=abc")
+    }
+}
+
+@Suite struct DeadlinePolicyTests {
+    @Test func configBeatsLearnedBeatsDefault() throws {
+        let config = try ConfigFile.parse("deadline.sora-2-pro = 25m\ndeadline.default = 12m", path: "k.conf")
+        var settings = try DeadlinePolicy.settings(from: config)
+        settings.minimumSamples = 10
+        let policy = DeadlinePolicy(settings: settings)
+        #expect(policy.deadline(for: "sora-2-pro") == .init(millis: 1_500_000, reason: "config deadline.sora-2-pro"))
+        #expect(policy.deadline(for: "kling-2.6/text-to-video") == .init(millis: 720_000, reason: "config deadline.default"))
+        for i in 1...100 { policy.observe(model: "kling-2.6/text-to-video", durationMillis: Int64(i) * 1000) }
+        // p95 of 1…100 s is 95 s; ×3 = 285 s.
+        #expect(
+            policy.deadline(for: "kling-2.6/text-to-video")
+                == .init(millis: 285_000, reason: "learned: p95 1m35s x3 of 100 tasks"))
+        for _ in 1...100 { policy.observe(model: "fast", durationMillis: 1000) }
+        #expect(policy.deadline(for: "fast").millis == 120_000)  // floor
+        #expect(policy.deadline(for: "fast").reason.hasSuffix("(clamped)"))
+        #expect(DeadlinePolicy(settings: .init()).deadline(for: "x") == .init(millis: 900_000, reason: "built-in default"))
+    }
+
+    @Test func badConfigNamesTheKey() throws {
+        let config = try ConfigFile.parse("deadline.veo3 = soon", path: "k.conf")
+        #expect(throws: ConfigError("k.conf:1: deadline.veo3: expected a duration such as 500ms, 30s, 15m, 2h or 14d, got 'soon'")) {
+            try DeadlinePolicy.settings(from: config)
+        }
+    }
+}
+
+@Suite struct SchedulesTests {
+    @Test func recoveryCadenceFollowsKie() {
+        let c = RecoveryCadence(giveUpAfterMillis: 15 * 60_000)
+        #expect(c.nextPoll(startedAt: 0, now: 0) == 3_000)
+        #expect(c.nextPoll(startedAt: 0, now: 29_000) == 32_000)
+        #expect(c.nextPoll(startedAt: 0, now: 30_000) == 40_000)
+        #expect(c.nextPoll(startedAt: 0, now: 120_000) == 150_000)
+        #expect(c.nextPoll(startedAt: 0, now: 15 * 60_000) == nil)
+    }
+
+    @Test func relayBackoffSchedule() {
+        let b = RelayBackoff(giveUpAfterMillis: 24 * 3_600_000)
+        let delays = (1...8).map { b.nextAttempt(afterFailedAttempts: $0, firstAttemptAt: 0, now: 0) }
+        #expect(delays == [5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 3_600_000, 3_600_000])
+        #expect(b.nextAttempt(afterFailedAttempts: 9, firstAttemptAt: 0, now: 23 * 3_600_000 + 1) == nil)
+    }
+
+    @Test func tokenBucketHoldsTheRate() {
+        let clock = TestClock(0)
+        let bucket = TokenBucket(ratePerSecond: 5, burst: 1, clock: clock)
+        var granted = 0
+        for _ in 0..<10_000 {  // 10 s in 1 ms steps
+            if bucket.tryAcquire() { granted += 1 }
+            clock.advance(byMillis: 1)
+        }
+        #expect(granted == 50)
+        #expect(bucket.tryAcquire())  // the token of t = 10 s
+        #expect(!bucket.tryAcquire())
+        #expect(bucket.millisUntilAvailable() > 0)
+    }
+
+    @Test func createRateWindow() {
+        let clock = TestClock(0)
+        let w = CreateRateWindow(clock: clock)
+        for _ in 0..<10 { w.record(); clock.advance(byMillis: 500) }
+        #expect(w.count() == 10)
+        #expect(w.utilization() == 0.5)
+        clock.advance(byMillis: 6_000)  // now 11 s: the records of 0, 0.5 and 1 s are older than 10 s
+        #expect(w.count() == 7)
+        clock.advance(byMillis: 10_000)
+        #expect(w.utilization() == 0)
+    }
+}
+
+@Suite struct SynthesizedCallbackTests {
+    @Test func marketPassesTheRecordThrough() throws {
+        let data: JSONValue = ["taskId": "t", "model": "m", "state": "success", "resultJson": #"{"resultUrls":["u"]}"#]
+        let report = try KieWire.marketRecord(data)
+        let body = SynthesizedCallback.body(for: report, statusData: data)
+        #expect(body["code"] == 200)
+        #expect(body["data"] == data)
+        // What the app receives decodes as the callback Kie would have sent.
+        let decoded = try KieWire.marketCallback(try #require(KieEnvelope(json: body)))
+        #expect(decoded == report)
+    }
+
+    @Test func veoSuccessAndFailureShapes() throws {
+        let data: JSONValue = [
+            "taskId": "v", "successFlag": 1,
+            "response": ["resultUrls": ["a"], "originUrls": ["o"], "resolution": "1080p"],
+        ]
+        let body = SynthesizedCallback.body(for: try KieWire.veoRecord(data), statusData: data)
+        #expect(body["data"]?["info"]?["resultUrls"] == ["a"])
+        #expect(body["data"]?["info"]?["resolution"] == "1080p")
+        #expect(try KieWire.veoCallback(try #require(KieEnvelope(json: body))).state == .success)
+
+        let failed: JSONValue = ["taskId": "v", "successFlag": 2, "errorCode": 422, "errorMessage": "flagged"]
+        let failBody = SynthesizedCallback.body(for: try KieWire.veoRecord(failed), statusData: failed)
+        #expect(failBody["code"] == 422 && failBody["msg"] == "flagged")
+        let odd: JSONValue = ["taskId": "v", "successFlag": 3, "errorCode": 999]
+        #expect(SynthesizedCallback.body(for: try KieWire.veoRecord(odd), statusData: odd)["code"] == 501)
+    }
+}
