@@ -1,4 +1,5 @@
 import KieWatchCore
+import Synchronization
 import Testing
 
 @Suite struct DurationTextTests {
@@ -110,4 +111,24 @@ import Testing
             try parseBaseURL("ftp://x", for: "--upstream")
         }
     }
+}
+
+@Suite struct LoggerTests {
+    @Test func logfmtLinesQuoteWhatNeedsIt() {
+        let lines = LineCollector()
+        let log = Logger(minimum: .info, clock: TestClock(1_767_225_600_123), sink: { lines.append($0) })
+        log.debug("hidden")
+        log.info("webhook.accepted", ["task": "abc", "msg": "two words", "q": "a\"b\nc", "empty": ""])
+        #expect(lines.all == [
+            #"ts=2026-01-01T00:00:00.123Z level=info event=webhook.accepted task=abc msg="two words" q="a\"b\nc" empty="""#
+        ])
+        #expect(Logger.iso8601(0) == "1970-01-01T00:00:00.000Z")
+        #expect(Logger.iso8601(951_782_400_000) == "2000-02-29T00:00:00.000Z")
+    }
+}
+
+final class LineCollector: Sendable {
+    private let lines = Mutex<[String]>([])
+    func append(_ s: String) { lines.withLock { $0.append(s) } }
+    var all: [String] { lines.withLock { $0 } }
 }
