@@ -1,0 +1,106 @@
+import Synchronization
+
+/// One histogram series: per-bucket counts and a sum, updated lock-free; the latest
+/// exemplar of each bucket behind a small lock.
+///
+/// Counts are stored per bucket (not cumulative) so an observation is one atomic add plus
+/// the sum's compare-exchange; the cumulative `le` view and `_count` are computed at scrape
+/// time from the same loads, so `_count` always equals the `+Inf` bucket.
+public final class Histogram: @unchecked Sendable {
+    // @unchecked Sendable: `counts` is an unsafe pointer, which the compiler cannot check.
+    // It is allocated and initialized in `init`, freed only in `deinit`, never reassigned,
+    // and every access goes through `Atomic` operations, so sharing it across threads is safe.
+    // All other stored properties are immutable or `Atomic`/`Mutex`.
+
+    /// The label values this series was created with (after folding).
+    public let labelValues: [String]
+    private let layout: HistogramLayout
+    private let counts: UnsafeMutablePointer<Atomic<UInt64>>
+    private let bucketCount: Int
+    private let sum = Atomic<UInt64>(0)
+    private let exemplars: Mutex<[Exemplar?]>
+    private let hasExemplars = Atomic<Bool>(false)
+    private let createdAt: Double
+    private let clock: MetricRegistry.Clock
+    /// `name_bucket{labels,` (or `name_bucket{`); the `le` part comes from the layout.
+    private let bucketPrefix: [UInt8]
+    private let sumPrefix: [UInt8]
+    private let countPrefix: [UInt8]
+    private let createdPrefix: [UInt8]
+
+    init(descriptor: MetricDescriptor, labelValues: [String], labelPairs: [UInt8], layout: HistogramLayout,
+         createdAt: Double, clock: @escaping MetricRegistry.Clock) {
+        self.labelValues = labelValues
+        self.layout = layout
+        bucketCount = layout.upperBounds.count + 1
+        counts = .allocate(capacity: bucketCount)
+        for index in 0..<bucketCount { (counts + index).initialize(to: Atomic(0)) }
+        exemplars = Mutex(Array(repeating: nil, count: bucketCount))
+        self.createdAt = createdAt
+        self.clock = clock
+        bucketPrefix = Array((descriptor.name + "_bucket{").utf8) + labelPairs + (labelPairs.isEmpty ? [] : [UInt8(ascii: ",")])
+        sumPrefix = ExpositionText.samplePrefix(descriptor.name + "_sum", labelPairs)
+        countPrefix = ExpositionText.samplePrefix(descriptor.name + "_count", labelPairs)
+        createdPrefix = ExpositionText.samplePrefix(descriptor.name + "_created", labelPairs)
+    }
+
+    deinit {
+        counts.deinitialize(count: bucketCount)
+        counts.deallocate()
+    }
+
+    public func observe(_ value: Double) {
+        counts[layout.bucketIndex(for: value)].wrappingAdd(1, ordering: .relaxed)
+        sum.addDouble(value)
+    }
+
+    /// Observes a value and keeps it as its bucket's latest exemplar (OpenMetrics only),
+    /// e.g. `observe(412.5, exemplar: ["task_id": id])` so a slow bucket links to a task.
+    ///
+    /// `timestamp` defaults to the registry clock. Exemplar labels over the OpenMetrics
+    /// limit of 128 characters are dropped; the observation still counts.
+    public func observe(_ value: Double, exemplar labels: KeyValuePairs<String, String>, timestamp: Double? = nil) {
+        let index = layout.bucketIndex(for: value)
+        if let exemplar = Exemplar(labels: labels, value: value, timestamp: timestamp ?? clock()) {
+            exemplars.withLock { $0[index] = exemplar }
+            hasExemplars.store(true, ordering: .relaxed)
+        }
+        counts[index].wrappingAdd(1, ordering: .relaxed)
+        sum.addDouble(value)
+    }
+
+    /// Total observations so far.
+    public var count: UInt64 {
+        (0..<bucketCount).reduce(0) { $0 &+ counts[$1].load(ordering: .relaxed) }
+    }
+
+    /// Sum of all observed values.
+    public var sumValue: Double {
+        sum.loadDouble()
+    }
+
+    func write(to encoder: inout ExpositionEncoder) {
+        if encoder.format == .openMetrics, hasExemplars.load(ordering: .relaxed) {
+            exemplars.withLock { exemplars in
+                writeSamples(to: &encoder, exemplars: exemplars)
+            }
+        } else {
+            writeSamples(to: &encoder, exemplars: nil)
+        }
+    }
+
+    private func writeSamples(to encoder: inout ExpositionEncoder, exemplars: [Exemplar?]?) {
+        let bucketEnds = encoder.format == .openMetrics ? layout.openMetricsBucketEnds : layout.prometheusBucketEnds
+        var cumulative: UInt64 = 0
+        for index in 0..<bucketCount {
+            cumulative &+= counts[index].load(ordering: .relaxed)
+            encoder.append(bucketPrefix)
+            encoder.appendCountWithoutNewline(bucketEnds[index], cumulative)
+            if let exemplar = exemplars?[index] { encoder.appendExemplar(exemplar) }
+            encoder.appendNewline()
+        }
+        encoder.appendSample(sumPrefix, sum.loadDouble())
+        encoder.appendSample(countPrefix, count: cumulative)
+        if encoder.format == .openMetrics { encoder.appendSample(createdPrefix, createdAt) }
+    }
+}
