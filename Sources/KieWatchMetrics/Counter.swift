@@ -28,8 +28,12 @@ public final class Counter: Sendable {
         whole.wrappingAdd(1, ordering: .relaxed)
     }
 
-    public func increment(by amount: UInt64) {
-        whole.wrappingAdd(amount, ordering: .relaxed)
+    /// Adds a whole amount with one atomic add. `Int` so a literal (`increment(by: 3)`)
+    /// picks this exact path; a negative amount is a bug, ignored in release builds.
+    public func increment(by amount: Int) {
+        assert(amount >= 0, "a counter cannot decrease (got \(amount))")
+        guard amount >= 0 else { return }
+        whole.wrappingAdd(UInt64(amount), ordering: .relaxed)
     }
 
     /// Adds a non-negative amount; a negative or NaN amount is a bug and is ignored in
