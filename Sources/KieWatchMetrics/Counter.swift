@@ -5,13 +5,13 @@ import Synchronization
 /// Whole increments (the common case: one more request) go to an integer with a single
 /// atomic add and stay exact past 2^53; fractional increments (credits) go to a double
 /// through a compare-exchange loop. The value is their sum.
-public final class Counter: Sendable {
+public final class Counter: Sendable, LabelledSeries {
     /// The label values this series was created with (after folding).
     public let labelValues: [String]
-    /// `name_total{labels} `, the same in both formats.
-    private let samplePrefix: [UInt8]
-    /// `name_created{labels} `, OpenMetrics only.
-    private let createdPrefix: [UInt8]
+    /// `name_total{labels} ` (the same in both formats) then `name_created{labels} `
+    /// (OpenMetrics only), in one buffer.
+    private let rendered: [UInt8]
+    private let createdStart: Int
     private let whole = Atomic<UInt64>(0)
     private let fraction = Atomic<UInt64>(0)
     /// Seconds since the epoch as a bit pattern; NaN once restored without a known start.
@@ -19,8 +19,9 @@ public final class Counter: Sendable {
 
     init(descriptor: MetricDescriptor, labelValues: [String], labelPairs: [UInt8], createdAt: Double) {
         self.labelValues = labelValues
-        samplePrefix = ExpositionText.samplePrefix(descriptor.name, labelPairs)
-        createdPrefix = ExpositionText.samplePrefix(descriptor.openMetricsName + "_created", labelPairs)
+        let samplePrefix = ExpositionText.samplePrefix(descriptor.name, labelPairs)
+        rendered = samplePrefix + ExpositionText.samplePrefix(descriptor.openMetricsName + "_created", labelPairs)
+        createdStart = samplePrefix.count
         created = Atomic(createdAt.bitPattern)
     }
 
@@ -71,10 +72,14 @@ public final class Counter: Sendable {
     }
 
     func write(to encoder: inout ExpositionEncoder) {
-        encoder.appendSample(samplePrefix, value)
-        if encoder.format == .openMetrics {
-            let createdAt = created.loadDouble()
-            if !createdAt.isNaN { encoder.appendSample(createdPrefix, createdAt) }
+        rendered.withUnsafeBufferPointer { rendered in
+            encoder.appendSample(UnsafeBufferPointer(rebasing: rendered[..<createdStart]), value)
+            if encoder.format == .openMetrics {
+                let createdAt = created.loadDouble()
+                if !createdAt.isNaN {
+                    encoder.appendSample(UnsafeBufferPointer(rebasing: rendered[createdStart...]), timestamp: createdAt)
+                }
+            }
         }
     }
 }

@@ -16,6 +16,12 @@ struct ExpositionEncoder {
         bytes.append(contentsOf: raw)
     }
 
+    /// Appends pre-rendered bytes a series keeps in one buffer (one buffer per series keeps
+    /// reference counting out of the per-line work).
+    mutating func append(_ raw: UnsafeBufferPointer<UInt8>) {
+        bytes.append(contentsOf: raw)
+    }
+
     mutating func appendHeader(_ descriptor: MetricDescriptor) {
         bytes.append(contentsOf: descriptor.header(for: format))
     }
@@ -27,14 +33,30 @@ struct ExpositionEncoder {
         bytes.append(UInt8(ascii: "\n"))
     }
 
-    /// `prefix count` without the newline, so an exemplar can follow on the same line.
-    mutating func appendCountWithoutNewline(_ prefix: [UInt8], _ count: UInt64) {
+    mutating func appendSample(_ prefix: UnsafeBufferPointer<UInt8>, _ value: Double) {
         bytes.append(contentsOf: prefix)
+        ExpositionText.appendValue(value, to: &bytes)
+        bytes.append(UInt8(ascii: "\n"))
+    }
+
+    /// `prefix timestamp\n`, for `_created` samples.
+    mutating func appendSample(_ prefix: UnsafeBufferPointer<UInt8>, timestamp: Double) {
+        bytes.append(contentsOf: prefix)
+        ExpositionText.appendTimestamp(timestamp, to: &bytes)
+        bytes.append(UInt8(ascii: "\n"))
+    }
+
+    /// `start end count` without the newline, so an exemplar can follow on the same line.
+    mutating func appendCountWithoutNewline(_ start: UnsafeBufferPointer<UInt8>, _ end: UnsafeBufferPointer<UInt8>,
+                                            _ count: UInt64) {
+        bytes.append(contentsOf: start)
+        bytes.append(contentsOf: end)
         ExpositionText.appendInteger(count, to: &bytes)
     }
 
-    mutating func appendSample(_ prefix: [UInt8], count: UInt64) {
-        appendCountWithoutNewline(prefix, count)
+    mutating func appendSample(_ prefix: UnsafeBufferPointer<UInt8>, count: UInt64) {
+        bytes.append(contentsOf: prefix)
+        ExpositionText.appendInteger(count, to: &bytes)
         bytes.append(UInt8(ascii: "\n"))
     }
 
@@ -45,7 +67,7 @@ struct ExpositionEncoder {
         bytes.append(UInt8(ascii: " "))
         ExpositionText.appendValue(exemplar.value, to: &bytes)
         bytes.append(UInt8(ascii: " "))
-        ExpositionText.appendValue(exemplar.timestamp, to: &bytes)
+        ExpositionText.appendTimestamp(exemplar.timestamp, to: &bytes)
     }
 
     mutating func appendNewline() {

@@ -1,7 +1,7 @@
 import Synchronization
 
 /// One gauge series: a value that goes up and down, updated lock-free.
-public final class Gauge: Sendable {
+public final class Gauge: Sendable, LabelledSeries {
     /// The label values this series was created with (after folding).
     public let labelValues: [String]
     /// `name{labels} `, the same in both formats.
@@ -30,6 +30,6 @@ public final class Gauge: Sendable {
     }
 
     func write(to encoder: inout ExpositionEncoder) {
-        encoder.appendSample(samplePrefix, value)
+        samplePrefix.withUnsafeBufferPointer { encoder.appendSample($0, value) }
     }
 }

@@ -6,7 +6,7 @@ import Synchronization
 /// Counts are stored per bucket (not cumulative) so an observation is one atomic add plus
 /// the sum's compare-exchange; the cumulative `le` view and `_count` are computed at scrape
 /// time from the same loads, so `_count` always equals the `+Inf` bucket.
-public final class Histogram: @unchecked Sendable {
+public final class Histogram: @unchecked Sendable, LabelledSeries {
     // @unchecked Sendable: `counts` is an unsafe pointer, which the compiler cannot check.
     // It is allocated and initialized in `init`, freed only in `deinit`, never reassigned,
     // and every access goes through `Atomic` operations, so sharing it across threads is safe.
@@ -22,11 +22,13 @@ public final class Histogram: @unchecked Sendable {
     private let hasExemplars = Atomic<Bool>(false)
     private let createdAt: Double
     private let clock: MetricRegistry.Clock
-    /// `name_bucket{labels,` (or `name_bucket{`); the `le` part comes from the layout.
-    private let bucketPrefix: [UInt8]
-    private let sumPrefix: [UInt8]
-    private let countPrefix: [UInt8]
-    private let createdPrefix: [UInt8]
+    /// In one buffer: `name_bucket{labels,` (or `name_bucket{`; the `le` part comes from
+    /// the layout), then the `_sum`, `_count` and `_created` sample prefixes.
+    private let rendered: [UInt8]
+    /// Where the `_sum`, `_count` and `_created` prefixes start in `rendered`.
+    private let sumStart: Int
+    private let countStart: Int
+    private let createdStart: Int
 
     init(descriptor: MetricDescriptor, labelValues: [String], labelPairs: [UInt8], layout: HistogramLayout,
          createdAt: Double, clock: @escaping MetricRegistry.Clock) {
@@ -38,10 +40,15 @@ public final class Histogram: @unchecked Sendable {
         exemplars = Mutex(Array(repeating: nil, count: bucketCount))
         self.createdAt = createdAt
         self.clock = clock
-        bucketPrefix = Array((descriptor.name + "_bucket{").utf8) + labelPairs + (labelPairs.isEmpty ? [] : [UInt8(ascii: ",")])
-        sumPrefix = ExpositionText.samplePrefix(descriptor.name + "_sum", labelPairs)
-        countPrefix = ExpositionText.samplePrefix(descriptor.name + "_count", labelPairs)
-        createdPrefix = ExpositionText.samplePrefix(descriptor.name + "_created", labelPairs)
+        var rendered = Array((descriptor.name + "_bucket{").utf8) + labelPairs
+        if !labelPairs.isEmpty { rendered.append(UInt8(ascii: ",")) }
+        sumStart = rendered.count
+        rendered += ExpositionText.samplePrefix(descriptor.name + "_sum", labelPairs)
+        countStart = rendered.count
+        rendered += ExpositionText.samplePrefix(descriptor.name + "_count", labelPairs)
+        createdStart = rendered.count
+        rendered += ExpositionText.samplePrefix(descriptor.name + "_created", labelPairs)
+        self.rendered = rendered
     }
 
     deinit {
@@ -91,16 +98,23 @@ public final class Histogram: @unchecked Sendable {
 
     private func writeSamples(to encoder: inout ExpositionEncoder, exemplars: [Exemplar?]?) {
         let bucketEnds = encoder.format == .openMetrics ? layout.openMetricsBucketEnds : layout.prometheusBucketEnds
-        var cumulative: UInt64 = 0
-        for index in 0..<bucketCount {
-            cumulative &+= counts[index].load(ordering: .relaxed)
-            encoder.append(bucketPrefix)
-            encoder.appendCountWithoutNewline(bucketEnds[index], cumulative)
-            if let exemplar = exemplars?[index] { encoder.appendExemplar(exemplar) }
-            encoder.appendNewline()
+        rendered.withUnsafeBufferPointer { rendered in
+            bucketEnds.bytes.withUnsafeBufferPointer { ends in
+                let bucketPrefix = UnsafeBufferPointer(rebasing: rendered[..<sumStart])
+                var cumulative: UInt64 = 0
+                for index in 0..<bucketCount {
+                    cumulative &+= counts[index].load(ordering: .relaxed)
+                    let end = UnsafeBufferPointer(rebasing: ends[bucketEnds.offsets[index]..<bucketEnds.offsets[index + 1]])
+                    encoder.appendCountWithoutNewline(bucketPrefix, end, cumulative)
+                    if let exemplar = exemplars?[index] { encoder.appendExemplar(exemplar) }
+                    encoder.appendNewline()
+                }
+                encoder.appendSample(UnsafeBufferPointer(rebasing: rendered[sumStart..<countStart]), sum.loadDouble())
+                encoder.appendSample(UnsafeBufferPointer(rebasing: rendered[countStart..<createdStart]), count: cumulative)
+                if encoder.format == .openMetrics {
+                    encoder.appendSample(UnsafeBufferPointer(rebasing: rendered[createdStart...]), timestamp: createdAt)
+                }
+            }
         }
-        encoder.appendSample(sumPrefix, sum.loadDouble())
-        encoder.appendSample(countPrefix, count: cumulative)
-        if encoder.format == .openMetrics { encoder.appendSample(createdPrefix, createdAt) }
     }
 }

@@ -29,16 +29,32 @@ public struct HistogramBuckets: Sendable, Hashable {
 /// A family's bucket bounds with their `le="..."} ` line endings pre-rendered per format.
 struct HistogramLayout: Sendable {
     let upperBounds: [Double]
-    /// One entry per bucket including `+Inf`: `le="2.5"} ` in text, `le="2.5"} ` /
-    /// `le="1.0"} ` in OpenMetrics, whose canonical numbers differ for integers.
-    let prometheusBucketEnds: [[UInt8]]
-    let openMetricsBucketEnds: [[UInt8]]
+    /// Per format, the bucket line endings `le="2.5"} ` for every bucket including `+Inf`,
+    /// concatenated (text spells `le="1"`, OpenMetrics's canonical numbers `le="1.0"`).
+    let prometheusBucketEnds: BucketEnds
+    let openMetricsBucketEnds: BucketEnds
+
+    /// Bucket line endings in one buffer: bucket `i` is `bytes[offsets[i]..<offsets[i + 1]]`.
+    struct BucketEnds: Sendable {
+        let bytes: [UInt8]
+        let offsets: [Int]
+
+        init(_ bounds: [Double], openMetrics: Bool) {
+            var bytes: [UInt8] = []
+            var offsets = [0]
+            for bound in bounds {
+                bytes.append(contentsOf: "le=\"\(ExpositionText.canonicalBound(bound, openMetrics: openMetrics))\"} ".utf8)
+                offsets.append(bytes.count)
+            }
+            self.bytes = bytes
+            self.offsets = offsets
+        }
+    }
 
     init(_ buckets: HistogramBuckets) {
         upperBounds = buckets.upperBounds
-        let all = buckets.upperBounds + [.infinity]
-        prometheusBucketEnds = all.map { Array("le=\"\(ExpositionText.canonicalBound($0, openMetrics: false))\"} ".utf8) }
-        openMetricsBucketEnds = all.map { Array("le=\"\(ExpositionText.canonicalBound($0, openMetrics: true))\"} ".utf8) }
+        prometheusBucketEnds = BucketEnds(buckets.upperBounds + [.infinity], openMetrics: false)
+        openMetricsBucketEnds = BucketEnds(buckets.upperBounds + [.infinity], openMetrics: true)
     }
 
     /// The index of the bucket a value falls in: the first bound >= value, else `+Inf`.

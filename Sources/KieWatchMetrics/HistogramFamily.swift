@@ -41,6 +41,7 @@ public final class HistogramFamily: Sendable, ExposedFamily {
 
     func write(to encoder: inout ExpositionEncoder) {
         encoder.appendHeader(descriptor)
-        for entry in table.snapshot() { entry.series.write(to: &encoder) }
+        let series = table.snapshot()
+        for index in series.indices { series[index].write(to: &encoder) }
     }
 }

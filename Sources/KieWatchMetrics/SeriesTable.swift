@@ -5,15 +5,10 @@ import Synchronization
 /// Creating a series takes the lock; the handle it returns is then updated lock-free by
 /// its owner. Entries stay sorted by label values so every scrape lists them in the same
 /// order, and a scrape only copies the array (a reference-count bump) under the lock.
-final class SeriesTable<Series: AnyObject & Sendable>: Sendable {
-    struct Entry: Sendable {
-        let labelValues: [String]
-        let series: Series
-    }
-
+final class SeriesTable<Series: LabelledSeries>: Sendable {
     private struct State: ~Copyable {
         var byLabelValues: [[String]: Series] = [:]
-        var ordered: [Entry] = []
+        var ordered: [Series] = []
     }
 
     let labelNames: [String]
@@ -45,22 +40,23 @@ final class SeriesTable<Series: AnyObject & Sendable>: Sendable {
             if let existing = state.byLabelValues[folded] { return existing }
             let series = make(folded)
             state.byLabelValues[folded] = series
-            let position = state.ordered.partitioningIndex { Self.precedes(folded, $0.labelValues) }
-            state.ordered.insert(Entry(labelValues: folded, series: series), at: position)
+            let position = state.ordered.partitioningIndex { folded.lexicographicallyPrecedes($0.labelValues) }
+            state.ordered.insert(series, at: position)
             return series
         }
     }
 
     /// The series in label-value order, for one scrape.
-    func snapshot() -> [Entry] {
+    func snapshot() -> [Series] {
         state.withLock { $0.ordered }
     }
 
     var count: Int { state.withLock { $0.ordered.count } }
+}
 
-    private static func precedes(_ lhs: [String], _ rhs: [String]) -> Bool {
-        lhs.lexicographicallyPrecedes(rhs)
-    }
+/// A series handle as the table sees it: a class that knows its label values.
+protocol LabelledSeries: AnyObject, Sendable {
+    var labelValues: [String] { get }
 }
 
 extension Array {

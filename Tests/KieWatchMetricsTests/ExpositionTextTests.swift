@@ -24,6 +24,22 @@ struct ExpositionTextTests {
         #expect(value(-.infinity) == "-Inf")
     }
 
+    @Test func timestampsHaveMillisecondPrecision() {
+        func timestamp(_ seconds: Double) -> String {
+            var bytes: [UInt8] = []
+            ExpositionText.appendTimestamp(seconds, to: &bytes)
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        #expect(timestamp(1_700_000_000) == "1700000000")
+        #expect(timestamp(1_700_000_000.5) == "1700000000.5")
+        #expect(timestamp(1_700_000_000.123) == "1700000000.123")
+        #expect(timestamp(1_700_000_000.05) == "1700000000.05")
+        #expect(timestamp(1_700_000_000.0004) == "1700000000")
+        #expect(timestamp(1_700_000_000.9996) == "1700000001")
+        #expect(timestamp(0.001) == "0.001")
+        #expect(timestamp(-1.5) == "-1.5")
+    }
+
     @Test func integersWithoutAllocation() {
         for number: UInt64 in [0, 9, 10, 99, 100, 12345, .max] {
             var bytes: [UInt8] = Array("x".utf8)
