@@ -12,12 +12,3 @@ extension ExposedFamily {
             && descriptor.labelNames == other.labelNames && descriptor.unit == other.unit && buckets == nil
     }
 }
-
-extension MetricDescriptor {
-    /// `name="value",...` for a new series of this family.
-    func labelPairs(for labelValues: [String]) -> [UInt8] {
-        var pairs: [UInt8] = []
-        ExpositionText.appendLabelPairs(names: labelNames, values: labelValues, to: &pairs)
-        return pairs
-    }
-}

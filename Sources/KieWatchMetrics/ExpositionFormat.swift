@@ -27,14 +27,14 @@ public enum ExpositionFormat: Sendable, Hashable {
         var textQuality = -1.0
         for range in accept.split(separator: ",") {
             let parts = range.split(separator: ";").map {
-                $0.trimmingCharacters(in: " \t").lowercased()
+                $0.trimmingASCII(" \t").lowercased()
             }
             guard let mediaType = parts.first, !mediaType.isEmpty else { continue }
             var quality = 1.0
             var version: String?
             for parameter in parts.dropFirst() {
                 let pair = parameter.split(separator: "=", maxSplits: 1).map {
-                    $0.trimmingCharacters(in: " \t\"")
+                    $0.trimmingASCII(" \t\"")
                 }
                 guard pair.count == 2 else { continue }
                 switch pair[0] {
@@ -60,7 +60,7 @@ public enum ExpositionFormat: Sendable, Hashable {
 
 extension StringProtocol {
     /// Trims the given ASCII characters from both ends (Foundation-free).
-    func trimmingCharacters(in set: String) -> String {
+    func trimmingASCII(_ set: String) -> String {
         let scalars = Set(set.unicodeScalars)
         var view = Substring(self).unicodeScalars[...]
         while let first = view.first, scalars.contains(first) { view = view.dropFirst() }

@@ -17,7 +17,7 @@ public final class Histogram: @unchecked Sendable, LabelledSeries {
     private let layout: HistogramLayout
     private let counts: UnsafeMutablePointer<Atomic<UInt64>>
     private let bucketCount: Int
-    private let sum = Atomic<UInt64>(0)
+    private let sumBits = Atomic<UInt64>(0)
     private let exemplars: Mutex<[Exemplar?]>
     private let hasExemplars = Atomic<Bool>(false)
     private let createdAt: Double
@@ -58,7 +58,7 @@ public final class Histogram: @unchecked Sendable, LabelledSeries {
 
     public func observe(_ value: Double) {
         counts[layout.bucketIndex(for: value)].wrappingAdd(1, ordering: .relaxed)
-        sum.addDouble(value)
+        sumBits.addDouble(value)
     }
 
     /// Observes a value and keeps it as its bucket's latest exemplar (OpenMetrics only),
@@ -73,7 +73,7 @@ public final class Histogram: @unchecked Sendable, LabelledSeries {
             hasExemplars.store(true, ordering: .relaxed)
         }
         counts[index].wrappingAdd(1, ordering: .relaxed)
-        sum.addDouble(value)
+        sumBits.addDouble(value)
     }
 
     /// Total observations so far.
@@ -82,8 +82,8 @@ public final class Histogram: @unchecked Sendable, LabelledSeries {
     }
 
     /// Sum of all observed values.
-    public var sumValue: Double {
-        sum.loadDouble()
+    public var sum: Double {
+        sumBits.loadDouble()
     }
 
     func write(to encoder: inout ExpositionEncoder) {
@@ -109,7 +109,7 @@ public final class Histogram: @unchecked Sendable, LabelledSeries {
                     if let exemplar = exemplars?[index] { encoder.appendExemplar(exemplar) }
                     encoder.appendNewline()
                 }
-                encoder.appendSample(UnsafeBufferPointer(rebasing: rendered[sumStart..<countStart]), sum.loadDouble())
+                encoder.appendSample(UnsafeBufferPointer(rebasing: rendered[sumStart..<countStart]), sumBits.loadDouble())
                 encoder.appendSample(UnsafeBufferPointer(rebasing: rendered[countStart..<createdStart]), count: cumulative)
                 if encoder.format == .openMetrics {
                     encoder.appendSample(UnsafeBufferPointer(rebasing: rendered[createdStart...]), timestamp: createdAt)

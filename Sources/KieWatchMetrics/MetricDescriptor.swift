@@ -81,4 +81,11 @@ struct MetricDescriptor: Sendable {
     func header(for format: ExpositionFormat) -> [UInt8] {
         format == .openMetrics ? openMetricsHeader : prometheusHeader
     }
+
+    /// `name="value",...` for a new series of this family.
+    func labelPairs(for labelValues: [String]) -> [UInt8] {
+        var pairs: [UInt8] = []
+        ExpositionText.appendLabelPairs(names: labelNames, values: labelValues, to: &pairs)
+        return pairs
+    }
 }

@@ -90,7 +90,7 @@ public struct ProcessMetrics: Sendable, Equatable {
     private static func bootTime() -> Double? {
         guard let text = readFile("/proc/stat") else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix("btime ") {
-            return Double(line.dropFirst(6).trimmingCharacters(in: " "))
+            return Double(line.dropFirst(6).trimmingASCII(" "))
         }
         return nil
     }

@@ -10,7 +10,7 @@ struct HistogramTests {
         ).labels("veo3")
         for value in [0.5, 1, 1.5, 30, 60, 61, 3600] { histogram.observe(value) }
         #expect(histogram.count == 7)
-        #expect(histogram.sumValue == 3754)
+        #expect(histogram.sum == 3754)
         #expect(registry.renderString(.prometheusText) == """
             # HELP kiewatch_task_duration_seconds Task time.
             # TYPE kiewatch_task_duration_seconds histogram
@@ -64,7 +64,7 @@ struct HistogramTests {
             }
         }
         #expect(histogram.count == 40_000)
-        #expect(histogram.sumValue == 5_000 * 100 * (0 + 1 + 2 + 3 + 4 + 5 + 6 + 7))
+        #expect(histogram.sum == 5_000 * 100 * (0 + 1 + 2 + 3 + 4 + 5 + 6 + 7))
     }
 
     @Test func presetsReachTheirDocumentedRanges() {
