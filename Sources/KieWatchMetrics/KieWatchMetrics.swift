@@ -1,1 +1,0 @@
-// The KieWatchMetrics module; its pieces land with their issues.
