@@ -17,6 +17,8 @@ public final class RawTCPServer: Sendable {
         public let fd: Int32
         /// 1 for the first connection the server accepted, 2 for the next...
         public let index: Int
+        /// Requests read on this connection so far.
+        public private(set) var requestsOnThisConnection = 0
         private var pending: [UInt8] = []
         private let server: RawTCPServer
         private var closed = false
@@ -41,6 +43,7 @@ public final class RawTCPServer: Sendable {
                     }
                     let body = Array(pending[end..<(end + length)])
                     pending.removeFirst(end + length)
+                    requestsOnThisConnection += 1
                     server.requests.add(1, ordering: .relaxed)
                     return (head, body)
                 }
