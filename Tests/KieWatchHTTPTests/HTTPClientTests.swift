@@ -121,11 +121,10 @@ import Glibc
     }
 
     @Test func connectionRefusedIsConnectFailed() async throws {
-        // A port that was just free: bind, read the port, close.
-        let probe = try RawTCPServer { _ in }
-        let port = probe.port
-        probe.stop()
+        let refusing = RawTCPServer.RefusingPort()
+        let port = refusing.port
         let e = await sendExpectingError(HTTPClient(), try HTTPClientRequest(url: "http://127.0.0.1:\(port)/"))
+        withExtendedLifetime(refusing) {}
         #expect(e == .connectFailed(errno: ECONNREFUSED, message: String(cString: strerror(ECONNREFUSED))))
     }
 

@@ -170,6 +170,31 @@ public final class RawTCPServer: Sendable {
         openFDs.withLock { fds in for fd in fds { shutdown(fd, Int32(SHUT_RDWR)) } }
     }
 
+    /// A loopback port that refuses connections for as long as this object lives: bound but not
+    /// listening, so no other test's server can take the port meanwhile (unlike a port that
+    /// was free a moment ago).
+    public final class RefusingPort: Sendable {
+        public let port: Int
+        private let fd: Int32
+
+        public init() {
+            let sock = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p in
+                    bind(sock, p, len) == 0 ? getsockname(sock, p, &len) : -1
+                }
+            }
+            fd = sock
+            port = Int(UInt16(bigEndian: addr.sin_port))
+        }
+
+        deinit { Glibc.close(fd) }
+    }
+
     /// `HTTP/1.1 <status>` with `Content-Length` and optional extra header lines.
     public static func response(status: Int = 200, body: String = "", headers: [String] = []) -> String {
         var text = "HTTP/1.1 \(status) OK\r\nContent-Length: \(body.utf8.count)\r\n"
