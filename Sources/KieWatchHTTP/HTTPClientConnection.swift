@@ -1,0 +1,164 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One keep-alive TCP connection to a host:port, carrying one request at a time.
+///
+/// `@unchecked Sendable` because it moves between tasks but is never shared: a connection is
+/// owned either by the pool (under its mutex) or by exactly one `send` call that checked it out,
+/// and the hand-over goes through that mutex, which orders every access. The event loop only
+/// ever touches the descriptor number (for `epoll_ctl`), never its state or buffer.
+final class HTTPClientConnection: @unchecked Sendable {
+    /// Where a failed exchange stopped: decides whether the request may be sent again.
+    enum Phase: Sendable, Equatable {
+        /// Not all request bytes were handed to the kernel: the server cannot have a whole request.
+        case writing
+        /// The request was written and not a single response byte has arrived.
+        case awaitingResponse
+        /// Part of the response arrived.
+        case readingResponse
+    }
+
+    struct Failure: Error {
+        let error: HTTPClientError
+        let phase: Phase
+    }
+
+    let fd: Int32
+    let key: HTTPClientPool.Key
+    /// Monotonic time it was returned to the pool.
+    var idleSince: UInt64 = 0
+    private let loop: HTTPClientEventLoop
+    private var inEpollSet = false
+    private let readBuffer: UnsafeMutableRawBufferPointer
+
+    private init(fd: Int32, key: HTTPClientPool.Key, loop: HTTPClientEventLoop) {
+        self.fd = fd
+        self.key = key
+        self.loop = loop
+        readBuffer = .allocate(byteCount: 16 * 1024, alignment: 16)
+    }
+
+    deinit {
+        HTTPClientSyscall.close(fd)  // also removes it from the epoll set
+        readBuffer.deallocate()
+    }
+
+    /// Opens a connection to one address, waiting on the loop when the connect is in progress.
+    static func connect(
+        to address: HTTPClientAddress, key: HTTPClientPool.Key, loop: HTTPClientEventLoop, deadline: UInt64
+    ) async throws(HTTPClientError) -> HTTPClientConnection {
+        let fd: Int32
+        do {
+            fd = try HTTPClientSyscall.tcpSocket(family: address.family)
+        } catch {
+            throw .connectFailed(errno: error.errno, message: error.message)
+        }
+        let connection = HTTPClientConnection(fd: fd, key: key, loop: loop)  // owns fd from here on
+        let connected: Bool
+        do {
+            connected = try HTTPClientSyscall.connect(fd, address)
+        } catch {
+            throw .connectFailed(errno: error.errno, message: error.message)
+        }
+        if !connected {
+            switch await connection.wait(for: .write, deadline: deadline) {
+            case .ready: break
+            case .timedOut: throw .timeout
+            case .cancelled: throw .cancelled
+            case .failed(let e): throw .connectFailed(errno: e, message: String(cString: strerror(e)))
+            }
+            let error = HTTPClientSyscall.pendingError(fd)
+            if error != 0 { throw .connectFailed(errno: error, message: String(cString: strerror(error))) }
+        }
+        return connection
+    }
+
+    /// Whether an idle connection can carry a request: false when the peer has closed it (EOF),
+    /// reset it, or sent bytes nobody asked for. One non-blocking peek, about a microsecond,
+    /// which turns most "server closed the idle connection" races into a fresh connect instead
+    /// of a failed request.
+    func isReusable() -> Bool {
+        var byte: UInt8 = 0
+        while true {
+            let r = recv(fd, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT))
+            if r >= 0 { return false }
+            if errno == EINTR { continue }
+            return errno == EAGAIN || errno == EWOULDBLOCK
+        }
+    }
+
+    /// Writes `request` and reads one response. Returns it with whether the connection can be reused.
+    func exchange(
+        _ request: [UInt8], isHeadRequest: Bool, limits: HTTPClientResponseParser.Limits, deadline: UInt64
+    ) async throws(Failure) -> (HTTPResponse, keepAlive: Bool) {
+        var written = 0
+        while written < request.count {
+            let result = request.withUnsafeBytes { raw in
+                Result { () throws(HTTPClientSyscallError) in
+                    try HTTPClientSyscall.send(fd, UnsafeRawBufferPointer(rebasing: raw[written...]))
+                }
+            }
+            switch result {
+            case .success(.processed(let n)): written += n
+            case .success(.wouldBlock): try await waitOrThrow(for: .write, deadline: deadline, phase: .writing)
+            case .failure: throw Failure(error: .connectionReset, phase: .writing)
+            }
+        }
+
+        var parser = HTTPClientResponseParser(isHeadRequest: isHeadRequest, limits: limits)
+        var phase: Phase { parser.bytesReceived == 0 ? .awaitingResponse : .readingResponse }
+        while true {
+            // The response cannot be there yet right after the write: wait first, read after.
+            try await waitOrThrow(for: .read, deadline: deadline, phase: phase)
+            while true {
+                let result: HTTPClientIOResult
+                do {
+                    result = try HTTPClientSyscall.recv(fd, readBuffer)
+                } catch {
+                    throw Failure(error: .connectionReset, phase: phase)
+                }
+                guard case .processed(let n) = result else { break }
+                if n == 0 {
+                    if parser.bytesReceived == 0 { throw Failure(error: .connectionReset, phase: .awaitingResponse) }
+                    do {
+                        return (try parser.finish(), false)
+                    } catch {
+                        throw Failure(error: error, phase: .readingResponse)
+                    }
+                }
+                do {
+                    if case .complete(let response, let keepAlive) = try parser.feed(
+                        UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]))
+                    {
+                        return (response, keepAlive)
+                    }
+                } catch {
+                    throw Failure(error: error, phase: .readingResponse)
+                }
+                // A short read drained the socket: re-arming reports any bytes that arrive
+                // meanwhile, so skip the recv that would only say EAGAIN.
+                if n < readBuffer.count { break }
+            }
+        }
+    }
+
+    private func wait(for interest: HTTPClientEventLoop.Interest, deadline: UInt64) async
+        -> HTTPClientEventLoop.WaitResult
+    {
+        let first = !inEpollSet
+        inEpollSet = true
+        return await loop.wait(fd, for: interest, firstWait: first, deadline: deadline)
+    }
+
+    private func waitOrThrow(for interest: HTTPClientEventLoop.Interest, deadline: UInt64, phase: Phase)
+        async throws(Failure)
+    {
+        switch await wait(for: interest, deadline: deadline) {
+        case .ready: return
+        case .timedOut: throw Failure(error: .timeout, phase: phase)
+        case .cancelled: throw Failure(error: .cancelled, phase: phase)
+        case .failed: throw Failure(error: .connectionReset, phase: phase)
+        }
+    }
+}

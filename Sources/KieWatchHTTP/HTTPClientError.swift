@@ -1,0 +1,41 @@
+/// Everything that can go wrong when sending an HTTP request, one case per answer the caller gives.
+///
+/// The proxy maps these to Kie-shaped answers in one place: `connectFailed` and `connectionReset`
+/// and `malformedResponse` and `responseTooLarge` become 502, `timeout` becomes 504, the URL and
+/// request cases are our own bugs or bad configuration. Cases carry just enough context for a log line.
+public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The URL could not be parsed (or has parts we do not support, such as user info).
+    case invalidURL(String)
+    /// A scheme this transport does not speak (the socket client only does `http`).
+    case unsupportedScheme(String)
+    /// The request itself cannot be put on the wire, e.g. a header value containing CR or LF.
+    case invalidRequest(String)
+    /// No connection could be established: refused, unreachable, name not resolved.
+    /// `errno` is 0 when the failure did not come from a syscall (name resolution, URLSession).
+    case connectFailed(errno: Int32, message: String)
+    /// The deadline passed: while resolving, connecting, writing or waiting for the response.
+    case timeout
+    /// The peer closed or reset the connection before the response was complete.
+    case connectionReset
+    /// The bytes received are not an HTTP/1.x response.
+    case malformedResponse(String)
+    /// The response head or body is over the configured limit.
+    case responseTooLarge
+    /// The calling task was cancelled (or the client shut down) while the request was in flight.
+    case cancelled
+
+    public var description: String {
+        switch self {
+        case .invalidURL(let url): "invalid URL: \(url)"
+        case .unsupportedScheme(let scheme): "unsupported URL scheme '\(scheme)'"
+        case .invalidRequest(let why): "invalid request: \(why)"
+        case .connectFailed(let errno, let message):
+            errno == 0 ? "connect failed: \(message)" : "connect failed: \(message) (errno \(errno))"
+        case .timeout: "timed out"
+        case .connectionReset: "connection closed by peer before the response was complete"
+        case .malformedResponse(let why): "malformed response: \(why)"
+        case .responseTooLarge: "response over the size limit"
+        case .cancelled: "cancelled"
+        }
+    }
+}
