@@ -111,7 +111,10 @@ struct SimulatorState: Sendable {
     /// Moves one task to its scheduled state at `now`; on reaching a terminal state settles its
     /// credits and schedules its callbacks.
     mutating func advance(_ id: String, to now: EpochMillis, configuration c: SimulatorConfiguration) {
-        guard var task = tasks[id], task.advance(to: now) else { return }
+        guard var task = tasks[id] else { return }
+        let ended = task.advance(to: now)
+        tasks[id] = task
+        guard ended else { return }
         active.removeAll { $0 == id }
         if task.state == .success {
             stats.tasksSucceeded += 1
