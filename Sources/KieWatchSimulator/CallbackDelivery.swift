@@ -18,15 +18,3 @@ public struct CallbackDelivery: Sendable, Equatable {
     /// The body parsed, for assertions.
     public var json: JSONValue? { try? JSONValue.parse(body) }
 }
-
-/// A callback waiting for its due time (first attempt, duplicate copy, or retry).
-struct PendingCallback: Sendable {
-    /// Tie-breaker that keeps delivery order deterministic when due times are equal.
-    var sequence: Int
-    var taskId: String
-    var url: String
-    var body: [UInt8]
-    var dueAt: EpochMillis
-    var attempt: Int
-    var copy: Int
-}
