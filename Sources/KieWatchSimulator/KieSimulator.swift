@@ -182,12 +182,13 @@ public final class KieSimulator: HTTPHandler {
 
     // MARK: Inspection
 
-    /// Counters so far.
+    /// Counters so far. Tasks are counted as finished when a `tick()` or a status call moves them.
     public func snapshot() -> SimulatorStats {
         state.withLock { $0.stats }
     }
 
-    /// Every callback attempt so far, in the order they were recorded.
+    /// Callback attempts so far, in the order they were recorded (the latest
+    /// `maxRecordedDeliveries` of them).
     public func deliveries() -> [CallbackDelivery] {
         state.withLock { $0.deliveries }
     }

@@ -95,6 +95,10 @@ public struct SimulatorConfiguration: Sendable, Equatable {
     /// string. Not a fault: a client must accept both forms.
     public var legacyPayloadRate: Double = 0.25
 
+    /// Callback attempts kept for `KieSimulator.deliveries()`; the oldest are forgotten past it,
+    /// so a long benchmark run does not keep every body in memory. Counters are not affected.
+    public var maxRecordedDeliveries: Int = 100_000
+
     /// Base of the result and upload URLs the simulator hands out (`.invalid`: nothing is served there).
     public var mediaBaseURL: String = "https://tempfile.kie-simulator.invalid"
 

@@ -174,6 +174,9 @@ struct SimulatorState: Sendable {
             CallbackDelivery(
                 taskId: callback.taskId, url: callback.url, attempt: callback.attempt, copy: callback.copy, result: result,
                 time: sentAt, body: callback.body, headers: headers))
+        // Trim in chunks of a tenth so the cost of forgetting stays amortized O(1) per attempt.
+        let limit = max(c.maxRecordedDeliveries, 0)
+        if deliveries.count > limit + limit / 10 { deliveries.removeFirst(deliveries.count - limit) }
         stats.callbacksSent += 1
         if callback.attempt > 1 { stats.callbackRetries += 1 }
         if result.isSuccess {

@@ -169,3 +169,23 @@ final class GatedSender: CallbackSender {
 
     func release() { gate.continuation.yield() }
 }
+
+@Suite struct DeliveryLogTests {
+    @Test func theDeliveryLogForgetsTheOldestPastItsLimitButCountersDoNot() async {
+        let h = Harness {
+            $0.maxRecordedDeliveries = 10
+            $0.rateLimit = nil
+            $0.speed = 1000
+        }
+        var ids: [String] = []
+        for _ in 0..<30 {
+            if let id = await h.createMarket() { ids.append(id) }
+            await h.advance(millis: 1_000)
+        }
+        await h.advance(millis: 3_600_000)
+        let log = h.simulator.deliveries()
+        #expect(log.count >= 10 && log.count <= 11)
+        #expect(log.last?.taskId == ids.last)
+        #expect(h.simulator.snapshot().callbacksSent == 30)
+    }
+}
