@@ -1,1 +1,0 @@
-// The KieWatchSimulator module; its pieces land with their issues.

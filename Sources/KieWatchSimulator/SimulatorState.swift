@@ -1,0 +1,199 @@
+import KieWatchCore
+import KieWatchHTTP
+
+/// Everything mutable in a `KieSimulator`, kept in one value behind one `Mutex`.
+///
+/// Mutations happen only inside `withLock` and never across an `await`, so a request and a
+/// `tick()` see each other's changes whole. Two generators keep the streams apart: task draws
+/// depend only on the sequence of creates, request faults only on the sequence of requests.
+struct SimulatorState: Sendable {
+    var taskRandom: SeededRandom
+    var requestRandom: SeededRandom
+    var tasks: [String: SimulatedTask] = [:]
+    /// Ids of non-terminal tasks in creation order (an array, not a set: the order of completions
+    /// and callbacks must not depend on hashing).
+    var active: [String] = []
+    var pending: [PendingCallback] = []
+    var nextSequence = 0
+    var deliveries: [CallbackDelivery] = []
+    var stats = SimulatorStats()
+    var credits: Int64
+    /// Accepted create times per API key, for the sliding-window rate limit.
+    var createTimes: [String: [EpochMillis]] = [:]
+    var uploads = 0
+
+    init(configuration: SimulatorConfiguration) {
+        taskRandom = SeededRandom(seed: configuration.seed)
+        requestRandom = SeededRandom(seed: configuration.seed ^ 0xD1B5_4A32_D192_ED03)
+        credits = configuration.initialCredits
+        stats.creditsRemaining = credits
+    }
+
+    // MARK: Request faults
+
+    /// Draws this request's faults: always the same number of draws, so one rate does not shift
+    /// another's choices.
+    mutating func drawRequestFaults(configuration c: SimulatorConfiguration) -> RequestFaults {
+        let reset = requestRandom.chance(c.connectionResetRate)
+        let slow = requestRandom.chance(c.slowAnswerRate)
+        let error = requestRandom.chance(c.serverErrorRate)
+        let kind = requestRandom.integer(in: 0...5)
+        return RequestFaults(reset: reset, slow: slow, serverError: error ? RequestFaults.ServerError(roll: kind) : nil)
+    }
+
+    /// Sliding-window create limit per key: counts accepted creates in `(now - window, now]`.
+    mutating func allowCreate(key: String, now: EpochMillis, limit: SimulatorConfiguration.RateLimit?) -> Bool {
+        guard let limit else { return true }
+        var times = createTimes[key, default: []]
+        let windowStart = now - limit.window.milliseconds
+        times.removeAll { $0 <= windowStart }
+        let allowed = times.count < limit.requests
+        if allowed { times.append(now) }
+        createTimes[key] = times
+        return allowed
+    }
+
+    // MARK: Tasks
+
+    enum Admission {
+        case rejected(HTTPResponse)
+        /// Accepted; `early` is the first callback attempt to deliver before answering.
+        case accepted(taskId: String, early: PendingCallback?)
+    }
+
+    /// Creates a task if the balance covers it: draws its id and fate, reserves its credits,
+    /// and for an early task completes it at once and hands back its first callback.
+    mutating func admit(
+        family: ModelFamily, model: String, request: JSONValue, callBackUrl: String?, resolution: String,
+        now: EpochMillis, configuration c: SimulatorConfiguration
+    ) -> Admission {
+        let profile = ModelProfile.forModel(model)
+        guard credits >= profile.credits else {
+            stats.insufficientCredits += 1
+            return .rejected(.kieError(code: 402, msg: "Insufficient Credits", status: 200))
+        }
+        var id = newTaskId(family: family)
+        while tasks[id] != nil { id = newTaskId(family: family) }
+        let plan = FaultPlan.draw(
+            profile: profile, family: family, hasCallback: callBackUrl != nil, configuration: c, random: &taskRandom)
+        let task = SimulatedTask(
+            id: id, family: family, model: model, request: request, callBackUrl: callBackUrl, createTime: now,
+            cost: profile.credits, plan: plan, profile: profile, resolution: resolution, mediaBaseURL: c.mediaBaseURL)
+        credits -= profile.credits
+        stats.creditsRemaining = credits
+        stats.tasksCreated[model, default: 0] += 1
+        tasks[id] = task
+        active.append(id)
+        guard plan.early else { return .accepted(taskId: id, early: nil) }
+
+        stats.callbacksEarly += 1
+        advance(id, to: now, configuration: c)
+        // The first copy goes out before the answer; any duplicates stay scheduled.
+        guard let index = pending.firstIndex(where: { $0.taskId == id && $0.copy == 0 }) else {
+            return .accepted(taskId: id, early: nil)
+        }
+        return .accepted(taskId: id, early: pending.remove(at: index))
+    }
+
+    private mutating func newTaskId(family: ModelFamily) -> String {
+        switch family {
+        case .market: taskRandom.hex(count: 32)
+        case .veo: "veo_task_" + taskRandom.hex(count: 12)
+        }
+    }
+
+    /// Moves every running task to its scheduled state at `now`, scheduling callbacks of those
+    /// that end.
+    mutating func advanceAll(to now: EpochMillis, configuration c: SimulatorConfiguration) {
+        for id in active { advance(id, to: now, configuration: c) }
+    }
+
+    /// Moves one task to its scheduled state at `now`; on reaching a terminal state settles its
+    /// credits and schedules its callbacks.
+    mutating func advance(_ id: String, to now: EpochMillis, configuration c: SimulatorConfiguration) {
+        guard var task = tasks[id] else { return }
+        let ended = task.advance(to: now)
+        tasks[id] = task
+        guard ended else { return }
+        active.removeAll { $0 == id }
+        if task.state == .success {
+            stats.tasksSucceeded += 1
+            stats.creditsConsumed += task.cost
+        } else {
+            stats.tasksFailed += 1
+            credits += task.cost
+            stats.creditsRemaining = credits
+        }
+        task.remainedCredits = credits
+        tasks[id] = task
+        scheduleCallbacks(for: task)
+    }
+
+    private mutating func scheduleCallbacks(for task: SimulatedTask) {
+        guard let url = task.callBackUrl else { return }
+        if task.plan.dropCallback {
+            stats.callbacksDropped += 1
+            return
+        }
+        if task.plan.lateMillis > 0 { stats.callbacksLate += 1 }
+        stats.callbacksDuplicated += task.plan.callbackCopies - 1
+        let body = KieSimulator.callbackBody(for: task)
+        for copy in 0..<task.plan.callbackCopies {
+            let due = task.completeAt + task.plan.lateMillis + Int64(copy) * task.plan.duplicateGapMillis
+            enqueue(PendingCallback(sequence: 0, taskId: task.id, url: url, body: body, dueAt: due, attempt: 1, copy: copy))
+        }
+    }
+
+    private mutating func enqueue(_ callback: PendingCallback) {
+        var callback = callback
+        callback.sequence = nextSequence
+        nextSequence += 1
+        pending.append(callback)
+    }
+
+    // MARK: Callbacks
+
+    /// Removes and returns the callbacks due at `now`, oldest due first.
+    mutating func takeDue(now: EpochMillis) -> [PendingCallback] {
+        guard pending.contains(where: { $0.dueAt <= now }) else { return [] }
+        var due: [PendingCallback] = []
+        pending.removeAll { callback in
+            guard callback.dueAt <= now else { return false }
+            due.append(callback)
+            return true
+        }
+        return due.sorted { ($0.dueAt, $0.sequence) < ($1.dueAt, $1.sequence) }
+    }
+
+    /// Records one attempt; a failed one is retried after the retry delay until the retries run out.
+    mutating func record(
+        _ callback: PendingCallback, result: CallbackResult, headers: HTTPHeaders, sentAt: EpochMillis, now: EpochMillis,
+        configuration c: SimulatorConfiguration
+    ) {
+        deliveries.append(
+            CallbackDelivery(
+                taskId: callback.taskId, url: callback.url, attempt: callback.attempt, copy: callback.copy, result: result,
+                time: sentAt, body: callback.body, headers: headers))
+        // Trim in chunks of a tenth so the cost of forgetting stays amortized O(1) per attempt.
+        let limit = max(c.maxRecordedDeliveries, 0)
+        if deliveries.count > limit + limit / 10 { deliveries.removeFirst(deliveries.count - limit) }
+        stats.callbacksSent += 1
+        if callback.attempt > 1 { stats.callbackRetries += 1 }
+        if result.isSuccess {
+            stats.callbacksDelivered += 1
+        } else if callback.attempt <= c.maxCallbackRetries {
+            var retry = callback
+            retry.attempt += 1
+            retry.dueAt = now + Int64((Double(c.callbackRetryDelay.milliseconds) / c.speed).rounded())
+            enqueue(retry)
+        } else {
+            stats.callbacksFailedDelivery += 1
+        }
+    }
+
+    /// The next instant something is due (a state change or a callback), for `run()` to sleep until.
+    func nextDueTime() -> EpochMillis? {
+        let transitions = active.compactMap { tasks[$0]?.nextTransition }
+        return (transitions + pending.map(\.dueAt)).min()
+    }
+}
