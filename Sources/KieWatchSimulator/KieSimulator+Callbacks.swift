@@ -75,7 +75,7 @@ extension KieSimulator {
             let timestamp = String(now / 1000)
             headers.add("X-Webhook-Timestamp", timestamp)
             headers.add(
-                "X-Webhook-Signature", SimulatorHMAC.webhookSignature(key: key, taskId: taskId, timestamp: timestamp))
+                "X-Webhook-Signature", HMACSHA256.kieSignature(key: key, taskId: taskId, timestamp: timestamp))
         }
         return headers
     }

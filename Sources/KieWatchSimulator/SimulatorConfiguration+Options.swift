@@ -1,3 +1,4 @@
+import KieWatchCore
 /// A bad `kiewatch simulate` argument: which flag, and what it expects. The command line prints
 /// `description` as its one-line error and exits with status 2.
 public struct SimulatorOptionError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -183,22 +184,7 @@ extension SimulatorConfiguration {
     }
 }
 
-/// Parses `500ms`, `30s`, `15m`, `2h`, `1d` (a non-negative integer and a unit).
-///
-/// Private to the simulator because `KieWatchCore` has no duration parser yet; it should be
-/// replaced by Core's when that lands, so every command reads durations the same way.
+/// A duration as every kiewatch command reads them (`500ms`, `30s`, `15m`, `2h`, `1d`).
 func parseDuration(_ text: String) -> Duration? {
-    let digits = text.prefix { $0.isASCII && $0.isNumber }
-    guard !digits.isEmpty, let amount = Int64(digits) else { return nil }
-    let unit = text.dropFirst(digits.count)
-    let (limit, overflow): (Int64, Bool)
-    switch unit {
-    case "ms": return .milliseconds(amount)
-    case "s": (limit, overflow) = amount.multipliedReportingOverflow(by: 1)
-    case "m": (limit, overflow) = amount.multipliedReportingOverflow(by: 60)
-    case "h": (limit, overflow) = amount.multipliedReportingOverflow(by: 3600)
-    case "d": (limit, overflow) = amount.multipliedReportingOverflow(by: 86_400)
-    default: return nil
-    }
-    return overflow ? nil : .seconds(limit)
+    DurationText.parseMillis(text).map { .milliseconds($0) }
 }

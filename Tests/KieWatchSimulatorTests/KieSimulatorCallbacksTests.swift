@@ -62,8 +62,8 @@ import Testing
         let post = try #require(h.sender.received.first)
         let timestamp = try #require(post.headers["X-Webhook-Timestamp"])
         #expect(timestamp == String(h.clock.now() / 1000))
-        let expected = SimulatorHMAC.base64(
-            SimulatorHMAC.hmacSHA256(key: Array("whsec_test".utf8), message: Array("\(id).\(timestamp)".utf8)))
+        let expected = Base64.encode(
+            HMACSHA256.authenticationCode(key: Array("whsec_test".utf8), message: Array("\(id).\(timestamp)".utf8)))
         #expect(post.headers["X-Webhook-Signature"] == expected)
     }
 

@@ -67,7 +67,7 @@ import Testing
         #expect(parseDuration("15m") == .seconds(900))
         #expect(parseDuration("2h") == .seconds(7200))
         #expect(parseDuration("14d") == .seconds(14 * 86400))
-        for bad in ["", "s", "1.5s", "-1s", "10", "1 s", "99999999999999999999s"] { #expect(parseDuration(bad) == nil) }
+        for bad in ["", "s", "-1s", "10", "1 s", "99999999999999999999s"] { #expect(parseDuration(bad) == nil) }
     }
 
     @Test func everyDocumentedFlagIsAcceptedByTheParser() throws {
