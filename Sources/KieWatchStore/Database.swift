@@ -17,6 +17,7 @@ package final class Database {
     package let mode: Mode
     package let handle: OpaquePointer
     private var statementCache: [String: Statement] = [:]
+    private var slotCache: [Statement?] = []
 
     /// Opens (and for `.readWrite`, creates) the database at `path` and applies the pragmas.
     ///
@@ -67,6 +68,7 @@ package final class Database {
         // Finalize cached statements first; close_v2 defers the close until any statement
         // still alive elsewhere is finalized, so this can never leak or crash.
         statementCache.removeAll()
+        slotCache.removeAll()
         sqlite3_close_v2(handle)
     }
 
@@ -106,6 +108,22 @@ package final class Database {
         return statement
     }
 
+    /// The prepared statement of a hot-path slot, reset (bindings are kept: slot users bind
+    /// every parameter each time). An array index instead of hashing the SQL text per row.
+    @inline(__always)
+    package func statement(_ slot: StatementSlot) throws -> Statement {
+        if slot.index < slotCache.count, let statement = slotCache[slot.index] {
+            statement.reset()
+            return statement
+        }
+        let statement = try prepare(slot.sql, persistent: true)
+        if slotCache.count <= slot.index {
+            slotCache += [Statement?](repeating: nil, count: slot.index + 1 - slotCache.count)
+        }
+        slotCache[slot.index] = statement
+        return statement
+    }
+
     /// Runs one or more statements separated by `;` (migrations, pragmas). Not cached.
     package func execute(_ sql: String) throws {
         var utf8 = Array(sql.utf8CString)
@@ -141,4 +159,10 @@ package final class Database {
     package var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
     /// False when SQLite rolled a transaction back on its own (SQLITE_FULL, I/O errors).
     package var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+}
+
+/// A statement on a hot path (one per recorded row), cached by a fixed index.
+package struct StatementSlot: Sendable {
+    package let index: Int
+    package let sql: String
 }

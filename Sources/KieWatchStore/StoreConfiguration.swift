@@ -21,6 +21,11 @@ package struct StoreConfiguration: Sendable {
     /// The most submissions (records, closures) one transaction takes, so one huge backlog
     /// never holds the write lock long and acknowledgements keep flowing.
     package var maxBatchItems: Int = 4_096
+    /// Most fire-and-forget records that may wait for the writer. Past it `record` drops and
+    /// counts (`droppedRecords`) instead of growing without bound while the disk is stuck:
+    /// 131,072 records is a few seconds of the heaviest traffic and ~25 MB at worst.
+    /// Awaited writes are never dropped; their callers bound them.
+    package var maxQueuedRecords: Int = 131_072
     /// Source of `applied_at` / `updated_at` timestamps the store writes itself.
     package var clock: any WallClock = SystemClock()
     /// Told about every error the writer cannot hand to a caller (a fire-and-forget record

@@ -56,8 +56,8 @@ package final class StoreWriter: Sendable {
     /// Store errors so far: failed commits, failed fire-and-forget inserts, failed rollbacks
     /// (`kiewatch_store_errors_total`).
     package var storeErrors: Int { errorCounter.load(ordering: .relaxed) }
-    /// Fire-and-forget records that were never committed (insert or commit failed, queue full,
-    /// writer closed).
+    /// Fire-and-forget records that were never committed (insert or commit failed, queue full
+    /// (`maxQueuedRecords`), writer closed).
     package var droppedRecords: Int { droppedCounter.load(ordering: .relaxed) }
     /// Transactions committed so far.
     package var committedBatches: Int { batchCounter.load(ordering: .relaxed) }
@@ -132,10 +132,6 @@ package final class StoreWriter: Sendable {
 
     private static let closedError = StoreError(kind: .closed, message: "the store writer is closed")
 
-    /// Upper bound on queued fire-and-forget records, so a stuck disk cannot eat all memory:
-    /// past it, records are dropped and counted. Awaited writes are bounded by their callers.
-    private static let maxQueuedRecords = 1 << 20
-
     private func submitRecord(_ item: Item) -> Bool {
         let accepted = submit(item, isRecord: true)
         if !accepted { droppedCounter.add(1, ordering: .relaxed) }
@@ -146,7 +142,7 @@ package final class StoreWriter: Sendable {
     private func submit(_ item: sending Item, isRecord: Bool = false) -> Bool {
         let wake: Bool? = queue.withLock { q in
             guard q.state == .running else { return nil }
-            if isRecord && q.items.count >= Self.maxQueuedRecords { return nil }
+            if isRecord && q.items.count >= configuration.maxQueuedRecords { return nil }
             q.items.append(item)
             return q.takeWakeup()
         }
@@ -155,21 +151,16 @@ package final class StoreWriter: Sendable {
         return true
     }
 
-    /// Blocks the writer thread until there is work; takes up to `maxBatchItems` of it.
-    private func takeBatch(into buffer: inout [Item]) {
-        let limit = configuration.maxBatchItems
+    /// Blocks the writer thread until there is work, then takes the whole queue in O(1) by
+    /// swapping arrays (the emptied `buffer` becomes the new queue storage).
+    private func takeAll(into buffer: inout [Item]) {
         while true {
             let gotWork = queue.withLock { q -> Bool in
                 if q.items.isEmpty {
                     q.writerSleeping = true
                     return false
                 }
-                if q.items.count <= limit {
-                    swap(&q.items, &buffer)
-                } else {
-                    buffer.append(contentsOf: q.items[..<limit])
-                    q.items.removeFirst(limit)
-                }
+                swap(&q.items, &buffer)
                 return true
             }
             if gotWork { return }
@@ -179,23 +170,32 @@ package final class StoreWriter: Sendable {
 
     // MARK: Writer thread
 
+    /// Takes everything queued and commits it in transactions of at most `maxBatchItems`, so a
+    /// backlog is worked off in bounded transactions whose waiters are acknowledged one batch
+    /// at a time, and the queue is never shifted.
     private func run(_ owned: WriterThreadState) {
-        var batch: [Item] = []
-        batch.reserveCapacity(configuration.maxBatchItems)
+        let limit = max(configuration.maxBatchItems, 1)
+        var taken: [Item] = []
+        taken.reserveCapacity(limit)
         while true {
-            takeBatch(into: &batch)
-            let stop = process(batch, owned)
-            batch.removeAll(keepingCapacity: true)
-            if let stop {
-                owned.close()
-                stop()
-                return
+            takeAll(into: &taken)
+            var start = 0
+            while start < taken.count {
+                let end = min(start + limit, taken.count)
+                let stop = process(taken[start..<end], owned)
+                start = end
+                if let stop {
+                    owned.close()
+                    stop()
+                    return
+                }
             }
+            taken.removeAll(keepingCapacity: true)
         }
     }
 
     /// Runs one batch in one transaction; returns the stop callback if the batch held one.
-    private func process(_ batch: [Item], _ owned: WriterThreadState) -> (@Sendable () -> Void)? {
+    private func process(_ batch: ArraySlice<Item>, _ owned: WriterThreadState) -> (@Sendable () -> Void)? {
         let db = owned.db!
         var stop: (@Sendable () -> Void)?
         var completions: [@Sendable () -> Void] = []
