@@ -200,29 +200,30 @@ package final class StoreWriter: Sendable {
         var stop: (@Sendable () -> Void)?
         var completions: [@Sendable () -> Void] = []
         var settled = Set<Int>()  // jobs whose caller already got its own error
-        var records = 0
-        let needsTransaction = batch.contains {
-            switch $0 {
-            case .barrier, .stop: return false
-            default: return true
+        var records = 0           // fire-and-forget records in this batch
+        var writes = 0            // records and jobs: anything that needs a transaction
+        for item in batch {
+            switch item {
+            case .call, .webhook, .recovery: records += 1; writes += 1
+            case .job: writes += 1
+            case .barrier, .stop: break
             }
         }
+        let needsTransaction = writes > 0
+        var droppedAlone = 0      // records whose own insert failed (already counted)
         do {
             if needsTransaction { try db.cachedStatement("BEGIN IMMEDIATE").execute() }
             for (index, item) in batch.enumerated() {
                 switch item {
                 case .call(let call):
-                    records += 1
-                    try insertRecord(db) {
+                    droppedAlone += try insertRecord(db) {
                         _ = try RecordSQL.insert(call, into: db)
                         owned.rollups.add(call)
                     }
                 case .webhook(let webhook):
-                    records += 1
-                    try insertRecord(db) { _ = try RecordSQL.insert(webhook, into: db) }
+                    droppedAlone += try insertRecord(db) { _ = try RecordSQL.insert(webhook, into: db) }
                 case .recovery(let recovery):
-                    records += 1
-                    try insertRecord(db) { _ = try RecordSQL.insert(recovery, into: db) }
+                    droppedAlone += try insertRecord(db) { _ = try RecordSQL.insert(recovery, into: db) }
                 case .job(let job):
                     if let done = try runJob(job, owned) {
                         completions.append(done)
@@ -246,7 +247,8 @@ package final class StoreWriter: Sendable {
                 ?? StoreError(kind: .sqlite, code: 0, message: "write batch failed: \(error)")
             report(storeError)
             rollback(db)
-            droppedCounter.add(records, ordering: .relaxed)
+            // Every record of the batch is lost; those dropped one by one are already counted.
+            droppedCounter.add(records - droppedAlone, ordering: .relaxed)
             for (index, item) in batch.enumerated() where !settled.contains(index) {
                 switch item {
                 case .job(let job): job.fail(storeError)
@@ -262,15 +264,17 @@ package final class StoreWriter: Sendable {
 
     /// Inserts one fire-and-forget record. Its own failure drops only that record; a failure
     /// that ended the transaction (SQLite rolls back by itself on SQLITE_FULL, I/O errors)
-    /// aborts the whole batch.
+    /// aborts the whole batch. Returns 1 when the record was dropped, else 0.
     @inline(__always)
-    private func insertRecord(_ db: Database, _ insert: () throws -> Void) throws {
+    private func insertRecord(_ db: Database, _ insert: () throws -> Void) throws -> Int {
         do {
             try insert()
+            return 0
         } catch {
             guard db.isInTransaction else { throw error }
             droppedCounter.add(1, ordering: .relaxed)
             report(error as? StoreError ?? StoreError(kind: .sqlite, message: "record insert failed: \(error)"))
+            return 1
         }
     }
 

@@ -34,6 +34,46 @@ struct StoreReaderTests {
         }
     }
 
+    @Test func relayLifecycleAndRawWebhookBodies() async throws {
+        try await withTemporaryDatabase { path in
+            let writer = try openWriter(path)
+            let body = Array(#"{"code":200,"data":{"taskId":"t9"}}"#.utf8)
+            writer.record(WebhookRecord(ts: t0, family: .market, taskID: "t9", model: "sora-2-pro", state: .success,
+                                        auth: .ok, result: .accepted, delayMillis: 1_200, body: body,
+                                        signatureTimestamp: "1767225600", signature: "c2ln"))
+            let id = try await writer.write { context in
+                try context.enqueueRelay(RelayOutboxItem(taskID: "t9", url: "https://app/cb?secret=s", body: body,
+                                                         headers: "X-KieWatch-Recovered: true", synthesized: true,
+                                                         createdAt: t0))
+            }
+            let reader = try StoreReader(path: path)
+            var item = try #require(try reader.relay(id: id))
+            #expect(item.state == .pending && item.synthesized && item.url == "https://app/cb?secret=s")
+            #expect(try reader.dueRelays(now: t0).map(\.id) == [id])
+
+            item.attempts = 1
+            item.state = .delivered
+            item.lastStatus = 200
+            item.deliveredAt = t0 + 50
+            let saved = item
+            let updated = try await writer.write { context -> Bool in
+                try context.insert(RelayAttemptRecord(outboxID: id, ts: t0 + 50, httpStatus: 200, durationMicros: 900))
+                try context.setMeta("last_webhook_at", String(t0))
+                return try context.updateRelay(saved)
+            }
+            #expect(updated)
+            #expect(try reader.relay(id: id) == saved)
+            #expect(try reader.dueRelays(now: t0 + 1_000).isEmpty)
+            #expect(try reader.count(of: "relay_attempts") == 1)
+            #expect(try reader.meta("last_webhook_at") == String(t0))
+            let webhooks = try reader.webhooks(taskID: "t9")
+            #expect(webhooks.count == 1)
+            #expect(webhooks.first?.body == body)
+            #expect(webhooks.first?.state == .success && webhooks.first?.delayMillis == 1_200)
+            await writer.close()
+        }
+    }
+
     @Test(arguments: [
         "INSERT INTO meta VALUES ('k', 'v', 0)",
         "UPDATE tasks SET state = 'fail'",
