@@ -277,8 +277,9 @@ private enum IngestWorkload {
 }
 
 /// An error slot shared between the benchmark thread and a Task.
+///
+/// `@unchecked Sendable` is safe: the only stored state is read and written under `lock`.
 private final class LockedError: @unchecked Sendable {
-    // @unchecked: every access goes through `lock`.
     private let lock = NSLock()
     private var error: (any Error)?
     func set(_ value: any Error) { lock.withLock { error = value } }
