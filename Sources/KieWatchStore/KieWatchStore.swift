@@ -1,1 +1,0 @@
-// The KieWatchStore module; its pieces land with their issues.

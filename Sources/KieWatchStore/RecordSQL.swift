@@ -1,0 +1,300 @@
+import KieWatchCore
+
+/// The SQL that maps each record type to its table, shared by the writer and the readers so
+/// a column list exists exactly once.
+package enum RecordSQL {
+    // MARK: api_calls
+
+    static let insertCall = """
+        INSERT INTO api_calls(ts, endpoint, model, task_id, method, path, http_status, body_code,
+                              latency_us, request_bytes, response_bytes, outcome, error)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+        """
+
+    static let insertCallSlot = StatementSlot(index: 0, sql: insertCall)
+
+    @inline(__always)
+    static func insert(_ call: APICallRecord, into db: Database) throws -> Int64 {
+        let s = try db.statement(insertCallSlot)
+        defer { s.reset() }
+        try s.bind(call.ts, at: 1)
+        try s.bind(call.endpoint.rawValue, at: 2)
+        try s.bind(call.model, at: 3)
+        try s.bind(call.taskID, at: 4)
+        try s.bind(call.method, at: 5)
+        try s.bind(SecretRedaction.redact(call.path), at: 6)
+        try s.bind(call.httpStatus, at: 7)
+        try s.bind(call.bodyCode, at: 8)
+        try s.bind(call.latencyMicros, at: 9)
+        try s.bind(call.requestBytes, at: 10)
+        try s.bind(call.responseBytes, at: 11)
+        try s.bind(call.outcome.rawValue, at: 12)
+        try s.bind(call.error, at: 13)
+        try s.step()
+        return db.lastInsertRowID
+    }
+
+    // MARK: webhooks
+
+    static let insertWebhook = """
+        INSERT INTO webhooks(ts, family, task_id, model, state, auth, result, delay_ms, body,
+                             signature_timestamp, signature)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+        """
+
+    static let insertWebhookSlot = StatementSlot(index: 1, sql: insertWebhook)
+
+    static func insert(_ webhook: WebhookRecord, into db: Database) throws -> Int64 {
+        let s = try db.statement(insertWebhookSlot)
+        defer { s.reset() }
+        try s.bind(webhook.ts, at: 1)
+        try s.bind(webhook.family.rawValue, at: 2)
+        try s.bind(webhook.taskID, at: 3)
+        try s.bind(webhook.model, at: 4)
+        try s.bind(webhook.state?.rawValue, at: 5)
+        try s.bind(webhook.auth.rawValue, at: 6)
+        try s.bind(webhook.result.rawValue, at: 7)
+        try s.bind(webhook.delayMillis, at: 8)
+        try s.bind(webhook.body, at: 9)
+        try s.bind(webhook.signatureTimestamp, at: 10)
+        try s.bind(webhook.signature, at: 11)
+        try s.step()
+        return db.lastInsertRowID
+    }
+
+    static let webhookColumns = """
+        id, ts, family, task_id, model, state, auth, result, delay_ms, body, signature_timestamp, signature
+        """
+
+    static func webhook(from s: Statement) -> WebhookRecord {
+        WebhookRecord(
+            id: s.int64(at: 0), ts: s.int64(at: 1), family: ModelFamily(rawValue: s.string(at: 2)) ?? .market,
+            taskID: s.optionalString(at: 3), model: s.optionalString(at: 4),
+            state: s.optionalString(at: 5).flatMap(TaskState.init(rawValue:)),
+            auth: WebhookAuth(rawValue: s.string(at: 6)) ?? .missing,
+            result: WebhookResult(rawValue: s.string(at: 7)) ?? .malformed,
+            delayMillis: s.optionalInt64(at: 8), body: s.blob(at: 9),
+            signatureTimestamp: s.optionalString(at: 10), signature: s.optionalString(at: 11))
+    }
+
+    // MARK: tasks
+
+    static let taskColumns = """
+        task_id, family, model, state, created_at, updated_at, completed_at, finished_at, callback_url,
+        expects_callback, deadline_at, last_callback_at, callbacks_received, recovered_at,
+        recovery_attempts, next_poll_at, result_source, fail_code, fail_msg, credits_consumed, missed
+        """
+
+    static let selectTask = "SELECT \(taskColumns) FROM tasks WHERE task_id = ?1"
+
+    static let upsertTask = """
+        INSERT INTO tasks(\(taskColumns))
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
+        ON CONFLICT(task_id) DO UPDATE SET
+            family = excluded.family, model = excluded.model, state = excluded.state,
+            created_at = excluded.created_at, updated_at = excluded.updated_at,
+            completed_at = excluded.completed_at, finished_at = excluded.finished_at,
+            callback_url = excluded.callback_url, expects_callback = excluded.expects_callback,
+            deadline_at = excluded.deadline_at, last_callback_at = excluded.last_callback_at,
+            callbacks_received = excluded.callbacks_received, recovered_at = excluded.recovered_at,
+            recovery_attempts = excluded.recovery_attempts, next_poll_at = excluded.next_poll_at,
+            result_source = excluded.result_source, fail_code = excluded.fail_code,
+            fail_msg = excluded.fail_msg, credits_consumed = excluded.credits_consumed,
+            missed = excluded.missed
+        """
+
+    static let selectTaskSlot = StatementSlot(index: 3, sql: selectTask)
+    static let upsertTaskSlot = StatementSlot(index: 4, sql: upsertTask)
+
+    static func upsert(_ t: TaskRecord, into db: Database) throws {
+        let s = try db.statement(upsertTaskSlot)
+        defer { s.reset() }
+        try s.bind(t.taskID, at: 1)
+        try s.bind(t.family.rawValue, at: 2)
+        try s.bind(t.model, at: 3)
+        try s.bind(t.state.rawValue, at: 4)
+        try s.bind(t.createdAt, at: 5)
+        try s.bind(t.updatedAt, at: 6)
+        try s.bind(t.completedAt, at: 7)
+        try s.bind(t.finishedAt, at: 8)
+        try s.bind(t.callbackURL, at: 9)
+        try s.bind(t.expectsCallback, at: 10)
+        try s.bind(t.deadlineAt, at: 11)
+        try s.bind(t.lastCallbackAt, at: 12)
+        try s.bind(t.callbacksReceived, at: 13)
+        try s.bind(t.recoveredAt, at: 14)
+        try s.bind(t.recoveryAttempts, at: 15)
+        try s.bind(t.nextPollAt, at: 16)
+        try s.bind(t.resultSource?.rawValue, at: 17)
+        try s.bind(t.failCode, at: 18)
+        try s.bind(t.failMessage, at: 19)
+        try s.bind(t.creditsConsumed, at: 20)
+        try s.bind(t.missed, at: 21)
+        try s.step()
+    }
+
+    static func task(from s: Statement) -> TaskRecord {
+        TaskRecord(
+            taskID: s.string(at: 0), family: ModelFamily(rawValue: s.string(at: 1)) ?? .market,
+            model: s.string(at: 2), state: TaskState(rawValue: s.string(at: 3)) ?? .created,
+            createdAt: s.int64(at: 4), updatedAt: s.int64(at: 5), completedAt: s.optionalInt64(at: 6),
+            finishedAt: s.optionalInt64(at: 7), callbackURL: s.optionalString(at: 8),
+            expectsCallback: s.int64(at: 9) != 0, deadlineAt: s.optionalInt64(at: 10),
+            lastCallbackAt: s.optionalInt64(at: 11), callbacksReceived: s.int(at: 12),
+            recoveredAt: s.optionalInt64(at: 13), recoveryAttempts: s.int(at: 14),
+            nextPollAt: s.optionalInt64(at: 15),
+            resultSource: s.optionalString(at: 16).flatMap(ResultSource.init(rawValue:)),
+            failCode: s.optionalString(at: 17), failMessage: s.optionalString(at: 18),
+            creditsConsumed: s.optionalDouble(at: 19), missed: s.int64(at: 20) != 0)
+    }
+
+    static func task(id: String, in db: Database) throws -> TaskRecord? {
+        let s = try db.statement(selectTaskSlot)
+        defer { s.reset() }
+        try s.bind(id, at: 1)
+        return try s.step() ? task(from: s) : nil
+    }
+
+    /// Non-terminal tasks expecting a callback whose deadline has passed; uses `tasks_open_deadline`.
+    static let selectStale = """
+        SELECT \(taskColumns) FROM tasks
+        WHERE state NOT IN ('success', 'fail') AND deadline_at <= ?1 AND expects_callback = 1
+        ORDER BY deadline_at LIMIT ?2
+        """
+
+    // MARK: recoveries
+
+    static let insertRecovery = """
+        INSERT INTO recoveries(ts, task_id, model, result, detail) VALUES (?1, ?2, ?3, ?4, ?5)
+        """
+
+    static let insertRecoverySlot = StatementSlot(index: 2, sql: insertRecovery)
+
+    static func insert(_ r: RecoveryRecord, into db: Database) throws -> Int64 {
+        let s = try db.statement(insertRecoverySlot)
+        defer { s.reset() }
+        try s.bind(r.ts, at: 1)
+        try s.bind(r.taskID, at: 2)
+        try s.bind(r.model, at: 3)
+        try s.bind(r.result.rawValue, at: 4)
+        try s.bind(r.detail, at: 5)
+        try s.step()
+        return db.lastInsertRowID
+    }
+
+    // MARK: relay_outbox
+
+    static let outboxColumns = """
+        id, task_id, url, body, headers, synthesized, created_at, next_attempt_at, attempts, state,
+        last_status, last_error, delivered_at
+        """
+
+    static let insertOutbox = """
+        INSERT INTO relay_outbox(task_id, url, body, headers, synthesized, created_at, next_attempt_at,
+                                 attempts, state, last_status, last_error, delivered_at)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+        """
+
+    static let updateOutbox = """
+        UPDATE relay_outbox SET next_attempt_at = ?2, attempts = ?3, state = ?4, last_status = ?5,
+                                last_error = ?6, delivered_at = ?7
+        WHERE id = ?1
+        """
+
+    static func insert(_ r: RelayOutboxItem, into db: Database) throws -> Int64 {
+        let s = try db.cachedStatement(insertOutbox)
+        defer { s.reset() }
+        try s.bind(r.taskID, at: 1)
+        try s.bind(r.url, at: 2)
+        try s.bind(r.body, at: 3)
+        try s.bind(r.headers, at: 4)
+        try s.bind(r.synthesized, at: 5)
+        try s.bind(r.createdAt, at: 6)
+        try s.bind(r.nextAttemptAt, at: 7)
+        try s.bind(r.attempts, at: 8)
+        try s.bind(r.state.rawValue, at: 9)
+        try s.bind(r.lastStatus, at: 10)
+        try s.bind(r.lastError, at: 11)
+        try s.bind(r.deliveredAt, at: 12)
+        try s.step()
+        return db.lastInsertRowID
+    }
+
+    /// Updates the delivery fields of an existing outbox row; returns whether it existed.
+    static func updateDelivery(_ r: RelayOutboxItem, id: Int64, in db: Database) throws -> Bool {
+        let s = try db.cachedStatement(updateOutbox)
+        defer { s.reset() }
+        try s.bind(id, at: 1)
+        try s.bind(r.nextAttemptAt, at: 2)
+        try s.bind(r.attempts, at: 3)
+        try s.bind(r.state.rawValue, at: 4)
+        try s.bind(r.lastStatus, at: 5)
+        try s.bind(r.lastError, at: 6)
+        try s.bind(r.deliveredAt, at: 7)
+        try s.step()
+        return db.changes > 0
+    }
+
+    static func outboxItem(from s: Statement) -> RelayOutboxItem {
+        RelayOutboxItem(
+            id: s.int64(at: 0), taskID: s.string(at: 1), url: s.string(at: 2), body: s.blob(at: 3),
+            headers: s.string(at: 4), synthesized: s.int64(at: 5) != 0, createdAt: s.int64(at: 6),
+            nextAttemptAt: s.int64(at: 7), attempts: s.int(at: 8),
+            state: RelayState(rawValue: s.string(at: 9)) ?? .pending, lastStatus: s.optionalInt(at: 10),
+            lastError: s.optionalString(at: 11), deliveredAt: s.optionalInt64(at: 12))
+    }
+
+    static let selectOutboxItem = "SELECT \(outboxColumns) FROM relay_outbox WHERE id = ?1"
+
+    /// Pending relays due by a time, oldest due first; uses `relay_outbox_due`.
+    static let selectDueRelays = """
+        SELECT \(outboxColumns) FROM relay_outbox
+        WHERE state = 'pending' AND next_attempt_at <= ?1
+        ORDER BY next_attempt_at LIMIT ?2
+        """
+
+    // MARK: relay_attempts
+
+    static let insertAttempt = """
+        INSERT INTO relay_attempts(outbox_id, ts, http_status, error, duration_us) VALUES (?1, ?2, ?3, ?4, ?5)
+        """
+
+    static func insert(_ r: RelayAttemptRecord, into db: Database) throws -> Int64 {
+        let s = try db.cachedStatement(insertAttempt)
+        defer { s.reset() }
+        try s.bind(r.outboxID, at: 1)
+        try s.bind(r.ts, at: 2)
+        try s.bind(r.httpStatus, at: 3)
+        try s.bind(r.error, at: 4)
+        try s.bind(r.durationMicros, at: 5)
+        try s.step()
+        return db.lastInsertRowID
+    }
+
+    // MARK: meta
+
+    static let upsertMeta = """
+        INSERT INTO meta(key, value, updated_at) VALUES (?1, ?2, ?3)
+        ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+        """
+
+    static let selectMeta = "SELECT value FROM meta WHERE key = ?1"
+
+    static func meta(_ key: String, in db: Database) throws -> String? {
+        let s = try db.cachedStatement(selectMeta)
+        defer { s.reset() }
+        try s.bind(key, at: 1)
+        return try s.step() ? s.string(at: 0) : nil
+    }
+
+    /// Generic "list of records" runner for the readers.
+    static func list<T>(_ sql: String, _ arguments: [SQLValue], in db: Database,
+                        _ decode: (Statement) -> T) throws -> [T] {
+        let s = try db.cachedStatement(sql)
+        defer { s.reset() }
+        try s.bind(arguments)
+        var out: [T] = []
+        while try s.step() { out.append(decode(s)) }
+        return out
+    }
+}

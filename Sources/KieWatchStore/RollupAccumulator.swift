@@ -1,0 +1,184 @@
+import KieWatchCore
+
+/// Per-minute rollup deltas gathered in memory during one write batch and upserted once per
+/// key just before COMMIT, in the same transaction as the raw rows.
+///
+/// A batch of 4,096 calls touches a handful of (minute, endpoint, model, code) keys, so the
+/// rollups cost a few upserts per batch instead of one per row. A `write` closure gets its
+/// own accumulator, merged into the batch's only when its savepoint is released, so a closure
+/// that rolls back leaves no trace in the rollups either.
+package struct RollupAccumulator {
+    package struct CallKey: Hashable {
+        package var minute: Int64
+        package var endpoint: String
+        package var model: String
+        package var code: String
+    }
+
+    package struct CallDelta {
+        package var calls: Int64 = 0
+        package var errors: Int64 = 0
+        package var latencySumMicros: Int64 = 0
+        package var latencyMaxMicros: Int64 = 0
+        package var buckets = [UInt32](repeating: 0, count: LatencyBuckets.count)
+    }
+
+    package struct TaskKey: Hashable {
+        package var minute: Int64
+        package var model: String
+    }
+
+    package struct TaskDelta {
+        package var created: Int64 = 0
+        package var finishedSuccess: Int64 = 0
+        package var finishedFail: Int64 = 0
+        package var missed: Int64 = 0
+        package var durationSumMicros: Int64 = 0
+        package var buckets = [UInt32](repeating: 0, count: LatencyBuckets.count)
+    }
+
+    package private(set) var calls: [CallKey: CallDelta] = [:]
+    package private(set) var tasks: [TaskKey: TaskDelta] = [:]
+
+    package init() {}
+
+    package var isEmpty: Bool { calls.isEmpty && tasks.isEmpty }
+
+    /// The rollup minute of a timestamp: whole minutes since the epoch.
+    @inline(__always)
+    package static func minute(_ ts: EpochMillis) -> Int64 {
+        ts >= 0 ? ts / 60_000 : (ts - 59_999) / 60_000
+    }
+
+    package mutating func add(_ call: APICallRecord) {
+        let key = CallKey(minute: Self.minute(call.ts), endpoint: call.endpoint.rawValue,
+                          model: call.model ?? "", code: call.codeLabel)
+        let latency = max(call.latencyMicros, 0)
+        calls[key, default: CallDelta()].record(latency: latency, failed: call.outcome != .ok)
+    }
+
+    package mutating func taskCreated(model: String, at ts: EpochMillis) {
+        tasks[TaskKey(minute: Self.minute(ts), model: model), default: TaskDelta()].created += 1
+    }
+
+    /// A task reached a terminal state at `ts` after `durationMicros` since creation.
+    package mutating func taskFinished(model: String, success: Bool, at ts: EpochMillis, durationMicros: Int64) {
+        let duration = max(durationMicros, 0)
+        let key = TaskKey(minute: Self.minute(ts), model: model)
+        var delta = tasks[key, default: TaskDelta()]
+        if success { delta.finishedSuccess += 1 } else { delta.finishedFail += 1 }
+        delta.durationSumMicros += duration
+        let index = LatencyBuckets.index(micros: duration)
+        delta.buckets[index] &+= 1
+        tasks[key] = delta
+    }
+
+    package mutating func taskMissed(model: String, at ts: EpochMillis) {
+        tasks[TaskKey(minute: Self.minute(ts), model: model), default: TaskDelta()].missed += 1
+    }
+
+    package mutating func merge(_ other: RollupAccumulator) {
+        for (key, delta) in other.calls {
+            if var mine = calls[key] {
+                mine.calls += delta.calls
+                mine.errors += delta.errors
+                mine.latencySumMicros += delta.latencySumMicros
+                mine.latencyMaxMicros = max(mine.latencyMaxMicros, delta.latencyMaxMicros)
+                for i in mine.buckets.indices { mine.buckets[i] &+= delta.buckets[i] }
+                calls[key] = mine
+            } else {
+                calls[key] = delta
+            }
+        }
+        for (key, delta) in other.tasks {
+            if var mine = tasks[key] {
+                mine.created += delta.created
+                mine.finishedSuccess += delta.finishedSuccess
+                mine.finishedFail += delta.finishedFail
+                mine.missed += delta.missed
+                mine.durationSumMicros += delta.durationSumMicros
+                for i in mine.buckets.indices { mine.buckets[i] &+= delta.buckets[i] }
+                tasks[key] = mine
+            } else {
+                tasks[key] = delta
+            }
+        }
+    }
+
+    package mutating func removeAll() {
+        calls.removeAll(keepingCapacity: true)
+        tasks.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: Writing
+
+    package static let callUpsertSQL = """
+        INSERT INTO call_rollup(minute, endpoint, model, code, calls, errors, latency_sum_us, latency_max_us, buckets)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+        ON CONFLICT(minute, endpoint, model, code) DO UPDATE SET
+            calls = calls + excluded.calls,
+            errors = errors + excluded.errors,
+            latency_sum_us = latency_sum_us + excluded.latency_sum_us,
+            latency_max_us = max(latency_max_us, excluded.latency_max_us),
+            buckets = kw_buckets_add(buckets, excluded.buckets)
+        """
+
+    package static let taskUpsertSQL = """
+        INSERT INTO task_rollup(minute, model, created, finished_success, finished_fail, missed, duration_sum_us, buckets)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+        ON CONFLICT(minute, model) DO UPDATE SET
+            created = created + excluded.created,
+            finished_success = finished_success + excluded.finished_success,
+            finished_fail = finished_fail + excluded.finished_fail,
+            missed = missed + excluded.missed,
+            duration_sum_us = duration_sum_us + excluded.duration_sum_us,
+            buckets = kw_buckets_add(buckets, excluded.buckets)
+        """
+
+    /// Upserts every delta into `call_rollup` / `task_rollup`, then empties the accumulator.
+    package mutating func write(to db: Database) throws {
+        if !calls.isEmpty {
+            let statement = try db.cachedStatement(Self.callUpsertSQL)
+            for (key, delta) in calls {
+                defer { statement.reset() }
+                try statement.bind(key.minute, at: 1)
+                try statement.bind(key.endpoint, at: 2)
+                try statement.bind(key.model, at: 3)
+                try statement.bind(key.code, at: 4)
+                try statement.bind(delta.calls, at: 5)
+                try statement.bind(delta.errors, at: 6)
+                try statement.bind(delta.latencySumMicros, at: 7)
+                try statement.bind(delta.latencyMaxMicros, at: 8)
+                try statement.bind(LatencyBuckets.encode(delta.buckets), at: 9)
+                try statement.step()
+            }
+        }
+        if !tasks.isEmpty {
+            let statement = try db.cachedStatement(Self.taskUpsertSQL)
+            for (key, delta) in tasks {
+                defer { statement.reset() }
+                try statement.bind(key.minute, at: 1)
+                try statement.bind(key.model, at: 2)
+                try statement.bind(delta.created, at: 3)
+                try statement.bind(delta.finishedSuccess, at: 4)
+                try statement.bind(delta.finishedFail, at: 5)
+                try statement.bind(delta.missed, at: 6)
+                try statement.bind(delta.durationSumMicros, at: 7)
+                try statement.bind(LatencyBuckets.encode(delta.buckets), at: 8)
+                try statement.step()
+            }
+        }
+        removeAll()
+    }
+}
+
+extension RollupAccumulator.CallDelta {
+    @inline(__always)
+    mutating func record(latency: Int64, failed: Bool) {
+        calls += 1
+        if failed { errors += 1 }
+        latencySumMicros += latency
+        if latency > latencyMaxMicros { latencyMaxMicros = latency }
+        buckets[LatencyBuckets.index(micros: latency)] &+= 1
+    }
+}

@@ -1,0 +1,243 @@
+import CSQLite
+
+/// One forward step of the schema. Applied once, in order, never edited after release:
+/// a change to the schema is a new migration appended to `Schema.migrations`.
+package struct Migration: Sendable {
+    package let version: Int
+    package let name: String
+    package let sql: String
+}
+
+/// The database schema: its versions, how to bring a file up to date, and how to tell a
+/// kiewatch database from anything else. SCHEMA.md documents the tables for humans.
+package enum Schema {
+    /// `PRAGMA application_id` of a kiewatch database ("kiew"), so another program's SQLite
+    /// file is refused instead of being migrated into.
+    package static let applicationID: Int32 = 0x6B69_6577
+
+    package static let migrations: [Migration] = [
+        Migration(version: 1, name: "time-series tables, tasks, relay outbox, rollups", sql: version1),
+    ]
+
+    /// The version this build writes and reads.
+    package static var latestVersion: Int { migrations.last!.version }
+
+    /// The version recorded in the file (0 for a fresh file).
+    package static func version(of db: Database) throws -> Int {
+        let exists = try db.rows(
+            "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'")
+        guard !exists.isEmpty else { return 0 }
+        return Int(try db.rows("SELECT coalesce(max(version), 0) FROM schema_migrations").first?.first?.int64 ?? 0)
+    }
+
+    /// Brings the file up to `latestVersion`, applying every pending migration in order inside
+    /// one `BEGIN IMMEDIATE` transaction (all or nothing). An up-to-date file is left untouched.
+    /// Returns the versions applied.
+    @discardableResult
+    package static func migrate(_ db: Database, now: Int64) throws -> [Int] {
+        try checkApplication(db)
+        try db.execute("BEGIN IMMEDIATE")
+        do {
+            let current = try version(of: db)
+            guard current <= latestVersion else { throw tooNew(current, db.path) }
+            let pending = migrations.filter { $0.version > current }
+            for migration in pending {
+                try db.execute(migration.sql)
+                try db.execute(
+                    "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)",
+                    [.integer(Int64(migration.version)), .text(migration.name), .integer(now)])
+            }
+            if !pending.isEmpty {
+                try db.execute("PRAGMA application_id = \(applicationID)")
+            }
+            try db.execute("COMMIT")
+            return pending.map(\.version)
+        } catch {
+            if db.isInTransaction {
+                try db.execute("ROLLBACK")
+            }
+            throw error
+        }
+    }
+
+    /// For read-only connections: the file must be a kiewatch database at exactly this version.
+    package static func verify(_ db: Database) throws {
+        try checkApplication(db)
+        let current = try version(of: db)
+        if current > latestVersion { throw tooNew(current, db.path) }
+        if current < latestVersion {
+            throw StoreError(
+                kind: .schemaTooOld, code: 0,
+                message: "\(db.path) has schema version \(current), this kiewatch needs \(latestVersion): "
+                    + "run `kiewatch serve` once to migrate it")
+        }
+    }
+
+    /// A fresh file has application_id 0 and no tables; a kiewatch file has ours.
+    private static func checkApplication(_ db: Database) throws {
+        let id = Int32(truncatingIfNeeded: try db.rows("PRAGMA application_id").first?.first?.int64 ?? 0)
+        if id == applicationID { return }
+        let tables = try db.rows("SELECT count(*) FROM sqlite_schema").first?.first?.int64 ?? 0
+        if id == 0 && tables == 0 { return }
+        throw StoreError(
+            kind: .notADatabase, code: 0,
+            message: "\(db.path) is not a kiewatch database: it is a SQLite database of another program "
+                + "(application_id \(id), \(tables) schema objects)")
+    }
+
+    private static func tooNew(_ version: Int, _ path: String) -> StoreError {
+        StoreError(
+            kind: .schemaTooNew, code: 0,
+            message: "\(path) has schema version \(version), newer than this kiewatch (\(latestVersion)): "
+                + "upgrade kiewatch or point --db at another file")
+    }
+
+    // MARK: Version 1
+
+    private static let version1 = """
+        CREATE TABLE schema_migrations (
+            version    INTEGER PRIMARY KEY,
+            name       TEXT    NOT NULL,
+            applied_at INTEGER NOT NULL
+        ) STRICT;
+
+        CREATE TABLE api_calls (
+            id             INTEGER PRIMARY KEY,
+            ts             INTEGER NOT NULL,
+            endpoint       TEXT    NOT NULL,
+            model          TEXT,
+            task_id        TEXT,
+            method         TEXT    NOT NULL,
+            path           TEXT    NOT NULL,
+            http_status    INTEGER NOT NULL,
+            body_code      INTEGER,
+            latency_us     INTEGER NOT NULL,
+            request_bytes  INTEGER NOT NULL,
+            response_bytes INTEGER NOT NULL,
+            outcome        TEXT    NOT NULL,
+            error          TEXT
+        ) STRICT;
+        CREATE INDEX api_calls_ts       ON api_calls(ts);
+        CREATE INDEX api_calls_model_ts ON api_calls(model, ts);
+        CREATE INDEX api_calls_task     ON api_calls(task_id) WHERE task_id IS NOT NULL;
+
+        CREATE TABLE webhooks (
+            id                  INTEGER PRIMARY KEY,
+            ts                  INTEGER NOT NULL,
+            family              TEXT    NOT NULL,
+            task_id             TEXT,
+            model               TEXT,
+            state               TEXT,
+            auth                TEXT    NOT NULL,
+            result              TEXT    NOT NULL,
+            delay_ms            INTEGER,
+            body                BLOB    NOT NULL,
+            signature_timestamp TEXT,
+            signature           TEXT
+        ) STRICT;
+        CREATE INDEX webhooks_ts       ON webhooks(ts);
+        CREATE INDEX webhooks_model_ts ON webhooks(model, ts);
+        CREATE INDEX webhooks_task     ON webhooks(task_id) WHERE task_id IS NOT NULL;
+
+        CREATE TABLE tasks (
+            task_id            TEXT    PRIMARY KEY,
+            family             TEXT    NOT NULL,
+            model              TEXT    NOT NULL,
+            state              TEXT    NOT NULL,
+            created_at         INTEGER NOT NULL,
+            updated_at         INTEGER NOT NULL,
+            completed_at       INTEGER,
+            finished_at        INTEGER,
+            callback_url       TEXT,
+            expects_callback   INTEGER NOT NULL DEFAULT 0,
+            deadline_at        INTEGER,
+            last_callback_at   INTEGER,
+            callbacks_received INTEGER NOT NULL DEFAULT 0,
+            recovered_at       INTEGER,
+            recovery_attempts  INTEGER NOT NULL DEFAULT 0,
+            next_poll_at       INTEGER,
+            result_source      TEXT,
+            fail_code          TEXT,
+            fail_msg           TEXT,
+            credits_consumed   REAL,
+            missed             INTEGER NOT NULL DEFAULT 0
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX tasks_created       ON tasks(created_at);
+        CREATE INDEX tasks_model_created ON tasks(model, created_at);
+        CREATE INDEX tasks_open_deadline ON tasks(deadline_at) WHERE state NOT IN ('success', 'fail');
+        CREATE INDEX tasks_open_poll     ON tasks(next_poll_at) WHERE state NOT IN ('success', 'fail');
+        CREATE INDEX tasks_open_model    ON tasks(model) WHERE state NOT IN ('success', 'fail');
+
+        CREATE TABLE recoveries (
+            id      INTEGER PRIMARY KEY,
+            ts      INTEGER NOT NULL,
+            task_id TEXT    NOT NULL,
+            model   TEXT,
+            result  TEXT    NOT NULL,
+            detail  TEXT
+        ) STRICT;
+        CREATE INDEX recoveries_ts   ON recoveries(ts);
+        CREATE INDEX recoveries_task ON recoveries(task_id);
+
+        CREATE TABLE relay_outbox (
+            id              INTEGER PRIMARY KEY,
+            task_id         TEXT    NOT NULL,
+            url             TEXT    NOT NULL,
+            body            BLOB    NOT NULL,
+            headers         TEXT    NOT NULL DEFAULT '',
+            synthesized     INTEGER NOT NULL DEFAULT 0,
+            created_at      INTEGER NOT NULL,
+            next_attempt_at INTEGER NOT NULL,
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            state           TEXT    NOT NULL,
+            last_status     INTEGER,
+            last_error      TEXT,
+            delivered_at    INTEGER
+        ) STRICT;
+        CREATE INDEX relay_outbox_due  ON relay_outbox(next_attempt_at) WHERE state = 'pending';
+        CREATE INDEX relay_outbox_task ON relay_outbox(task_id);
+        CREATE INDEX relay_outbox_done ON relay_outbox(created_at) WHERE state IN ('delivered', 'gave_up');
+
+        CREATE TABLE relay_attempts (
+            id          INTEGER PRIMARY KEY,
+            outbox_id   INTEGER NOT NULL REFERENCES relay_outbox(id) ON DELETE CASCADE,
+            ts          INTEGER NOT NULL,
+            http_status INTEGER,
+            error       TEXT,
+            duration_us INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX relay_attempts_outbox ON relay_attempts(outbox_id);
+        CREATE INDEX relay_attempts_ts     ON relay_attempts(ts);
+
+        CREATE TABLE meta (
+            key        TEXT    PRIMARY KEY,
+            value      TEXT    NOT NULL,
+            updated_at INTEGER NOT NULL
+        ) STRICT, WITHOUT ROWID;
+
+        CREATE TABLE call_rollup (
+            minute         INTEGER NOT NULL,
+            endpoint       TEXT    NOT NULL,
+            model          TEXT    NOT NULL,
+            code           TEXT    NOT NULL,
+            calls          INTEGER NOT NULL,
+            errors         INTEGER NOT NULL,
+            latency_sum_us INTEGER NOT NULL,
+            latency_max_us INTEGER NOT NULL,
+            buckets        BLOB    NOT NULL,
+            PRIMARY KEY (minute, endpoint, model, code)
+        ) STRICT, WITHOUT ROWID;
+
+        CREATE TABLE task_rollup (
+            minute           INTEGER NOT NULL,
+            model            TEXT    NOT NULL,
+            created          INTEGER NOT NULL,
+            finished_success INTEGER NOT NULL,
+            finished_fail    INTEGER NOT NULL,
+            missed           INTEGER NOT NULL,
+            duration_sum_us  INTEGER NOT NULL,
+            buckets          BLOB    NOT NULL,
+            PRIMARY KEY (minute, model)
+        ) STRICT, WITHOUT ROWID;
+        """
+}

@@ -1,0 +1,375 @@
+import Dispatch
+import Foundation
+import KieWatchCore
+import Synchronization
+
+/// The only thing that writes the database: one dedicated thread owns the write connection
+/// and commits whatever producers submitted, many submissions per transaction (group commit).
+///
+/// Producers on any thread or task either fire and forget (`record(_:)`: the row is committed
+/// with the next batch) or `write { ctx in ... }` and resume only after the COMMIT that made
+/// their work durable. The thread takes everything queued (up to `maxBatchItems`), runs it in
+/// one `BEGIN IMMEDIATE ... COMMIT`, then signals the waiters; while it commits, new work
+/// queues up for the next batch, so one fsync/commit is shared by everyone who arrived
+/// meanwhile. Submissions are applied in queue order, so each producer's order is kept.
+///
+/// Failure model:
+/// - a `write` closure that throws is rolled back to its own SAVEPOINT and its caller gets the
+///   error; the rest of the batch commits;
+/// - a fire-and-forget record that fails to insert is dropped and counted (`storeErrors`,
+///   `droppedRecords`, `onError`);
+/// - a failed COMMIT (disk full, I/O error) rolls the batch back: every waiter in it gets the
+///   error, its records are counted as dropped, `storeErrors` increments, and the writer keeps
+///   serving later batches.
+///
+/// Lifecycle: `init` opens and migrates the file and starts the thread; `close()` drains,
+/// commits, closes the connection and stops the thread. Call `close()`: the thread keeps the
+/// writer alive until then.
+package final class StoreWriter: Sendable {
+    package let path: String
+    private let configuration: StoreConfiguration
+    private let queue = Mutex(Queue())
+    /// Wakes the writer thread; signalled once per sleep (see `Queue.writerSleeping`), so a
+    /// busy writer costs producers no syscall.
+    private let wakeup = DispatchSemaphore(value: 0)
+    private let errorCounter = Atomic<Int>(0)
+    private let droppedCounter = Atomic<Int>(0)
+    private let batchCounter = Atomic<Int>(0)
+
+    /// Versions the opening migration applied (empty when the file was already up to date).
+    package let appliedMigrations: [Int]
+
+    /// Opens (creating with mode 0600) and migrates the database, then starts the writer thread.
+    package init(path: String, configuration: StoreConfiguration = StoreConfiguration()) throws {
+        self.path = path
+        self.configuration = configuration
+        let db = try Database(path: path, mode: .readWrite, configuration: configuration)
+        appliedMigrations = try Schema.migrate(db, now: configuration.clock.now())
+        let owned = WriterThreadState(db: db, clock: configuration.clock)
+        let thread = Thread { [self] in self.run(owned) }
+        thread.name = "kiewatch-store-writer"
+        thread.start()
+    }
+
+    // MARK: Counters (read by /metrics)
+
+    /// Store errors so far: failed commits, failed fire-and-forget inserts, failed rollbacks
+    /// (`kiewatch_store_errors_total`).
+    package var storeErrors: Int { errorCounter.load(ordering: .relaxed) }
+    /// Fire-and-forget records that were never committed (insert or commit failed, queue full
+    /// (`maxQueuedRecords`), writer closed).
+    package var droppedRecords: Int { droppedCounter.load(ordering: .relaxed) }
+    /// Transactions committed so far.
+    package var committedBatches: Int { batchCounter.load(ordering: .relaxed) }
+    /// Submissions waiting for the writer thread.
+    package var queueDepth: Int { queue.withLock { $0.items.count } }
+
+    // MARK: Fire and forget
+
+    /// Queues an API call row (and its rollup update) for the next batch.
+    @discardableResult
+    package func record(_ call: APICallRecord) -> Bool { submitRecord(.call(call)) }
+
+    /// Queues a webhook row. Deliveries that must be acknowledged durably go through `write`.
+    @discardableResult
+    package func record(_ webhook: WebhookRecord) -> Bool { submitRecord(.webhook(webhook)) }
+
+    @discardableResult
+    package func record(_ recovery: RecoveryRecord) -> Bool { submitRecord(.recovery(recovery)) }
+
+    // MARK: Durable writes
+
+    /// Runs `body` on the writer thread inside the next batch, in its own SAVEPOINT, and
+    /// returns its result once the batch has COMMITTED (durably acknowledged).
+    ///
+    /// If `body` throws, only its own changes roll back and the error is rethrown here. If the
+    /// COMMIT fails, the COMMIT's error is thrown. Cancelling the calling task does not cancel
+    /// the write. `body` runs on the writer thread: keep it short and never block in it.
+    package func write<T: Sendable>(_ body: @escaping @Sendable (WriteContext) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let job = Job(
+                run: { context in
+                    let value = try body(context)
+                    return { continuation.resume(returning: value) }
+                },
+                fail: { continuation.resume(throwing: $0) })
+            if !submit(.job(job)) {
+                continuation.resume(throwing: Self.closedError)
+            }
+        }
+    }
+
+    /// Returns once everything submitted before the call is committed; throws the COMMIT
+    /// error if the batch holding it failed.
+    package func flush() async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let accepted = submit(.barrier { error in
+                if let error { continuation.resume(throwing: error) } else { continuation.resume() }
+            })
+            if !accepted { continuation.resume(throwing: Self.closedError) }
+        }
+    }
+
+    /// Commits everything queued, closes the connection and stops the thread. Later
+    /// submissions are refused (`StoreError.Kind.closed`). Calling it again returns at once.
+    package func close() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let wake: Bool? = queue.withLock { q in
+                guard q.state == .running else { return nil }
+                q.state = .closing
+                q.items.append(.stop { continuation.resume() })
+                return q.takeWakeup()
+            }
+            switch wake {
+            case nil: continuation.resume()
+            case true?: wakeup.signal()
+            case false?: break
+            }
+        }
+    }
+
+    // MARK: Queue
+
+    private static let closedError = StoreError(kind: .closed, message: "the store writer is closed")
+
+    private func submitRecord(_ item: Item) -> Bool {
+        let accepted = submit(item, isRecord: true)
+        if !accepted { droppedCounter.add(1, ordering: .relaxed) }
+        return accepted
+    }
+
+    @inline(__always)
+    private func submit(_ item: sending Item, isRecord: Bool = false) -> Bool {
+        let wake: Bool? = queue.withLock { q in
+            guard q.state == .running else { return nil }
+            if isRecord && q.items.count >= configuration.maxQueuedRecords { return nil }
+            q.items.append(item)
+            return q.takeWakeup()
+        }
+        guard let wake else { return false }
+        if wake { wakeup.signal() }
+        return true
+    }
+
+    /// Blocks the writer thread until there is work, then takes the whole queue in O(1) by
+    /// swapping arrays (the emptied `buffer` becomes the new queue storage).
+    private func takeAll(into buffer: inout [Item]) {
+        while true {
+            let gotWork = queue.withLock { q -> Bool in
+                if q.items.isEmpty {
+                    q.writerSleeping = true
+                    return false
+                }
+                swap(&q.items, &buffer)
+                return true
+            }
+            if gotWork { return }
+            wakeup.wait()
+        }
+    }
+
+    // MARK: Writer thread
+
+    /// Takes everything queued and commits it in transactions of at most `maxBatchItems`, so a
+    /// backlog is worked off in bounded transactions whose waiters are acknowledged one batch
+    /// at a time, and the queue is never shifted.
+    private func run(_ owned: WriterThreadState) {
+        let limit = max(configuration.maxBatchItems, 1)
+        var taken: [Item] = []
+        taken.reserveCapacity(limit)
+        while true {
+            takeAll(into: &taken)
+            var start = 0
+            while start < taken.count {
+                let end = min(start + limit, taken.count)
+                let stop = process(taken[start..<end], owned)
+                start = end
+                if let stop {
+                    owned.close()
+                    stop()
+                    return
+                }
+            }
+            taken.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// Runs one batch in one transaction; returns the stop callback if the batch held one.
+    private func process(_ batch: ArraySlice<Item>, _ owned: WriterThreadState) -> (@Sendable () -> Void)? {
+        let db = owned.db!
+        var stop: (@Sendable () -> Void)?
+        var completions: [@Sendable () -> Void] = []
+        var settled = Set<Int>()  // jobs whose caller already got its own error
+        var records = 0           // fire-and-forget records in this batch
+        var writes = 0            // records and jobs: anything that needs a transaction
+        for item in batch {
+            switch item {
+            case .call, .webhook, .recovery: records += 1; writes += 1
+            case .job: writes += 1
+            case .barrier, .stop: break
+            }
+        }
+        let needsTransaction = writes > 0
+        var droppedAlone = 0      // records whose own insert failed (already counted)
+        do {
+            if needsTransaction { try db.cachedStatement("BEGIN IMMEDIATE").execute() }
+            for (index, item) in batch.enumerated() {
+                switch item {
+                case .call(let call):
+                    droppedAlone += try insertRecord(db) {
+                        _ = try RecordSQL.insert(call, into: db)
+                        owned.rollups.add(call)
+                    }
+                case .webhook(let webhook):
+                    droppedAlone += try insertRecord(db) { _ = try RecordSQL.insert(webhook, into: db) }
+                case .recovery(let recovery):
+                    droppedAlone += try insertRecord(db) { _ = try RecordSQL.insert(recovery, into: db) }
+                case .job(let job):
+                    if let done = try runJob(job, owned) {
+                        completions.append(done)
+                    } else {
+                        settled.insert(index)
+                    }
+                case .barrier(let notify):
+                    completions.append { notify(nil) }
+                case .stop(let callback):
+                    stop = callback
+                }
+            }
+            if needsTransaction {
+                try owned.rollups.write(to: db)
+                try db.cachedStatement("COMMIT").execute()
+                batchCounter.add(1, ordering: .relaxed)
+            }
+        } catch {
+            owned.rollups.removeAll()
+            let storeError = error as? StoreError
+                ?? StoreError(kind: .sqlite, code: 0, message: "write batch failed: \(error)")
+            report(storeError)
+            rollback(db)
+            // Every record of the batch is lost; those dropped one by one are already counted.
+            droppedCounter.add(records - droppedAlone, ordering: .relaxed)
+            for (index, item) in batch.enumerated() where !settled.contains(index) {
+                switch item {
+                case .job(let job): job.fail(storeError)
+                case .barrier(let notify): notify(storeError)
+                case .call, .webhook, .recovery, .stop: break
+                }
+            }
+            return stop
+        }
+        for completion in completions { completion() }
+        return stop
+    }
+
+    /// Inserts one fire-and-forget record. Its own failure drops only that record; a failure
+    /// that ended the transaction (SQLite rolls back by itself on SQLITE_FULL, I/O errors)
+    /// aborts the whole batch. Returns 1 when the record was dropped, else 0.
+    @inline(__always)
+    private func insertRecord(_ db: Database, _ insert: () throws -> Void) throws -> Int {
+        do {
+            try insert()
+            return 0
+        } catch {
+            guard db.isInTransaction else { throw error }
+            droppedCounter.add(1, ordering: .relaxed)
+            report(error as? StoreError ?? StoreError(kind: .sqlite, message: "record insert failed: \(error)"))
+            return 1
+        }
+    }
+
+    /// Runs a job in a SAVEPOINT. Returns its completion, or nil when it failed alone (its
+    /// caller has been told). Throws when the failure ended the whole transaction.
+    private func runJob(_ job: Job, _ owned: WriterThreadState) throws -> (@Sendable () -> Void)? {
+        let db = owned.db!
+        try db.cachedStatement("SAVEPOINT kw_job").execute()
+        let context = owned.context!
+        context.rollups.removeAll()
+        do {
+            let done = try job.run(context)
+            try db.cachedStatement("RELEASE kw_job").execute()
+            owned.rollups.merge(context.rollups)
+            return done
+        } catch {
+            guard db.isInTransaction else { throw error }
+            try db.cachedStatement("ROLLBACK TO kw_job").execute()
+            try db.cachedStatement("RELEASE kw_job").execute()
+            job.fail(error)
+            return nil
+        }
+    }
+
+    private func rollback(_ db: Database) {
+        guard db.isInTransaction else { return }
+        do {
+            try db.cachedStatement("ROLLBACK").execute()
+        } catch {
+            report(error as? StoreError ?? StoreError(kind: .sqlite, message: "rollback failed: \(error)"))
+        }
+    }
+
+    private func report(_ error: StoreError) {
+        errorCounter.add(1, ordering: .relaxed)
+        configuration.onError?(error)
+    }
+}
+
+extension StoreWriter {
+    /// One unit of work in the queue.
+    enum Item: Sendable {
+        case call(APICallRecord)
+        case webhook(WebhookRecord)
+        case recovery(RecoveryRecord)
+        case job(Job)
+        /// `flush()`: called with nil after the batch commits, or with the batch's error.
+        case barrier(@Sendable ((any Error)?) -> Void)
+        /// `close()`: called after the last batch committed and the connection closed.
+        case stop(@Sendable () -> Void)
+    }
+
+    /// A `write` closure, type-erased: `run` returns what to do after COMMIT (resume the
+    /// caller with the value); `fail` resumes it with an error. Exactly one of the two resumes.
+    struct Job: Sendable {
+        let run: @Sendable (WriteContext) throws -> @Sendable () -> Void
+        let fail: @Sendable (any Error) -> Void
+    }
+
+    enum State: Sendable { case running, closing }
+
+    struct Queue: Sendable {
+        var items: [Item] = []
+        var state: State = .running
+        /// The writer thread found the queue empty and is (about to be) waiting on `wakeup`.
+        var writerSleeping = false
+
+        /// Whether this submission must wake the writer; clears the flag so only one signal
+        /// is sent per sleep.
+        mutating func takeWakeup() -> Bool {
+            guard writerSleeping else { return false }
+            writerSleeping = false
+            return true
+        }
+    }
+}
+
+/// Everything the writer thread owns: the write connection, the reusable write context and
+/// the batch's rollup deltas.
+///
+/// `@unchecked Sendable` because it crosses into the thread's closure once: `init` builds it
+/// and never touches it again, and from then on only the writer thread reads or mutates it.
+private final class WriterThreadState: @unchecked Sendable {
+    private(set) var db: Database?
+    private(set) var context: WriteContext?
+    var rollups = RollupAccumulator()
+
+    init(db: Database, clock: any WallClock) {
+        self.db = db
+        self.context = WriteContext(db: db, clock: clock)
+    }
+
+    /// Drops the connection (closing it; SQLite checkpoints the WAL on the last close).
+    func close() {
+        context = nil
+        db = nil
+    }
+}

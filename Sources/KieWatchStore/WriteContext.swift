@@ -1,0 +1,126 @@
+import KieWatchCore
+
+/// What a `StoreWriter.write` closure gets: typed helpers and raw SQL on the writer's
+/// connection, inside the closure's own SAVEPOINT within the current batch transaction.
+///
+/// Only valid during the closure; do not let it escape (it is not Sendable, and the connection
+/// belongs to the writer thread). Everything done through it commits with the batch or, if the
+/// closure throws, rolls back alone.
+package final class WriteContext {
+    let db: Database
+    let clock: any WallClock
+    /// This closure's rollup deltas, merged into the batch's only when the closure succeeds.
+    var rollups = RollupAccumulator()
+
+    init(db: Database, clock: any WallClock) {
+        self.db = db
+        self.clock = clock
+    }
+
+    // MARK: Time-series rows
+
+    /// Inserts an API call row (path redacted) and counts it in the call rollup.
+    @discardableResult
+    package func insert(_ call: APICallRecord) throws -> Int64 {
+        let id = try RecordSQL.insert(call, into: db)
+        rollups.add(call)
+        return id
+    }
+
+    @discardableResult
+    package func insert(_ webhook: WebhookRecord) throws -> Int64 {
+        try RecordSQL.insert(webhook, into: db)
+    }
+
+    @discardableResult
+    package func insert(_ recovery: RecoveryRecord) throws -> Int64 {
+        try RecordSQL.insert(recovery, into: db)
+    }
+
+    // MARK: Tasks
+
+    package func task(id: String) throws -> TaskRecord? {
+        try RecordSQL.task(id: id, in: db)
+    }
+
+    /// Inserts or replaces a task row, and keeps `task_rollup` in step with the transition:
+    /// a new row counts `created` (at `createdAt`), the first move to a terminal state counts
+    /// `finished_success`/`finished_fail` and the duration (at `finishedAt`, else `updatedAt`),
+    /// and `missed` turning true counts a missed webhook. Saving the same state twice counts
+    /// nothing twice, so callers can simply save what they decided.
+    package func save(_ task: TaskRecord) throws {
+        let old = try RecordSQL.task(id: task.taskID, in: db)
+        try RecordSQL.upsert(task, into: db)
+        if old == nil {
+            rollups.taskCreated(model: task.model, at: task.createdAt)
+        }
+        let learnedAt = task.finishedAt ?? task.updatedAt
+        if task.state.isTerminal && !(old?.state.isTerminal ?? false) {
+            let end = task.completedAt ?? learnedAt
+            rollups.taskFinished(model: task.model, success: task.state == .success, at: learnedAt,
+                                 durationMicros: (end - task.createdAt) * 1_000)
+        }
+        if task.missed && !(old?.missed ?? false) {
+            rollups.taskMissed(model: task.model, at: learnedAt)
+        }
+    }
+
+    /// Inserts a task only if its id is new; returns whether it was inserted.
+    @discardableResult
+    package func insertIfAbsent(_ task: TaskRecord) throws -> Bool {
+        guard try self.task(id: task.taskID) == nil else { return false }
+        try save(task)
+        return true
+    }
+
+    // MARK: Relay outbox
+
+    /// Adds a relay to the outbox; returns its id.
+    @discardableResult
+    package func enqueueRelay(_ item: RelayOutboxItem) throws -> Int64 {
+        try RecordSQL.insert(item, into: db)
+    }
+
+    package func relay(id: Int64) throws -> RelayOutboxItem? {
+        try RecordSQL.list(RecordSQL.selectOutboxItem, [.integer(id)], in: db, RecordSQL.outboxItem(from:)).first
+    }
+
+    /// Saves the delivery fields (state, attempts, next attempt, last status/error, delivered
+    /// time) of an outbox item that has an id; returns false when no such row exists.
+    @discardableResult
+    package func updateRelay(_ item: RelayOutboxItem) throws -> Bool {
+        guard let id = item.id else {
+            throw StoreError(kind: .sqlite, code: 0, message: "updateRelay needs an item with an id")
+        }
+        return try RecordSQL.updateDelivery(item, id: id, in: db)
+    }
+
+    @discardableResult
+    package func insert(_ attempt: RelayAttemptRecord) throws -> Int64 {
+        try RecordSQL.insert(attempt, into: db)
+    }
+
+    // MARK: Meta
+
+    package func setMeta(_ key: String, _ value: String) throws {
+        try db.execute(RecordSQL.upsertMeta, [.text(key), .text(value), .integer(clock.now())])
+    }
+
+    package func meta(_ key: String) throws -> String? {
+        try RecordSQL.meta(key, in: db)
+    }
+
+    // MARK: Raw SQL (cached statements)
+
+    /// Runs a statement; returns the number of rows it changed.
+    @discardableResult
+    package func execute(_ sql: String, _ arguments: [SQLValue] = []) throws -> Int {
+        try db.execute(sql, arguments)
+    }
+
+    package func query(_ sql: String, _ arguments: [SQLValue] = []) throws -> [[SQLValue]] {
+        try db.rows(sql, arguments)
+    }
+
+    package var lastInsertRowID: Int64 { db.lastInsertRowID }
+}

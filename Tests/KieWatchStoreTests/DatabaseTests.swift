@@ -1,0 +1,86 @@
+import CSQLite
+import Foundation
+import KieWatchCore
+import KieWatchTestSupport
+import Testing
+
+@testable import KieWatchStore
+
+struct DatabaseTests {
+    @Test func bindsAndReadsEveryType() throws {
+        let tmp = try TemporaryDatabase()
+        let db = try Database(path: tmp.path, mode: .readWrite)
+        try db.execute("CREATE TABLE t(i INTEGER, d REAL, s TEXT, b BLOB, n)")
+        let insert = try db.cachedStatement("INSERT INTO t VALUES (?1, ?2, ?3, ?4, ?5)")
+        try insert.bind(Int64.min, at: 1)
+        try insert.bind(2.5, at: 2)
+        try insert.bind("héllo\u{0}wörld", at: 3)
+        try insert.bind([0, 1, 255] as [UInt8], at: 4)
+        try insert.bind(nil as String?, at: 5)
+        try insert.step()
+        insert.reset()
+        let second = try db.cachedStatement("INSERT INTO t VALUES (?1, ?2, ?3, ?4, ?5)")
+        #expect(second === insert, "the cache hands back the prepared statement")
+        try second.bind(7, at: 1)
+        try second.bindNull(at: 2)
+        try second.bind("", at: 3)
+        try second.bind([UInt8](), at: 4)
+        try second.bind(Int64(1), at: 5)
+        try second.step()
+        second.reset()
+
+        let rows = try db.rows("SELECT i, d, s, b, n, typeof(s), typeof(b) FROM t ORDER BY rowid")
+        #expect(rows[0] == [.integer(Int64.min), .real(2.5), .text("héllo\u{0}wörld"), .blob([0, 1, 255]), .null,
+                            .text("text"), .text("blob")])
+        // Empty text and blob stay empty values, not NULL.
+        #expect(rows[1] == [.integer(7), .null, .text(""), .blob([]), .integer(1), .text("text"), .text("blob")])
+    }
+
+    @Test func errorsCarryCodeMessageAndSQL() throws {
+        let tmp = try TemporaryDatabase()
+        let db = try Database(path: tmp.path, mode: .readWrite)
+        let error = try #require(throws: StoreError.self) { try db.execute("SELEC nonsense") }
+        #expect(error.kind == .sqlite)
+        #expect(error.primaryCode == SQLITE_ERROR)
+        #expect(error.sql == "SELEC nonsense")
+        #expect(error.description.contains("syntax error"))
+        #expect(error.description.contains("SELEC nonsense"))
+    }
+
+    @Test func databaseAndWALAreMode0600() async throws {
+        try await withTemporaryDatabase { path in
+            let writer = try openWriter(path)
+            for i in 0..<100 { writer.record(call(ts: t0 + Int64(i))) }
+            try await writer.flush()
+            #expect(DatabaseFile.mode(of: path) == 0o600)
+            #expect(DatabaseFile.mode(of: path + "-wal") == 0o600)
+            #expect(DatabaseFile.mode(of: path + "-shm") == 0o600)
+            await writer.close()
+        }
+    }
+
+    @Test func existingWorldReadableFileIsTightened() async throws {
+        try await withTemporaryDatabase { path in
+            #expect(FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o644]))
+            #expect(DatabaseFile.mode(of: path) == 0o644)
+            let writer = try openWriter(path)
+            #expect(DatabaseFile.mode(of: path) == 0o600)
+            await writer.close()
+        }
+    }
+
+    @Test(arguments: [
+        Array("this is a text file, not a database".utf8),
+        [UInt8](repeating: 0xAB, count: 8_192),
+    ])
+    func nonSQLiteFileGivesAClearError(contents: [UInt8]) async throws {
+        try await withTemporaryDatabase { path in
+            #expect(FileManager.default.createFile(atPath: path, contents: Data(contents)))
+            let error = try #require(throws: StoreError.self) { try StoreWriter(path: path) }
+            #expect(error.kind == .notADatabase)
+            #expect(error.description.contains("\(path) is not a kiewatch database: file is not a database"))
+            let readerError = try #require(throws: StoreError.self) { try StoreReader(path: path) }
+            #expect(readerError.kind == .notADatabase)
+        }
+    }
+}

@@ -1,0 +1,177 @@
+import Dispatch
+import KieWatchCore
+import KieWatchTestSupport
+import Synchronization
+import Testing
+
+@testable import KieWatchStore
+
+struct StoreWriterTests {
+    @Test func concurrentProducersLoseNothingAndKeepTheirOrder() async throws {
+        try await withTemporaryDatabase { path in
+            let writer = try openWriter(path)
+            let producers = 16
+            let perProducer = 2_000
+            await withTaskGroup(of: Void.self) { group in
+                for producer in 0..<producers {
+                    group.addTask {
+                        for sequence in 0..<perProducer {
+                            writer.record(call(taskID: "producer-\(producer)", requestBytes: Int64(sequence)))
+                        }
+                    }
+                }
+            }
+            try await writer.flush()
+            #expect(writer.storeErrors == 0)
+            #expect(writer.droppedRecords == 0)
+
+            let reader = try StoreReader(path: path)
+            #expect(try reader.count(of: "api_calls") == Int64(producers * perProducer))
+            for producer in 0..<producers {
+                let sequences = try reader.db.rows(
+                    "SELECT request_bytes FROM api_calls WHERE task_id = ? ORDER BY id", [.text("producer-\(producer)")])
+                #expect(sequences.map { $0[0].int64! } == (0..<Int64(perProducer)).map { $0 },
+                        "producer \(producer) rows are in submission order")
+            }
+            await writer.close()
+        }
+    }
+
+    @Test func writeReturnsOnlyAfterCommitAndAFreshReaderSeesIt() async throws {
+        try await withTemporaryDatabase { path in
+            let writer = try openWriter(path)
+            for i in 0..<20 {
+                let id = try await writer.write { context -> Int64 in
+                    try context.save(task("task-\(i)"))
+                    return try context.insert(call(taskID: "task-\(i)"))
+                }
+                let reader = try StoreReader(path: path)
+                #expect(try reader.task(id: "task-\(i)")?.model == "veo3")
+                #expect(try reader.db.rows("SELECT task_id FROM api_calls WHERE id = ?", [.integer(id)])
+                        == [[.text("task-\(i)")]])
+            }
+            await writer.close()
+        }
+    }
+
+    /// Holds the writer thread inside a closure until released, so that everything submitted
+    /// meanwhile lands in the same next batch.
+    private func holdWriter(_ writer: StoreWriter) async throws -> (Task<Void, any Error>, DispatchSemaphore) {
+        let started = Locked(false)
+        let release = DispatchSemaphore(value: 0)
+        let holder = Task {
+            try await writer.write { _ in
+                started.update { $0 = true }
+                release.wait()
+            }
+        }
+        try await waitUntil { started.value }
+        return (holder, release)
+    }
+
+    struct Refused: Error, Equatable {}
+
+    @Test func aFailingClosureRollsBackAloneWhileItsBatchCommits() async throws {
+        try await withTemporaryDatabase { path in
+            let writer = try openWriter(path)
+            let (holder, release) = try await holdWriter(writer)
+            let failing = Task {
+                try await writer.write { context in
+                    try context.save(task("doomed"))
+                    try context.insert(call(taskID: "doomed"))
+                    throw Refused()
+                }
+            }
+            try await waitUntil { writer.queueDepth == 1 }
+            let succeeding = Task { try await writer.write { try $0.save(task("kept")) } }
+            try await waitUntil { writer.queueDepth == 2 }
+            writer.record(call(taskID: "fire-and-forget"))
+            try await waitUntil { writer.queueDepth == 3 }
+            let batchesBefore = writer.committedBatches
+            release.signal()
+
+            try await holder.value
+            await #expect(throws: Refused.self) { try await failing.value }
+            try await succeeding.value
+            #expect(writer.committedBatches == batchesBefore + 2, "holder's batch, then one batch for the other three")
+
+            let reader = try StoreReader(path: path)
+            #expect(try reader.task(id: "doomed") == nil)
+            #expect(try reader.task(id: "kept") != nil)
+            #expect(try reader.db.rows("SELECT task_id FROM api_calls") == [[.text("fire-and-forget")]])
+            // The rolled-back closure left no trace in the rollups either.
+            let rollup = try reader.taskRollups(fromMinute: 0, toMinute: Int64.max)
+            #expect(rollup.map(\.created) == [1])
+            #expect(writer.storeErrors == 0)
+            await writer.close()
+        }
+    }
+
+    @Test func aFailedCommitFailsItsWholeBatchAndTheWriterCarriesOn() async throws {
+        try await withTemporaryDatabase { path in
+            let errors = Locked<[StoreError]>([])
+            var configuration = StoreConfiguration()
+            configuration.onError = { error in errors.update { $0.append(error) } }
+            let writer = try StoreWriter(path: path, configuration: configuration)
+
+            let (holder, release) = try await holdWriter(writer)
+            // A deferred foreign-key violation passes its savepoint and fails at COMMIT: a real
+            // commit failure, like a full disk, for the batch it lands in.
+            let poison = Task {
+                try await writer.write { context in
+                    try context.execute("PRAGMA defer_foreign_keys = ON")
+                    try context.insert(RelayAttemptRecord(outboxID: 424_242, ts: t0, durationMicros: 1))
+                }
+            }
+            try await waitUntil { writer.queueDepth == 1 }
+            let bystander = Task { try await writer.write { try $0.save(task("bystander")) } }
+            try await waitUntil { writer.queueDepth == 2 }
+            writer.record(call(taskID: "lost-with-the-batch"))
+            let flushed = Task { try await writer.flush() }
+            try await waitUntil { writer.queueDepth == 4 }
+            release.signal()
+            try await holder.value
+
+            for outcome in [await poison.result, await bystander.result, await flushed.result] {
+                #expect(throws: StoreError.self) { try outcome.get() }
+            }
+            #expect(writer.storeErrors == 1)
+            #expect(writer.droppedRecords == 1)
+            #expect(errors.value.count == 1)
+            #expect(errors.value.first?.description.contains("FOREIGN KEY constraint failed") == true)
+
+            // Later batches commit normally.
+            try await writer.write { try $0.save(task("after")) }
+            let reader = try StoreReader(path: path)
+            #expect(try reader.task(id: "bystander") == nil)
+            #expect(try reader.task(id: "after") != nil)
+            #expect(try reader.count(of: "api_calls") == 0)
+            await writer.close()
+        }
+    }
+
+    @Test func closeCommitsEverythingThenRefusesMore() async throws {
+        try await withTemporaryDatabase { path in
+            let writer = try openWriter(path)
+            for i in 0..<500 { writer.record(call(ts: t0 + Int64(i))) }
+            await writer.close()
+            #expect(writer.record(call()) == false)
+            #expect(writer.droppedRecords == 1)
+            let error = await #expect(throws: StoreError.self) { try await writer.write { _ in 1 } }
+            #expect(error?.kind == .closed)
+            await writer.close()  // idempotent
+            #expect(try StoreReader(path: path).count(of: "api_calls") == 500)
+        }
+    }
+
+    @Test func storedPathsAreRedacted() async throws {
+        try await withTemporaryDatabase { path in
+            let writer = try openWriter(path)
+            writer.record(call(path: "/api/v1/jobs/recordInfo?taskId=t1&secret=s3cr3t&api_key=k3y&Token=tok"))
+            try await writer.flush()
+            let stored = try StoreReader(path: path).db.rows("SELECT path FROM api_calls")
+            #expect(stored == [[.text("/api/v1/jobs/recordInfo?taskId=t1&secret=REDACTED&api_key=REDACTED&Token=REDACTED")]])
+            await writer.close()
+        }
+    }
+}
