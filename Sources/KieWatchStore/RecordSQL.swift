@@ -22,7 +22,7 @@ package enum RecordSQL {
         try s.bind(call.model, at: 3)
         try s.bind(call.taskID, at: 4)
         try s.bind(call.method, at: 5)
-        try s.bind(SecretRedaction.redact(call.path), at: 6)
+        try s.bind(URLRedaction.redact(call.path), at: 6)
         try s.bind(call.httpStatus, at: 7)
         try s.bind(call.bodyCode, at: 8)
         try s.bind(call.latencyMicros, at: 9)

@@ -12,7 +12,7 @@ package struct APICallRecord: Sendable, Equatable {
     package var taskID: String?
     package var method: String
     /// Request path with query string. The store redacts secret-looking query values before
-    /// writing (see `SecretRedaction`), whatever the caller passes.
+    /// writing (see `URLRedaction`), whatever the caller passes.
     package var path: String
     package var httpStatus: Int
     /// Kie's body `code`, when the answer had one.

@@ -1,18 +1,19 @@
-/// Removes secrets from URLs and paths before they are stored or shown.
+/// Removes secrets from URLs and paths before they are stored, logged or shown.
 ///
 /// Any query parameter whose name contains `secret`, `key`, `token`, `signature`, `password`
 /// or `auth` (ASCII case-insensitive) keeps its name and loses its value:
-/// `?secret=abc&taskId=1` becomes `?secret=REDACTED&taskId=1`. The store applies it to every
+/// `?secret=abc&taskId=1` becomes `?secret=REDACTED&taskId=1`, and `user:password@` becomes
+/// `REDACTED@`. The store applies it to every
 /// stored path; only `tasks.callback_url` and `relay_outbox.url` keep the app's URL whole (the
 /// relay needs it). Works on UTF-8 bytes and allocates nothing when there is nothing to
 /// redact, because it runs on every recorded API call.
-package enum SecretRedaction {
-    package static let placeholder = "REDACTED"
+public enum URLRedaction {
+    public static let placeholder = "REDACTED"
     private static let sensitiveNames: [[UInt8]] = ["secret", "key", "token", "signature", "password", "auth"]
         .map { Array($0.utf8) }
 
-    package static func redact(_ pathOrURL: String) -> String {
-        var text = pathOrURL
+    public static func redact(_ pathOrURL: String) -> String {
+        var text = withoutUserinfo(pathOrURL)
         return text.withUTF8 { bytes -> String? in
             guard let question = bytes.firstIndex(of: UInt8(ascii: "?")) else { return nil }
             let queryEnd = bytes[question...].firstIndex(of: UInt8(ascii: "#")) ?? bytes.count
@@ -38,7 +39,19 @@ package enum SecretRedaction {
             }
             out.append(contentsOf: bytes[cursor...])
             return String(decoding: out, as: UTF8.self)
-        } ?? pathOrURL
+        } ?? text
+    }
+
+    /// `scheme://user:password@host/...` → `scheme://REDACTED@host/...`.
+    static func withoutUserinfo(_ url: String) -> String {
+        guard let scheme = url.utf8.firstIndex(of: UInt8(ascii: ":")),
+            url.utf8[scheme...].starts(with: "://".utf8)
+        else { return url }
+        let authorityStart = url.utf8.index(scheme, offsetBy: 3)
+        let rest = url.utf8[authorityStart...]
+        let authorityEnd = rest.firstIndex(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) ?? url.utf8.endIndex
+        guard let at = url.utf8[authorityStart..<authorityEnd].lastIndex(of: UInt8(ascii: "@")) else { return url }
+        return String(url[..<authorityStart]) + placeholder + String(url[at...])
     }
 
     private static func isSensitive(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
