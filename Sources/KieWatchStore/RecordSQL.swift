@@ -82,14 +82,15 @@ package enum RecordSQL {
     static let taskColumns = """
         task_id, family, model, state, created_at, updated_at, completed_at, finished_at, callback_url,
         expects_callback, deadline_at, last_callback_at, callbacks_received, recovered_at,
-        recovery_attempts, next_poll_at, result_source, fail_code, fail_msg, credits_consumed, missed
+        recovery_attempts, next_poll_at, result_source, fail_code, fail_msg, credits_consumed, missed,
+        gave_up_at
         """
 
     static let selectTask = "SELECT \(taskColumns) FROM tasks WHERE task_id = ?1"
 
     static let upsertTask = """
         INSERT INTO tasks(\(taskColumns))
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)
         ON CONFLICT(task_id) DO UPDATE SET
             family = excluded.family, model = excluded.model, state = excluded.state,
             created_at = excluded.created_at, updated_at = excluded.updated_at,
@@ -100,7 +101,7 @@ package enum RecordSQL {
             recovery_attempts = excluded.recovery_attempts, next_poll_at = excluded.next_poll_at,
             result_source = excluded.result_source, fail_code = excluded.fail_code,
             fail_msg = excluded.fail_msg, credits_consumed = excluded.credits_consumed,
-            missed = excluded.missed
+            missed = excluded.missed, gave_up_at = excluded.gave_up_at
         """
 
     static let selectTaskSlot = StatementSlot(index: 3, sql: selectTask)
@@ -130,6 +131,7 @@ package enum RecordSQL {
         try s.bind(t.failMessage, at: 19)
         try s.bind(t.creditsConsumed, at: 20)
         try s.bind(t.missed, at: 21)
+        try s.bind(t.recoveryGaveUpAt, at: 22)
         try s.step()
     }
 
@@ -145,7 +147,8 @@ package enum RecordSQL {
             nextPollAt: s.optionalInt64(at: 15),
             resultSource: s.optionalString(at: 16).flatMap(ResultSource.init(rawValue:)),
             failCode: s.optionalString(at: 17), failMessage: s.optionalString(at: 18),
-            creditsConsumed: s.optionalDouble(at: 19), missed: s.int64(at: 20) != 0)
+            creditsConsumed: s.optionalDouble(at: 19), missed: s.int64(at: 20) != 0,
+            recoveryGaveUpAt: s.optionalInt64(at: 21))
     }
 
     static func task(id: String, in db: Database) throws -> TaskRecord? {
@@ -160,6 +163,15 @@ package enum RecordSQL {
         SELECT \(taskColumns) FROM tasks
         WHERE state NOT IN ('success', 'fail') AND deadline_at <= ?1 AND expects_callback = 1
         ORDER BY deadline_at LIMIT ?2
+        """
+
+    /// Stale tasks whose next recovery poll is due (never polled, or `next_poll_at` passed),
+    /// excluding those recovery gave up on; polling apps' tasks included. Uses `tasks_open_deadline`.
+    static let selectRecoveryDue = """
+        SELECT \(taskColumns) FROM tasks
+        WHERE state NOT IN ('success', 'fail') AND deadline_at <= ?1 AND gave_up_at IS NULL
+          AND (next_poll_at IS NULL OR next_poll_at <= ?1)
+        ORDER BY coalesce(next_poll_at, deadline_at) LIMIT ?2
         """
 
     // MARK: recoveries

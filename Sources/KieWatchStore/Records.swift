@@ -140,6 +140,8 @@ package struct TaskRecord: Sendable, Equatable {
     package var creditsConsumed: Double?
     /// The callback never came and a recovery poll found the task terminal.
     package var missed: Bool
+    /// When recovery stopped polling this task (its give-up limit passed); it stays stale.
+    package var recoveryGaveUpAt: EpochMillis?
 
     package init(
         taskID: String, family: ModelFamily, model: String, state: TaskState = .created,
@@ -148,7 +150,7 @@ package struct TaskRecord: Sendable, Equatable {
         deadlineAt: EpochMillis? = nil, lastCallbackAt: EpochMillis? = nil, callbacksReceived: Int = 0,
         recoveredAt: EpochMillis? = nil, recoveryAttempts: Int = 0, nextPollAt: EpochMillis? = nil,
         resultSource: ResultSource? = nil, failCode: String? = nil, failMessage: String? = nil,
-        creditsConsumed: Double? = nil, missed: Bool = false
+        creditsConsumed: Double? = nil, missed: Bool = false, recoveryGaveUpAt: EpochMillis? = nil
     ) {
         self.taskID = taskID
         self.family = family
@@ -171,6 +173,7 @@ package struct TaskRecord: Sendable, Equatable {
         self.failMessage = failMessage
         self.creditsConsumed = creditsConsumed
         self.missed = missed
+        self.recoveryGaveUpAt = recoveryGaveUpAt
     }
 }
 

@@ -160,7 +160,8 @@ package enum Schema {
             fail_code          TEXT,
             fail_msg           TEXT,
             credits_consumed   REAL,
-            missed             INTEGER NOT NULL DEFAULT 0
+            missed             INTEGER NOT NULL DEFAULT 0,
+            gave_up_at         INTEGER
         ) STRICT, WITHOUT ROWID;
         CREATE INDEX tasks_created       ON tasks(created_at);
         CREATE INDEX tasks_model_created ON tasks(model, created_at);

@@ -31,6 +31,12 @@ package final class StoreReader {
                            RecordSQL.task(from:))
     }
 
+    /// Stale tasks whose next recovery poll is due, most overdue first (see `RecordSQL.selectRecoveryDue`).
+    package func recoveryDue(now: EpochMillis, limit: Int = 100) throws -> [TaskRecord] {
+        try RecordSQL.list(RecordSQL.selectRecoveryDue, [.integer(now), .integer(Int64(limit))], in: db,
+                           RecordSQL.task(from:))
+    }
+
     // MARK: Relay outbox
 
     /// Pending relays whose next attempt is due at or before `now`, most overdue first.
