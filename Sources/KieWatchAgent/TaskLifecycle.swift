@@ -1,0 +1,44 @@
+import KieWatchCore
+import KieWatchStore
+
+/// The one place where what Kie reports moves a stored task along its lifecycle, whichever
+/// way the report arrived (callback, status answer through the proxy, recovery poll).
+enum TaskLifecycle {
+    struct Transition: Equatable {
+        /// The task moved to a later state.
+        var changed = false
+        /// The task reached success or fail with this report.
+        var becameTerminal = false
+    }
+
+    /// Applies `report` to `task`: states only move forward, a terminal state is final, and
+    /// terminal details (completion time, failure, credits) are taken from the report.
+    static func apply(_ report: TaskReport, to task: inout TaskRecord, source: ResultSource, now: EpochMillis)
+        -> Transition
+    {
+        if task.model == unknownModel, let model = report.model { task.model = model }
+        guard task.state.canAdvance(to: report.state) else { return Transition() }
+        task.state = report.state
+        task.updatedAt = now
+        guard report.state.isTerminal else { return Transition(changed: true) }
+        task.completedAt = report.completedAt ?? task.completedAt
+        task.finishedAt = now
+        task.resultSource = source
+        task.failCode = report.failCode
+        task.failMessage = report.failMessage
+        if let credits = report.creditsConsumed { task.creditsConsumed = credits }
+        task.nextPollAt = nil
+        return Transition(changed: true, becameTerminal: true)
+    }
+
+    /// The model of a task whose create request named none (and no report did since).
+    static let unknownModel = "unknown"
+
+    /// Seconds from create to terminal, for `kiewatch_task_duration_seconds`.
+    static func durationSeconds(_ task: TaskRecord) -> Double? {
+        guard task.state.isTerminal else { return nil }
+        let end = task.completedAt ?? task.finishedAt ?? task.updatedAt
+        guard end >= task.createdAt else { return nil }
+        return Double(end - task.createdAt) / 1000
+    }
+}
