@@ -44,6 +44,9 @@ public struct LineBuffer: Sendable {
     /// Bytes received after the last complete line (an unterminated last line at EOF).
     public var remainder: [UInt8] { Array(storage[start...]) }
 
+    /// Whether bytes of an unfinished line are buffered.
+    public var hasPartialLine: Bool { start < storage.count }
+
     /// Forgets everything buffered.
     public mutating func removeAll() {
         storage = []
