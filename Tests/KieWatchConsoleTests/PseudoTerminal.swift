@@ -33,7 +33,8 @@ struct PseudoTerminal {
         precondition(PTY.grantpt(master) == 0 && PTY.unlockpt(master) == 0, "grantpt/unlockpt failed: \(errno)")
         var name = [CChar](repeating: 0, count: 128)
         precondition(PTY.ptsname_r(master, &name, name.count) == 0, "ptsname_r failed")
-        slave = open(String(cString: name), O_RDWR | O_NOCTTY)
+        let path = String(decoding: name.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        slave = open(path, O_RDWR | O_NOCTTY)
         precondition(slave >= 0, "opening the slave failed: \(errno)")
     }
 
