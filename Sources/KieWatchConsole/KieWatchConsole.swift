@@ -1,1 +1,0 @@
-// The KieWatchConsole module; its pieces land with their issues.
