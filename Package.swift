@@ -24,10 +24,10 @@ let package = Package(
         .target(name: "KieWatchMetrics"),
         // A faithful fake Kie.ai upstream (tests, demo, benchmarks).
         .target(name: "KieWatchSimulator", dependencies: ["KieWatchCore", "KieWatchHTTP"]),
-        // The agent: proxy, webhooks, relay, recovery, console commands.
+        // The agent: proxy, webhooks, relay, recovery, console commands (rendered with KieWatchConsole).
         .target(
             name: "KieWatchAgent",
-            dependencies: ["KieWatchCore", "KieWatchStore", "KieWatchHTTP", "KieWatchMetrics"]
+            dependencies: ["KieWatchCore", "KieWatchStore", "KieWatchHTTP", "KieWatchMetrics", "KieWatchConsole"]
         ),
         // Terminal side of the console: line editor, tables, admin-socket client.
         .target(name: "KieWatchConsole", dependencies: ["KieWatchCore"]),
