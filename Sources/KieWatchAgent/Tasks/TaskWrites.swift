@@ -24,7 +24,7 @@ enum TaskWrites {
             return CreateOutcome(task: try ctx.task(id: task.taskID) ?? task, earlyCallback: nil)
         }
         let early = try ctx.query(
-            "SELECT id, family, body, signature_ts, signature FROM webhooks WHERE task_id = ?1 AND result = 'unknown_task' ORDER BY id LIMIT 1",
+            "SELECT id, family, body, signature_timestamp, signature FROM webhooks WHERE task_id = ?1 AND result = 'unknown_task' ORDER BY id LIMIT 1",
             [.text(task.taskID)])
         guard let row = early.first, case .blob(let body) = row[2] else {
             return CreateOutcome(task: task, earlyCallback: nil)
@@ -171,7 +171,7 @@ enum TaskWrites {
     /// callback relayed; others get their next poll time (or are given up).
     static func recordRecovery(
         _ ctx: WriteContext, taskID: String, poll: PollResult, call: APICallRecord?, cadence: RecoveryCadence,
-        now: EpochMillis
+        scrubber: SecretScrubber, now: EpochMillis
     ) throws -> RecoveryOutcome {
         guard var task = try ctx.task(id: taskID) else { return RecoveryOutcome() }
         var call = call
@@ -189,7 +189,7 @@ enum TaskWrites {
             task.missed = task.expectsCallback
             outcome.missed = task.expectsCallback
             if task.expectsCallback, let url = task.callbackURL {
-                let body = SynthesizedCallback.body(for: report, statusData: statusData).serializedBytes()
+                let body = scrubber.scrub(SynthesizedCallback.body(for: report, statusData: statusData).serializedBytes())
                 try ctx.enqueueRelay(
                     RelayOutboxItem(taskID: task.taskID, url: url, body: body, synthesized: true, createdAt: now))
             }

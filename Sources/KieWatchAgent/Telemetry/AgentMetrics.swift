@@ -1,5 +1,6 @@
 import KieWatchCore
 import KieWatchMetrics
+import KieWatchStore
 
 /// Every metric of design.md, registered once; the data plane keeps the families and bumps
 /// series handles (lock-free) as events happen. Names and labels are a contract: dashboards
@@ -105,4 +106,11 @@ public final class AgentMetrics: Sendable {
 
     /// The `model` label for a possibly unknown model.
     public static func modelLabel(_ model: String?) -> String { model ?? "unknown" }
+
+    /// Counts one recorded API call and its latency.
+    func observe(_ call: APICallRecord) {
+        let model = Self.modelLabel(call.model)
+        apiRequests.labels(call.endpoint.rawValue, model, call.codeLabel).increment()
+        apiRequestDuration.labels(call.endpoint.rawValue, model).observe(Double(call.latencyMicros) / 1e6)
+    }
 }

@@ -1,0 +1,154 @@
+import KieWatchCore
+import KieWatchHTTP
+import KieWatchMetrics
+import KieWatchStore
+import Synchronization
+
+/// The kiewatch agent without its sockets: store, proxy, webhook receiver, relay, recovery,
+/// credit checks, gauges and retention. `router` serves HTTP; `AgentServer` binds it.
+/// Tests drive it in-process with a `TestClock` and `tick`-style calls.
+public final class Agent: AgentActions, Sendable {
+    public let configuration: AgentConfiguration
+    public let router: AgentRouter
+    public let metrics: AgentMetrics
+    let context: AgentContext
+    let relay: RelayWorker
+    let recovery: RecoveryScheduler
+    let gauges: GaugeRefresher
+    let credits: CreditTracker
+    private let startedAt: EpochMillis
+    private let loops = Mutex<[Task<Void, Never>]>([])
+    /// Open HTTP connections, reported by the server once it runs.
+    let connectionCount = Mutex<(@Sendable () -> Int)?>(nil)
+
+    /// Opens (or creates) the store and rebuilds counters and learned deadlines from it.
+    /// Throws a `StoreError` with a clear message for a file that is not a kiewatch database.
+    public init(
+        configuration: AgentConfiguration, clock: any WallClock = SystemClock(), logger: Logger = Logger(),
+        upstream: (any HTTPTransport)? = nil, relayTransport: (any HTTPTransport)? = nil,
+        metrics: AgentMetrics? = nil
+    ) throws {
+        self.configuration = configuration
+        let metrics = metrics ?? AgentMetrics(modelLabelCap: configuration.modelLabelCap)
+        self.metrics = metrics
+        var storeConfiguration = StoreConfiguration()
+        storeConfiguration.clock = clock
+        storeConfiguration.onError = { [metrics] error in
+            metrics.storeErrors.labels().increment()
+            logger.error("store.commit_failed", ["error": "\(error)"])
+        }
+        let writer = try StoreWriter(path: configuration.databasePath, configuration: storeConfiguration)
+        context = AgentContext(
+            configuration: configuration, clock: clock, writer: writer, metrics: metrics, logger: logger,
+            upstream: upstream ?? HTTPClientRouter(), relayTransport: relayTransport ?? HTTPClientRouter())
+        router = AgentRouter(context: context)
+        relay = RelayWorker(context: context, reader: try StoreReader(path: configuration.databasePath))
+        recovery = RecoveryScheduler(context: context, reader: try StoreReader(path: configuration.databasePath))
+        gauges = GaugeRefresher(context: context, reader: try StoreReader(path: configuration.databasePath))
+        credits = CreditTracker(context: context)
+        startedAt = clock.now()
+
+        let reader = try StoreReader(path: configuration.databasePath)
+        var balance: Double?
+        try CounterRestore.restore(metrics, from: reader, credits: &balance)
+        try Self.learnDeadlines(context.deadlines, from: reader)
+        gauges.refresh()
+    }
+
+    /// Seeds learned deadlines with the most recent completion times per model.
+    private static func learnDeadlines(_ policy: DeadlinePolicy, from reader: StoreReader) throws {
+        let rows = try reader.db.rows(
+            """
+            SELECT model, coalesce(completed_at, finished_at) - created_at FROM tasks
+            WHERE state IN ('success', 'fail') AND finished_at IS NOT NULL
+            ORDER BY finished_at DESC LIMIT 20000
+            """)
+        for row in rows.reversed() {
+            if let model = row[0].string, let ms = row[1].int64 { policy.observe(model: model, durationMillis: ms) }
+        }
+    }
+
+    // MARK: Background work
+
+    /// Starts the relay, recovery, gauge, credit and retention loops.
+    public func startBackgroundWork() {
+        let config = configuration
+        var tasks = [
+            Task { await relay.run() },
+            Task { await recovery.run() },
+            Task { await gauges.run() },
+            Task { [context] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(60))
+                    await Self.prune(context)
+                }
+            },
+        ]
+        if config.apiKey != nil {
+            tasks.append(Task { [credits] in
+                while !Task.isCancelled {
+                    await credits.refresh()
+                    try? await Task.sleep(for: .milliseconds(config.creditCheckIntervalMillis))
+                }
+            })
+        } else {
+            context.logger.warn("recovery.disabled", ["reason": "KIE_API_KEY is not set: stale tasks are reported, not recovered"])
+        }
+        loops.withLock { $0.append(contentsOf: tasks) }
+    }
+
+    /// Stops the loops and commits everything queued.
+    public func stop() async {
+        let tasks = loops.withLock { t -> [Task<Void, Never>] in
+            defer { t.removeAll() }
+            return t
+        }
+        for task in tasks { task.cancel() }
+        for task in tasks { await task.value }
+        await context.writer.close()
+    }
+
+    /// Deletes rows older than the retention window, in small batches.
+    static func prune(_ context: AgentContext) async {
+        let cutoff = context.clock.now() - context.configuration.retentionMillis
+        do {
+            let report = try await context.writer.pruneOlderThan(cutoff)
+            if report.total > 0 { context.logger.info("retention.pruned", ["rows": String(report.total)]) }
+        } catch {
+            context.storeFailed("retention", error)
+        }
+    }
+
+    // MARK: Deterministic steps (tests and the console)
+
+    /// Delivers due relays now.
+    @discardableResult public func runRelayOnce() async -> Int { await relay.tick() }
+    /// Polls due stale tasks now (as the rate allows).
+    @discardableResult public func runRecoveryOnce() async -> [SyncReport] { await recovery.tick() }
+    /// Recomputes the store-derived gauges now.
+    public func refreshGauges() { gauges.refresh() }
+    /// Checks the credit balance now.
+    @discardableResult public func checkCredits() async -> Double? { await credits.refresh() }
+    /// Waits until everything recorded so far is committed.
+    public func flush() async throws { try await context.writer.flush() }
+
+    // MARK: AgentActions
+
+    public func statusSnapshot() -> AgentStatusSnapshot {
+        let c = configuration
+        return AgentStatusSnapshot(
+            version: KieWatchVersion.current, startedAt: startedAt, listen: c.listen.description,
+            publicURL: URLRedaction.redact(c.effectivePublicURL), upstream: c.upstream, uploadUpstream: c.uploadUpstream,
+            adminSocket: c.adminSocketPath, databasePath: c.databasePath, recoveryEnabled: recovery.isEnabled,
+            recoveryRatePerSecond: c.recoveryRatePerSecond, callbackSecretConfigured: c.callbackSecret != nil,
+            signatureCheckEnabled: c.webhookHMACKey != nil,
+            openConnections: connectionCount.withLock { $0?() } ?? 0,
+            createRateLimitUtilization: context.createWindow.utilization())
+    }
+
+    public func sync(taskID: String) async -> SyncReport { await recovery.sync(taskID: taskID) }
+
+    public func syncStale(limit: Int) async -> [SyncReport] { await recovery.syncStale(limit: limit) }
+
+    public func deadline(for model: String) -> DeadlinePolicy.Choice { context.deadlines.deadline(for: model) }
+}

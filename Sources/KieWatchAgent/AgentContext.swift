@@ -1,0 +1,94 @@
+import KieWatchCore
+import KieWatchHTTP
+import KieWatchStore
+import Synchronization
+
+/// The dependencies every part of the agent shares: configuration, the injected clock, the
+/// store's single writer, metrics, the logger and the outbound transports.
+final class AgentContext: Sendable {
+    let configuration: AgentConfiguration
+    let clock: any WallClock
+    let writer: StoreWriter
+    let metrics: AgentMetrics
+    let logger: Logger
+    let deadlines: DeadlinePolicy
+    let createWindow: CreateRateWindow
+    /// Calls to Kie (proxy, recovery polls, credit checks).
+    let upstream: any HTTPTransport
+    /// Deliveries to the app's callback URLs.
+    let relayTransport: any HTTPTransport
+    /// Wakes the relay worker when a relay was queued.
+    let relayWakeup = Wakeup()
+    /// Takes the agent's own secrets out of bodies Kie echoes them in.
+    let scrubber: SecretScrubber
+
+    init(
+        configuration: AgentConfiguration, clock: any WallClock, writer: StoreWriter, metrics: AgentMetrics,
+        logger: Logger, upstream: any HTTPTransport, relayTransport: any HTTPTransport
+    ) {
+        self.configuration = configuration
+        self.clock = clock
+        self.writer = writer
+        self.metrics = metrics
+        self.logger = logger
+        self.deadlines = DeadlinePolicy(settings: configuration.deadlines)
+        self.createWindow = CreateRateWindow(clock: clock)
+        self.upstream = upstream
+        self.relayTransport = relayTransport
+        scrubber = SecretScrubber(
+            secrets: [configuration.callbackSecret, configuration.webhookHMACKey, configuration.apiKey])
+    }
+
+    /// Records a failed store write: logged with what was lost, counted in `kiewatch_store_errors_total`.
+    func storeFailed(_ what: String, _ error: any Error, task: String? = nil) {
+        metrics.storeErrors.labels().increment()
+        logger.error("store.write_failed", ["what": what, "task": task ?? "-", "error": "\(error)"])
+    }
+}
+
+/// A level-triggered wake-up for one waiting loop: `signal()` before `wait` is not lost.
+final class Wakeup: Sendable {
+    private struct State {
+        var pending = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+    private let state = Mutex(State())
+
+    func signal() {
+        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            if let w = s.waiter {
+                s.waiter = nil
+                return w
+            }
+            s.pending = true
+            return nil
+        }
+        waiter?.resume()
+    }
+
+    /// Returns after a signal or after `timeout`, whichever comes first.
+    func wait(timeout: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await Task.sleep(for: timeout) }
+            group.addTask { await self.waitForSignal() }
+            await group.next()
+            group.cancelAll()
+            self.signal()  // release the signal waiter if the timeout won
+            self.state.withLock { $0.pending = false }
+        }
+    }
+
+    private func waitForSignal() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let resumeNow = state.withLock { s -> Bool in
+                if s.pending {
+                    s.pending = false
+                    return true
+                }
+                s.waiter = c
+                return false
+            }
+            if resumeNow { c.resume() }
+        }
+    }
+}

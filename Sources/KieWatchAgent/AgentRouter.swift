@@ -1,0 +1,57 @@
+import KieWatchCore
+import KieWatchHTTP
+import KieWatchMetrics
+
+/// Routes the agent's HTTP paths: `/api/...` to the proxy, `/webhooks/kie|veo` to the
+/// receiver, `/metrics`, `/healthz`, `/readyz`.
+public struct AgentRouter: HTTPHandler {
+    let context: AgentContext
+    let proxy: ProxyHandler
+    let webhooks: WebhookReceiver
+
+    init(context: AgentContext) {
+        self.context = context
+        proxy = ProxyHandler(context: context)
+        webhooks = WebhookReceiver(context: context)
+    }
+
+    public func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        let path = request.path
+        if path.hasPrefix("/api/") { return await proxy.handle(request) }
+        switch path {
+        case "/webhooks/kie", "/webhooks/veo":
+            guard request.method == "POST" else { return methodNotAllowed("POST") }
+            return await webhooks.handle(request, family: path == "/webhooks/veo" ? .veo : .market)
+        case "/metrics":
+            guard request.method == "GET" || request.method == "HEAD" else { return methodNotAllowed("GET") }
+            let format = ExpositionFormat.negotiate(accept: request.headers["Accept"])
+            return HTTPResponse(
+                status: 200, headers: ["Content-Type": format.contentType],
+                body: context.metrics.registry.render(format))
+        case "/healthz":
+            return .text("ok\n")
+        case "/readyz":
+            return await readiness()
+        default:
+            return .kieError(code: 404, msg: "kiewatch: no such path; Kie calls go under /api/", status: 404)
+        }
+    }
+
+    /// Ready when a write commits: a full disk or a broken file shows here first.
+    private func readiness() async -> HTTPResponse {
+        let now = context.clock.now()
+        do {
+            try await context.writer.write { ctx in try ctx.setMeta("ready_probe_at", String(now)) }
+            return .text("ready\n")
+        } catch {
+            context.storeFailed("readiness_probe", error)
+            return .text("not ready: the store cannot commit (\(error))\n", status: 503)
+        }
+    }
+
+    private func methodNotAllowed(_ allowed: String) -> HTTPResponse {
+        var response = HTTPResponse.kieError(code: 405, msg: "method not allowed; use \(allowed)", status: 405)
+        response.headers.add("Allow", allowed)
+        return response
+    }
+}

@@ -1,0 +1,119 @@
+import KieWatchCore
+import KieWatchHTTP
+import KieWatchStore
+
+/// `POST /webhooks/kie` and `/webhooks/veo`: authenticate, parse, record durably, answer 200
+/// only after the commit, and queue the relay to the app. Unauthenticated and malformed
+/// deliveries are recorded and answered 401/400, never relayed.
+struct WebhookReceiver: Sendable {
+    let context: AgentContext
+    let authenticator: WebhookAuthenticator
+
+    init(context: AgentContext) {
+        self.context = context
+        authenticator = WebhookAuthenticator(
+            secret: context.configuration.callbackSecret, hmacKey: context.configuration.webhookHMACKey)
+    }
+
+    func handle(_ request: HTTPRequest, family: ModelFamily) async -> HTTPResponse {
+        let now = context.clock.now()
+        let signatureTimestamp = request.headers["X-Webhook-Timestamp"]
+        let signature = request.headers["X-Webhook-Signature"]
+        var row = WebhookRecord(
+            ts: now, family: family, auth: authenticator.requiresSecret ? .ok : .notConfigured, result: .accepted,
+            body: context.scrubber.scrub(request.body), signatureTimestamp: signatureTimestamp, signature: signature)
+
+        let secretVerdict = authenticator.checkSecret(request)
+        guard secretVerdict.isAccepted else {
+            return await reject(&row, verdict: secretVerdict, status: 401, message: "unauthorized")
+        }
+        guard let envelope = KieEnvelope(body: request.body) else {
+            return await malformed(&row, reason: "body is not a JSON object")
+        }
+        let report: TaskReport
+        do {
+            report = try KieWire.callback(envelope, family: family)
+        } catch {
+            row.taskID = envelope.data["taskId"]?.nonEmptyString
+            return await malformed(&row, reason: error.message)
+        }
+        row.taskID = report.taskId
+        row.model = report.model
+        row.state = report.state
+        let signatureVerdict = authenticator.checkSignature(request, taskId: report.taskId, now: now)
+        guard signatureVerdict.isAccepted else {
+            return await reject(&row, verdict: signatureVerdict, status: 401, message: "bad signature")
+        }
+
+        let relayHeaders = TaskWrites.relayHeaders(timestamp: signatureTimestamp, signature: signature)
+        let delivery = row
+        let outcome: TaskWrites.CallbackOutcome
+        do {
+            outcome = try await context.writer.write { ctx in
+                try TaskWrites.recordCallback(ctx, report: report, webhook: delivery, relayHeaders: relayHeaders, now: now)
+            }
+        } catch {
+            // Not committed, so not acknowledged: Kie retries the delivery.
+            context.storeFailed("webhook", error, task: report.taskId)
+            return .kieError(code: 503, msg: "kiewatch: could not store the callback, retry later", status: 503)
+        }
+        if let credits = report.creditsRemaining { CreditTracker.publish(balance: credits, context: context) }
+        Self.observe(outcome, model: report.model, context: context)
+        if case .unknownTask = outcome {
+            context.logger.warn("webhook.unknown_task", ["task": report.taskId, "family": family.rawValue])
+        }
+        return .json(["code": 200, "msg": "success"])
+    }
+
+    /// Metrics for a decided callback (also used when an early callback is matched at create).
+    static func observe(_ outcome: TaskWrites.CallbackOutcome, model: String?, context: AgentContext) {
+        let m = context.metrics
+        let modelLabel = outcome.task?.model ?? AgentMetrics.modelLabel(model)
+        // `late` is a kind of duplicate for the metric; the row keeps the finer result.
+        let result = outcome.result == .late ? "duplicate" : outcome.result.rawValue
+        m.webhooksReceived.labels(modelLabel, result).increment()
+        guard case .accepted(let task, let relayed) = outcome else { return }
+        m.lastWebhookReceived.labels().set(Double(context.clock.now()) / 1000)
+        if let completed = task.completedAt, let learned = task.lastCallbackAt, learned >= completed {
+            m.webhookDelay.labels(task.model).observe(Double(learned - completed) / 1000, exemplar: ["task_id": task.taskID])
+        }
+        if task.state.isTerminal { TaskMetrics.finished(task, context: context) }
+        if relayed { context.relayWakeup.signal() }
+    }
+
+    private func reject(_ row: inout WebhookRecord, verdict: WebhookAuthenticator.Verdict, status: Int, message: String)
+        async -> HTTPResponse
+    {
+        row.auth = WebhookAuth(verdict)
+        row.result = .unauthorized
+        // An unauthenticated body is not kept: it is untrusted and may be large.
+        row.body = []
+        return await recordRejected(row, status: status, message: message)
+    }
+
+    private func malformed(_ row: inout WebhookRecord, reason: String) async -> HTTPResponse {
+        row.result = .malformed
+        return await recordRejected(row, status: 400, message: "malformed callback: \(reason)")
+    }
+
+    private func recordRejected(_ row: WebhookRecord, status: Int, message: String) async -> HTTPResponse {
+        if !context.writer.record(row) { context.storeFailed("webhook", StoreQueueFull(), task: row.taskID) }
+        context.metrics.webhooksReceived.labels(AgentMetrics.modelLabel(row.model), row.result.rawValue).increment()
+        context.logger.warn(
+            "webhook.rejected",
+            ["result": row.result.rawValue, "auth": row.auth.rawValue, "family": row.family.rawValue, "reason": message])
+        return .kieError(code: status, msg: message, status: status)
+    }
+}
+
+extension WebhookAuth {
+    init(_ verdict: WebhookAuthenticator.Verdict) {
+        switch verdict {
+        case .ok: self = .ok
+        case .missingSecret, .missingSignature: self = .missing
+        case .badSecret: self = .badSecret
+        case .badSignature: self = .badSignature
+        case .staleTimestamp: self = .staleTimestamp
+        }
+    }
+}
