@@ -13,12 +13,18 @@ final class InProcessTransport: HTTPTransport {
     let handler: any HTTPHandler
     /// Fails every call with this error while set (an upstream that is down).
     let failure = Mutex<HTTPClientError?>(nil)
+    /// Answers instead of `handler` while set (an upstream that says something the simulator would not).
+    let override = Mutex<(any HTTPHandler)?>(nil)
+    /// Requests seen, as `METHOD path?query`.
+    let seen = Mutex<[String]>([])
 
     init(handler: any HTTPHandler) { self.handler = handler }
 
     func send(_ request: HTTPClientRequest, timeout: Duration) async throws(HTTPClientError) -> HTTPResponse {
         if let error = failure.withLock({ $0 }) { throw error }
-        let response = await handler.handle(
+        seen.withLock { $0.append("\(request.method) \(request.url.pathAndQuery)") }
+        let target = override.withLock { $0 } ?? handler
+        let response = await target.handle(
             HTTPRequest(method: request.method, target: request.url.pathAndQuery, headers: request.headers, body: request.body))
         if response.status == 0 { throw .connectionReset }
         return response

@@ -1,0 +1,246 @@
+import KieWatchAgent
+import KieWatchCore
+import KieWatchHTTP
+import KieWatchStore
+import KieWatchTestSupport
+import Testing
+
+@Suite struct RecoveryTests {
+    /// Advances time in steps, running everything the agent's loops would run.
+    func run(_ h: AgentHarness, seconds: Int, step: Int = 5) async {
+        var done = 0
+        while done < seconds {
+            h.clock.advance(byMillis: Int64(step) * 1000)
+            done += step
+            await h.simulator.tick()
+            await h.agent.runRecoveryOnce()
+            await h.agent.runRelayOnce()
+        }
+    }
+
+    func metric(_ h: AgentHarness, _ line: String) -> Bool {
+        String(decoding: h.agent.metrics.registry.render(.prometheusText), as: UTF8.self).contains(line)
+    }
+
+    @Test(arguments: [false, true])
+    func droppedCallbackIsRecoveredOnceAndRelayed(veo: Bool) async throws {
+        let h = try AgentHarness(simulator: { $0.dropCallbackRate = 1 })
+        let id = veo ? try await h.createVeo() : try await h.createMarket()
+        let model = veo ? "veo3_fast" : "kling-2.6/text-to-video"
+        await run(h, seconds: 9 * 60)
+        #expect(try h.task(id)?.state.isTerminal == false)  // done at Kie, but nobody told us
+        #expect(h.app.deliveries.isEmpty)
+        h.agent.refreshGauges()
+        #expect(metric(h, #"kiewatch_tasks_stale{model="\#(model)"} 0"#))
+        await run(h, seconds: 2 * 60)  // deadline (10 min) passes
+        let task = try #require(try h.task(id))
+        #expect(task.state.isTerminal)
+        #expect(task.resultSource == .recovery)
+        #expect(task.missed)
+        #expect(h.app.counts() == [id: 1])
+        let delivery = try #require(h.app.deliveries.first)
+        #expect(delivery.headers["X-KieWatch-Recovered"] == "true")
+        let json = try #require(delivery.json)
+        let decoded = try KieWire.callback(try #require(KieEnvelope(json: json)), family: veo ? .veo : .market)
+        #expect(decoded.taskId == id)
+        #expect(decoded.state == task.state)
+        #expect(!String(decoding: delivery.body, as: UTF8.self).contains(AgentHarness.callbackSecret))
+        #expect(metric(h, #"kiewatch_webhooks_missed_total{model="\#(model)"} 1"#))
+        #expect(metric(h, #"kiewatch_recovery_polls_total{model="\#(model)",result="recovered"} 1"#))
+        // Nothing more happens: recovered once, missed counted once.
+        await run(h, seconds: 30 * 60, step: 60)
+        #expect(h.app.counts() == [id: 1])
+        #expect(metric(h, #"kiewatch_webhooks_missed_total{model="\#(model)"} 1"#))
+        #expect(try h.reader().db.rows("SELECT count(*) FROM recoveries").first?[0].int64 == 1)
+    }
+
+    @Test func aLateRealCallbackAfterRecoveryIsNotRelayedAgain() async throws {
+        let h = try AgentHarness(simulator: {
+            $0.lateCallbackRate = 1
+            $0.lateCallbackDelay = .seconds(20 * 60) ... .seconds(25 * 60)
+        })
+        let id = try await h.createMarket()
+        await run(h, seconds: 15 * 60)
+        #expect(try h.task(id)?.resultSource == .recovery)
+        #expect(h.app.counts() == [id: 1])
+        await run(h, seconds: 30 * 60, step: 30)
+        #expect(h.simulator.deliveries().count >= 1)  // the real callback did arrive
+        #expect(h.app.counts() == [id: 1])
+        let results = try h.reader().db.rows("SELECT result FROM webhooks").compactMap { $0[0].string }
+        #expect(results == ["late"])
+        #expect(metric(h, #"kiewatch_webhooks_received_total{model="kling-2.6/text-to-video",result="duplicate"} 1"#))
+        #expect(metric(h, #"kiewatch_webhooks_missed_total{model="kling-2.6/text-to-video"} 1"#))
+    }
+
+    @Test func aTaskStillGeneratingIsNotMissedAndPollsBackOff() async throws {
+        let h = try AgentHarness(simulator: { $0.dropCallbackRate = 1 }, agent: { $0.deadlines.configuredDefault = 30_000 })
+        let id = try await h.createMarket(model: "sora-2-image-to-video")  // takes minutes
+        await run(h, seconds: 100, step: 1)
+        let polls = try h.reader().db.rows("SELECT ts, result FROM recoveries ORDER BY id")
+        #expect(polls.count >= 3)
+        #expect(polls.allSatisfy { $0[1].string == "still_running" })
+        let gaps = zip(polls.dropFirst(), polls).map { ($0[0].int64 ?? 0) - ($1[0].int64 ?? 0) }
+        // Every 3 s for the first 30 s of recovery, then every 10 s.
+        #expect(gaps.first == 3000)
+        #expect(gaps.last == 10_000)
+        #expect(try h.task(id)?.missed == false)
+        #expect(!metric(h, "kiewatch_webhooks_missed_total{"))
+    }
+
+    @Test func anUnknownTaskIsNotFound() async throws {
+        let h = try AgentHarness()
+        h.upstream.override.withLock {
+            $0 = ClosureHandler { _ in .json(["code": 200, "msg": "success", "data": ["taskId": "ghost-1"]]) }
+        }
+        let id = try await h.createMarket()
+        #expect(id == "ghost-1")
+        h.upstream.override.withLock { $0 = nil }
+        let report = await h.agent.sync(taskID: id)
+        #expect(report.result == .notFound)
+        #expect(await h.agent.sync(taskID: "never-seen").result == .unknownTask)
+        #expect(metric(h, #"kiewatch_recovery_polls_total{model="kling-2.6/text-to-video",result="not_found"} 1"#))
+    }
+
+    @Test func recoveryGivesUpAfterItsLimit() async throws {
+        let h = try AgentHarness(agent: {
+            $0.recoveryGiveUpMillis = 2 * 60_000
+            $0.deadlines.configuredDefault = 60_000
+        })
+        h.upstream.override.withLock {
+            $0 = ClosureHandler { request in
+                if request.path == "/api/v1/jobs/createTask" {
+                    return .json(["code": 200, "msg": "success", "data": ["taskId": "stuck-1"]])
+                }
+                return .json(["code": 200, "msg": "success", "data": ["taskId": "stuck-1", "state": "generating"]])
+            }
+        }
+        let id = try await h.createMarket()
+        await run(h, seconds: 10 * 60, step: 5)
+        let task = try #require(try h.task(id))
+        #expect(task.recoveryGaveUpAt != nil)
+        #expect(task.nextPollAt == nil)
+        let polls = try h.reader().count(of: "recoveries")
+        await run(h, seconds: 10 * 60, step: 30)
+        #expect(try h.reader().count(of: "recoveries") == polls)  // no more polling
+        h.agent.refreshGauges()
+        #expect(metric(h, #"kiewatch_tasks_stale{model="kling-2.6/text-to-video"} 1"#))  // still stale, for humans
+    }
+
+    @Test func pollingNeverExceedsTheRateUnder1000StaleTasks() async throws {
+        let h = try AgentHarness(simulator: { $0.dropCallbackRate = 1 }, agent: { $0.recoveryRatePerSecond = 5 })
+        for _ in 0..<1000 { _ = try await h.createMarket() }
+        h.clock.advance(byMillis: 11 * 60_000)
+        await h.simulator.tick()
+        var pollTimes: [EpochMillis] = []
+        for _ in 0..<200 {  // 20 s of virtual time in 100 ms steps
+            h.clock.advance(byMillis: 100)
+            let reports = await h.agent.runRecoveryOnce()
+            pollTimes += reports.map { _ in h.clock.now() }
+        }
+        #expect(pollTimes.count >= 95 && pollTimes.count <= 101)
+        // No one-second window holds more than 5 polls.
+        for t in pollTimes {
+            #expect(pollTimes.filter { $0 > t - 1000 && $0 <= t }.count <= 5)
+        }
+    }
+
+    @Test func aRestartInTheMiddleOfRecoveryResumesIt() async throws {
+        let h = try AgentHarness(simulator: { $0.dropCallbackRate = 1 }, agent: { $0.recoveryRatePerSecond = 1 })
+        var ids: [String] = []
+        for _ in 0..<10 { ids.append(try await h.createMarket()) }
+        await run(h, seconds: 10 * 60 + 5, step: 5)
+        let recoveredBefore = try h.reader().db.rows("SELECT count(*) FROM tasks WHERE recovered_at IS NOT NULL").first?[0].int64 ?? 0
+        #expect(recoveredBefore < 10)
+        try await h.restart()
+        await run(h, seconds: 120, step: 1)
+        #expect(h.app.counts() == Dictionary(uniqueKeysWithValues: ids.map { ($0, 1) }))
+        #expect(metric(h, #"kiewatch_webhooks_missed_total{model="kling-2.6/text-to-video"} 10"#))  // restored + new
+    }
+
+    @Test func withoutAnAPIKeyRecoveryIsOff() async throws {
+        let h = try AgentHarness(simulator: { $0.dropCallbackRate = 1 }, agent: { $0.apiKey = nil })
+        let id = try await h.createMarket()
+        await run(h, seconds: 20 * 60, step: 30)
+        #expect(try h.task(id)?.state.isTerminal == false)
+        #expect(await h.agent.sync(taskID: id).result == .recoveryOff)
+        #expect(h.agent.statusSnapshot().recoveryEnabled == false)
+        h.agent.refreshGauges()
+        #expect(metric(h, #"kiewatch_tasks_stale{model="kling-2.6/text-to-video"} 1"#))
+    }
+
+    @Test func tenPercentDroppedCallbacksAreAllRecoveredAndEveryResultArrivesOnce() async throws {
+        let h = try AgentHarness(simulator: {
+            $0.dropCallbackRate = 0.1
+            $0.duplicateCallbackRate = 0.05
+            $0.failureRate = 0.1
+            $0.seed = 99
+        })
+        var ids: [String] = []
+        let models = ["kling-2.6/text-to-video", "grok-imagine/text-to-video", "wan/2-6-text-to-video", "hailuo/02-text-to-video-pro"]
+        for i in 0..<200 {
+            ids.append(i % 5 == 4 ? try await h.createVeo() : try await h.createMarket(model: models[i % 4]))
+        }
+        await run(h, seconds: 20 * 60, step: 5)
+        #expect(h.app.counts() == Dictionary(uniqueKeysWithValues: ids.map { ($0, 1) }))
+        let dropped = h.simulator.snapshot().callbacksDropped
+        #expect(dropped > 5)
+        let missed = try h.reader().db.rows("SELECT count(*) FROM tasks WHERE missed = 1").first?[0].int64
+        #expect(missed == Int64(dropped))
+        let open = try h.reader().db.rows("SELECT count(*) FROM tasks WHERE state NOT IN ('success','fail')").first?[0].int64
+        #expect(open == 0)
+    }
+}
+
+@Suite struct TaskHealthTelemetryTests {
+    @Test func learnedDeadlinesComeFromObservedDurations() async throws {
+        let h = try AgentHarness(agent: { $0.deadlines = DeadlinePolicy.Settings() })
+        for _ in 0..<25 { _ = try await h.createMarket(model: "wan/2-6-text-to-video") }
+        await h.advance(seconds: 15 * 60)
+        let choice = h.agent.deadline(for: "wan/2-6-text-to-video")
+        #expect(choice.reason.hasPrefix("learned: p95"))
+        #expect(h.agent.deadline(for: "never-seen").reason == "built-in default")
+        // Rebuilt from the store after a restart.
+        try await h.restart()
+        #expect(h.agent.deadline(for: "wan/2-6-text-to-video") == choice)
+    }
+
+    @Test func creditsFromCallbacksAndChecks() async throws {
+        let h = try AgentHarness(simulator: { $0.initialCredits = 5000; $0.legacyPayloadRate = 1 })
+        _ = try await h.createMarket()
+        await h.advance(seconds: 600)
+        let text = String(decoding: h.agent.metrics.registry.render(.prometheusText), as: UTF8.self)
+        #expect(text.contains("kiewatch_credits_remaining "))
+        #expect(text.contains(#"kiewatch_credits_consumed_total{model="kling-2.6/text-to-video"}"#))
+        let balance = await h.agent.checkCredits()
+        #expect(balance == Double(h.simulator.snapshot().creditsRemaining))
+        try await h.agent.flush()
+        #expect(try h.reader().meta("credits_remaining").flatMap(Double.init) == balance)
+    }
+
+    @Test func createRateUtilizationCountsTheLastTenSeconds() async throws {
+        let h = try AgentHarness()
+        for _ in 0..<15 { _ = try await h.createMarket() }
+        h.agent.refreshGauges()
+        let text = String(decoding: h.agent.metrics.registry.render(.prometheusText), as: UTF8.self)
+        #expect(text.contains("kiewatch_create_rate_limit_utilization 0.75"))
+        h.clock.advance(byMillis: 10_001)
+        h.agent.refreshGauges()
+        #expect(String(decoding: h.agent.metrics.registry.render(.prometheusText), as: UTF8.self)
+            .contains("kiewatch_create_rate_limit_utilization 0\n"))
+    }
+
+    @Test func countersSurviveARestart() async throws {
+        let h = try AgentHarness(simulator: { $0.dropCallbackRate = 0.5; $0.seed = 3 })
+        for _ in 0..<10 { _ = try await h.createMarket() }
+        await h.advance(seconds: 600)
+        let before = String(decoding: h.agent.metrics.registry.render(.prometheusText), as: UTF8.self)
+        try await h.restart()
+        let after = String(decoding: h.agent.metrics.registry.render(.prometheusText), as: UTF8.self)
+        for family in ["kiewatch_api_requests_total{", "kiewatch_tasks_created_total{", "kiewatch_webhooks_received_total{", "kiewatch_relay_attempts_total{"] {
+            let b = before.split(separator: "\n").filter { $0.hasPrefix(family) }
+            let a = after.split(separator: "\n").filter { $0.hasPrefix(family) }
+            #expect(!b.isEmpty)
+            #expect(a == b, "\(family)")
+        }
+    }
+}
