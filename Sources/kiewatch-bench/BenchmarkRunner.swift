@@ -1,0 +1,65 @@
+import KieWatchCore
+
+/// One benchmark scenario: a name, what it measures and its target, and how to run it.
+struct Scenario: Sendable {
+    let name: String
+    let summary: String
+    let run: @Sendable () async throws -> Void
+}
+
+/// `kiewatch-bench [SCENARIO...]`: runs the named scenarios (all by default) and prints figures.
+enum BenchmarkRunner {
+    static let scenarios: [Scenario] = [
+        Scenario(name: "ingest", summary: "store ingest through the writer vs raw batched SQLite (target >= 50%)") {
+            try runStoreIngestBenchmark(rows: 500_000)
+        },
+        Scenario(name: "metrics", summary: "/metrics render with 10,000 series (target <= 10 ms)") {
+            runMetricsRenderBenchmark(series: 10_000)
+        },
+    ]
+
+    static func run(_ arguments: [String]) async -> Int32 {
+        if arguments.contains("--help") || arguments.contains("-h") {
+            print(help)
+            return 0
+        }
+        var chosen: [Scenario] = []
+        for name in arguments {
+            guard let scenario = scenarios.first(where: { $0.name == name }) else {
+                printError("kiewatch-bench: unknown scenario '\(name)'; scenarios: \(scenarios.map(\.name).joined(separator: ", "))")
+                return 2
+            }
+            chosen.append(scenario)
+        }
+        if chosen.isEmpty { chosen = scenarios }
+        print("kiewatch-bench \(KieWatchVersion.current): \(chosen.map(\.name).joined(separator: ", "))")
+        for scenario in chosen {
+            print("\n== \(scenario.name): \(scenario.summary)")
+            do {
+                try await scenario.run()
+            } catch {
+                printError("kiewatch-bench: \(scenario.name) failed: \(error)")
+                return 1
+            }
+        }
+        return 0
+    }
+
+    static var help: String {
+        var lines = [
+            "usage: swift run -c release kiewatch-bench [SCENARIO...]",
+            "",
+            "Runs the named scenarios (all when none is named) and prints figures and ratios measured in this run.",
+            "",
+            "scenarios:",
+        ]
+        for s in scenarios { lines.append("  \(s.name.padding(to: 10))\(s.summary)") }
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension String {
+    func padding(to width: Int) -> String {
+        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
+    }
+}
