@@ -115,19 +115,17 @@ final class Connection: EventHandler {
         }
     }
 
-    /// Starts the header clock at a request's first byte; restarts the body clock on progress.
+    /// Starts the header clock at a request's first byte (it does not move as more bytes come).
     private func refreshReadDeadline(wasIdle: Bool) {
-        switch parser.phase {
-        case .idle: break
-        case .head: if wasIdle { deadline = monotonicNanos() + context.headerTimeout }
-        case .body: deadline = monotonicNanos() + context.bodyTimeout
-        }
+        if wasIdle && parser.phase != .idle { deadline = monotonicNanos() + context.headerTimeout }
     }
 
     private func processRequests() {
         while case .reading = state {
             switch parser.next() {
             case .needMore:
+                // In the body, each read that brings bytes restarts the body clock.
+                if parser.phase == .body { deadline = monotonicNanos() + context.bodyTimeout }
                 return
             case .expectContinue:
                 output.append(contentsOf: ResponseWriter.continueResponse)

@@ -85,8 +85,8 @@ package final class RawHTTPClient {
     }
 
     /// Reads one response (a `100 Continue` counts as one). `head` responses have no body.
-    package func readResponse(head: Bool = false) async throws -> Response {
-        let deadline = ContinuousClock.now + timeout
+    package func readResponse(head: Bool = false, within limit: Duration? = nil) async throws -> Response {
+        let deadline = ContinuousClock.now + (limit ?? timeout)
         var headEnd: Int?
         while true {
             if headEnd == nil { headEnd = Self.find([13, 10, 13, 10], in: received) }
