@@ -225,6 +225,10 @@ final class Connection: EventHandler {
 
     private func responseWritten() {
         if closeAfterWrite {
+            if context.isShuttingDown && parser.bufferedByteCount == 0 {
+                close()  // nothing unread to cause a reset, and shutdown should not wait on lingerers
+                return
+            }
             state = .lingering
             deadline = monotonicNanos() + context.lingerTimeout
             socket.shutdownWrite()
@@ -265,7 +269,11 @@ final class Connection: EventHandler {
 
     /// Closes now if no request is under way (shutdown: idle keep-alive connections go first).
     func closeIfIdle() {
-        if case .reading = state, parser.phase == .idle, outputOffset == output.count { close() }
+        switch state {
+        case .reading where parser.phase == .idle && outputOffset == output.count: close()
+        case .lingering: close()  // its response is out; the rest is courtesy
+        default: break
+        }
     }
 
     func close() {
