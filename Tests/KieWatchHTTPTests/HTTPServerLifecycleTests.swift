@@ -1,0 +1,152 @@
+import Foundation
+import Synchronization
+import KieWatchHTTP
+import KieWatchTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Starting on the various addresses, graceful shutdown, signals.
+@Suite(.serialized)
+struct HTTPServerLifecycleTests {
+    @Test func gracefulShutdownFinishesTheRequestInFlightThenRefusesConnections() async throws {
+        let started = AsyncStream<Void>.makeStream()
+        let handler = ClosureHandler { request in
+            if request.path == "/slow" {
+                started.continuation.yield()
+                try? await Task.sleep(for: .milliseconds(300))
+                return .text("finished")
+            }
+            return .text("quick")
+        }
+        let server = HTTPServer(handler: handler)
+        let port = try server.start(host: "127.0.0.1", port: 0)
+
+        let idle = try await RawHTTPClient(port: port)
+        try await idle.send("GET /quick HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try await idle.readResponse().text == "quick")
+
+        let busy = try await RawHTTPClient(port: port)
+        try await busy.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        var iterator = started.stream.makeAsyncIterator()
+        _ = await iterator.next()  // the handler is running
+
+        let shutdown = Task { await server.shutdown(gracePeriod: .seconds(5)) }
+        #expect(try await idle.waitForClose())  // idle keep-alive connections go first
+        let response = try await busy.readResponse()
+        #expect(response.status == 200)
+        #expect(response.text == "finished")
+        #expect(response["Connection"] == "close")
+        #expect(try await busy.waitForClose())
+        await shutdown.value
+
+        await #expect(throws: (any Error).self) { _ = try await RawHTTPClient(port: port) }
+        #expect(throws: HTTPServerError.self) { try server.start(host: "127.0.0.1", port: 0) }
+        #expect(server.connectionCount == 0)
+    }
+
+    @Test func shutdownClosesWhatIsLeftAfterTheGracePeriod() async throws {
+        let handler = ClosureHandler { _ in
+            try? await Task.sleep(for: .seconds(30))
+            return .text("too late")
+        }
+        let server = HTTPServer(handler: handler)
+        let port = try server.start(host: "127.0.0.1", port: 0)
+        let client = try await RawHTTPClient(port: port)
+        try await client.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        try await waitUntil { server.connectionCount == 1 }
+        await server.shutdown(gracePeriod: .milliseconds(100))
+        #expect(try await client.waitForClose())
+        #expect(server.connectionCount == 0)
+    }
+
+    @Test func listensOnIPv6Loopback() async throws {
+        let server = HTTPServer(handler: ClosureHandler { _ in .text("six") })
+        let port = try server.start(host: "[::1]", port: 0)
+        #expect(port > 0)
+        let client = try await RawHTTPClient(host: "::1", port: port)
+        try await client.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try await client.readResponse().text == "six")
+        await server.shutdown(gracePeriod: .seconds(1))
+    }
+
+    @Test func listensOnAUnixSocketWithMode0600AndReplacesAStaleFile() async throws {
+        let path = "/tmp/kiewatch-http-test-\(getpid()).sock"
+        // A stale socket file, as a crashed process leaves it: bound, then closed without unlink.
+        do {
+            let stale = try Socket.stream(family: AF_UNIX)
+            let fd = stale.descriptor
+            try SocketAddress.unix(path: path).withSockAddr { address, length in
+                #expect(Glibc.bind(fd, address, length) == 0)
+            }
+            stale.close()
+            #expect(access(path, F_OK) == 0)
+        }
+        _ = FileManager.default.createFile(atPath: path + ".not-a-socket", contents: Data("x".utf8))
+        defer { unlink(path + ".not-a-socket") }
+        let refused = HTTPServer(handler: ClosureHandler { _ in .text("") })
+        #expect(throws: HTTPServerError.self) { try refused.start(unixSocketPath: path + ".not-a-socket") }
+        await refused.shutdown(gracePeriod: .zero)
+
+        let server = HTTPServer(handler: ClosureHandler { request in .text("unix \(request.path)") })
+        try server.start(unixSocketPath: path)
+        var info = stat()
+        #expect(stat(path, &info) == 0)
+        #expect(info.st_mode & 0o777 == 0o600)
+        // A second server on the same live path is refused, not allowed to steal it.
+        let thief = HTTPServer(handler: ClosureHandler { _ in .text("") })
+        #expect(throws: HTTPServerError.self) { try thief.start(unixSocketPath: path) }
+        await thief.shutdown(gracePeriod: .zero)
+
+        let client = try await RawHTTPClient(unixPath: path)
+        try await client.send("GET /admin HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try await client.readResponse().text == "unix /admin")
+        await server.shutdown(gracePeriod: .seconds(1))
+        #expect(access(path, F_OK) != 0)
+    }
+
+    @Test func startReportsBindFailures() async throws {
+        let first = HTTPServer(handler: ClosureHandler { _ in .text("") })
+        let port = try first.start(host: "127.0.0.1", port: 0)
+        let second = HTTPServer(handler: ClosureHandler { _ in .text("") })
+        do {
+            try second.start(host: "127.0.0.1", port: port)
+            Issue.record("bind to a used port succeeded")
+        } catch {
+            #expect(error.code == .syscall)
+            #expect(error.errno == EADDRINUSE)
+        }
+        #expect(throws: HTTPServerError.self) { try second.start(host: "127.0.0.1", port: 70_000) }
+        await first.shutdown(gracePeriod: .zero)
+        await second.shutdown(gracePeriod: .zero)
+    }
+
+    @Test func signalWatcherDeliversASignal() async throws {
+        let watcher = SignalWatcher(signals: [SIGUSR2])
+        let received = ReceivedSignal()
+        let waiting = Task {
+            let signal = await watcher.wait()
+            received.value.store(signal, ordering: .relaxed)
+            return signal
+        }
+        // libdispatch arms the source asynchronously: repeat until it has seen one.
+        for _ in 0..<500 where received.value.load(ordering: .relaxed) == 0 {
+            kill(getpid(), SIGUSR2)
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(await waiting.value == SIGUSR2)
+    }
+
+    @Test func configurationDescribesItsDefaults() {
+        let table = HTTPServer.Configuration().describe()
+        #expect(table.contains("| `maxHeaderBytes` | 80 KiB | 431, close |"))
+        #expect(table.contains("| `maxBodyBytes` | 16 MiB | 413, close |"))
+        #expect(table.contains("| `maxConnections` | 4096 | 503, close |"))
+    }
+}
+
+private final class ReceivedSignal: Sendable {
+    let value = Atomic<Int32>(0)
+}
