@@ -21,6 +21,8 @@ final class AgentContext: Sendable {
     let relayWakeup = Wakeup()
     /// Takes the agent's own secrets out of bodies Kie echoes them in.
     let scrubber: SecretScrubber
+    /// The port the HTTP server actually bound (differs from `--listen` when that asked for 0).
+    let boundPort = Atomic<Int>(0)
 
     init(
         configuration: AgentConfiguration, clock: any WallClock, writer: StoreWriter, metrics: AgentMetrics,
@@ -37,6 +39,14 @@ final class AgentContext: Sendable {
         self.relayTransport = relayTransport
         scrubber = SecretScrubber(
             secrets: [configuration.callbackSecret, configuration.webhookHMACKey, configuration.apiKey])
+    }
+
+    /// The callback URL to give Kie for a family, with the port actually bound.
+    func callbackURL(for family: ModelFamily) -> String {
+        var effective = configuration
+        let port = boundPort.load(ordering: .relaxed)
+        if port != 0 { effective.listen.port = port }
+        return effective.callbackURL(for: family)
     }
 
     /// Records a failed store write: logged with what was lost, counted in `kiewatch_store_errors_total`.

@@ -171,6 +171,11 @@ final class Connection: EventHandler {
             return
         }
         context.counters.served.increment()
+        if response.status == HTTPResponse.abortConnection.status {
+            socket.setResetOnClose()
+            close()
+            return
+        }
         let keepOpen = keepAlive && !context.isShuttingDown
         let bytes = ResponseWriter.serialize(
             response, includeBody: !isHead, keepAlive: keepOpen, requestVersion: version)

@@ -17,6 +17,10 @@ public struct HTTPResponse: Sendable {
         self.init(status: status, headers: ["Content-Type": contentType], body: Array(body.utf8))
     }
 
+    /// Not an answer: the server resets the connection without writing anything (status 0).
+    /// The simulator uses it to play an upstream that drops connections.
+    public static let abortConnection = HTTPResponse(status: 0)
+
     /// A JSON answer.
     public static func json(_ value: JSONValue, status: Int = 200) -> HTTPResponse {
         HTTPResponse(

@@ -67,6 +67,12 @@ package final class Socket {
 
     /// Disables Nagle: responses are written whole, and waiting 40 ms for an ACK would dominate
     /// the latency of small keep-alive requests.
+    /// Makes the next `close()` send a TCP reset instead of a graceful FIN (`SO_LINGER` 0).
+    package func setResetOnClose() {
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        _ = setsockopt(descriptor, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+    }
+
     package func setNoDelay() {
         try? setOption(level: Int32(IPPROTO_TCP), name: TCP_NODELAY, value: 1)
     }

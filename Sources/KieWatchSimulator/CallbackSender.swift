@@ -1,13 +1,7 @@
 import KieWatchHTTP
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-import Foundation
-
 /// Delivers one callback POST. Injected so tests see every delivery (and make it fail on
-/// purpose) without sockets, and so the simulator does not depend on the HTTP client being
-/// written elsewhere.
+/// purpose) without sockets.
 public protocol CallbackSender: Sendable {
     /// POSTs `body` to `url` and reports how it went; gives up after `timeout`.
     func post(url: String, body: [UInt8], headers: HTTPHeaders, timeout: Duration) async -> CallbackResult
@@ -37,33 +31,25 @@ public enum CallbackResult: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// The real sender: `URLSession` from FoundationNetworking, one POST per attempt.
-public struct URLSessionCallbackSender: CallbackSender {
-    private let session: URLSession
+/// The real sender: one POST per attempt through an `HTTPTransport` (the socket client for
+/// `http://`, URLSession for `https://`).
+public struct TransportCallbackSender: CallbackSender {
+    private let transport: any HTTPTransport
 
-    /// Uses an ephemeral session: no cookies or cache carried between callbacks.
-    public init(session: URLSession = URLSession(configuration: .ephemeral)) {
-        self.session = session
+    public init(transport: any HTTPTransport = HTTPClientRouter()) {
+        self.transport = transport
     }
 
     public func post(url: String, body: [UInt8], headers: HTTPHeaders, timeout: Duration) async -> CallbackResult {
-        guard let target = URL(string: url), let scheme = target.scheme?.lowercased(), scheme == "http" || scheme == "https"
-        else {
-            return .transportError("invalid callback URL")
-        }
-        var request = URLRequest(url: target)
-        request.httpMethod = "POST"
-        request.httpBody = Data(body)
-        request.timeoutInterval = Double(timeout.milliseconds) / 1000
-        for field in headers { request.addValue(field.value, forHTTPHeaderField: field.name) }
         do {
-            let (_, response) = try await session.data(for: request)
-            guard let http = response as? HTTPURLResponse else { return .transportError("not an HTTP response") }
-            return .status(http.statusCode)
-        } catch let error as URLError where error.code == .timedOut {
+            var h = headers
+            if !h.contains("Content-Type") { h.add("Content-Type", "application/json") }
+            let request = try HTTPClientRequest(method: "POST", url: url, headers: h, body: body)
+            return .status(try await transport.send(request, timeout: timeout).status)
+        } catch .timeout {
             return .timedOut
         } catch {
-            return .transportError(String(describing: error))
+            return .transportError(error.description)
         }
     }
 }

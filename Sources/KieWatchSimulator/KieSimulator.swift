@@ -30,7 +30,7 @@ public final class KieSimulator: HTTPHandler {
     /// The answer that means "drop the connection without answering": status 0 is not an HTTP
     /// status, and the server closes (resets) the connection instead of writing a response
     /// when a handler returns it. This is how connection resets are injected.
-    public static let connectionReset = HTTPResponse(status: 0)
+    public static let connectionReset = HTTPResponse.abortConnection
 
     public init(configuration: SimulatorConfiguration, clock: any WallClock, callbackSender: any CallbackSender) {
         precondition(configuration.speed > 0, "speed must be greater than 0")

@@ -6,8 +6,18 @@ protocol Subcommand: Sendable {
     static var summary: String { get }
     static var usage: String { get }
     static var options: [OptionSpec] { get }
+    /// `kiewatch help COMMAND` and `--help`; by default built from `usage` and `options`.
+    static var helpText: String { get }
     /// Runs the command; returns the process exit code.
     static func run(_ arguments: [String]) async -> Int32
+}
+
+extension Subcommand {
+    static var helpText: String {
+        var text = "usage: \(usage)\n\n\(summary)\n"
+        if !options.isEmpty { text += "\noptions:\n" + CommandLineOptions.help(for: options) + "\n" }
+        return text
+    }
 }
 
 /// Parses the first argument and hands the rest to the subcommand. Bad usage exits 2 with
@@ -67,13 +77,7 @@ enum CommandRouter {
         return lines.joined(separator: "\n")
     }
 
-    static func help(for command: any Subcommand.Type) -> String {
-        var text = "usage: \(command.usage)\n\n\(command.summary)\n"
-        if !command.options.isEmpty {
-            text += "\noptions:\n" + CommandLineOptions.help(for: command.options) + "\n"
-        }
-        return text
-    }
+    static func help(for command: any Subcommand.Type) -> String { command.helpText }
 
     /// One line on stderr, exit code 2.
     static func usageError(_ message: String) -> Int32 {

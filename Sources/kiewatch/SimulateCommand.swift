@@ -1,13 +1,54 @@
 import KieWatchCore
+import KieWatchHTTP
+import KieWatchSimulator
 
+/// `kiewatch simulate`: the fake Kie.ai on loopback, until SIGINT/SIGTERM.
 enum SimulateCommand: Subcommand {
     static let name = "simulate"
     static let summary = "a fake Kie.ai upstream on loopback (tests, demo, benchmarks)"
-    static let usage = "kiewatch simulate [options]"
+    static let usage = "kiewatch simulate [--listen 127.0.0.1:9500] [--speed X] [--seed N] [fault options]"
     static let options: [OptionSpec] = []
+    static var helpText: String { summary + "\n\n" + SimulatorConfiguration.helpText }
 
     static func run(_ arguments: [String]) async -> Int32 {
-        printError("kiewatch simulate: not yet available in this build")
-        return 1
+        let signals = SignalWatcher()
+        let configuration: SimulatorConfiguration
+        do {
+            configuration = try SimulatorConfiguration.parse(arguments: arguments)
+        } catch {
+            return CommandRouter.usageError("simulate: \(error)")
+        }
+        let listen: HostPort
+        do {
+            listen = try HostPort.parse(configuration.listen, for: "--listen")
+        } catch {
+            return CommandRouter.usageError("simulate: \(error)")
+        }
+        let simulator = KieSimulator(configuration: configuration, clock: SystemClock(), callbackSender: TransportCallbackSender())
+        let server = HTTPServer(handler: simulator)
+        let port: Int
+        do {
+            port = try server.start(host: listen.host, port: listen.port)
+        } catch {
+            printError("kiewatch simulate: cannot listen on \(listen): \(error)")
+            return 1
+        }
+        let logger = Logger()
+        logger.info(
+            "simulator.started",
+            ["listen": HostPort(host: listen.host, port: port).description, "speed": String(configuration.speed),
+             "seed": String(configuration.seed)])
+        let runner = Task { await simulator.run() }
+        let signal = await signals.wait()
+        logger.info("simulator.stopping", ["signal": String(signal)])
+        runner.cancel()
+        await server.shutdown(gracePeriod: .seconds(5))
+        await runner.value
+        let stats = simulator.snapshot()
+        logger.info(
+            "simulator.stopped",
+            ["tasks": String(stats.tasksCreatedTotal), "callbacks_sent": String(stats.callbacksDelivered),
+             "callbacks_dropped": String(stats.callbacksDropped)])
+        return 0
     }
 }

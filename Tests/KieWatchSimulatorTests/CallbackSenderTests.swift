@@ -1,22 +1,38 @@
 import KieWatchCore
 import KieWatchHTTP
+import Synchronization
 import Testing
 
 @testable import KieWatchSimulator
 
 @Suite struct CallbackSenderTests {
-    @Test func urlSessionSenderReportsATransportErrorWhenNothingListens() async {
+    @Test func senderReportsATransportErrorWhenNothingListens() async {
         // Port 1 on loopback refuses at once: no waiting on a timeout.
-        let result = await URLSessionCallbackSender().post(
+        let result = await TransportCallbackSender().post(
             url: "http://127.0.0.1:1/webhooks/kie", body: Array("{}".utf8), headers: ["Content-Type": "application/json"],
             timeout: .seconds(5))
         #expect(!result.isSuccess)
         #expect(result != .timedOut)
     }
 
-    @Test func urlSessionSenderRefusesNonHTTPURLs() async {
-        let result = await URLSessionCallbackSender().post(url: "ftp://x/y", body: [], headers: [:], timeout: .seconds(1))
-        #expect(result == .transportError("invalid callback URL"))
+    @Test func senderRefusesNonHTTPURLs() async {
+        let result = await TransportCallbackSender().post(url: "ftp://x/y", body: [], headers: [:], timeout: .seconds(1))
+        #expect(!result.isSuccess)
+        #expect(result != .timedOut)
+    }
+
+    @Test func senderDeliversToARealServer() async throws {
+        let received = Mutex<[String]>([])
+        let server = HTTPServer(handler: ClosureHandler { request in
+            received.withLock { $0.append(String(decoding: request.body, as: UTF8.self)) }
+            return .json(["code": 200])
+        })
+        let port = try server.start(host: "127.0.0.1", port: 0)
+        let result = await TransportCallbackSender().post(
+            url: "http://127.0.0.1:\(port)/webhooks/kie", body: Array("{\"a\":1}".utf8), headers: [:], timeout: .seconds(5))
+        await server.shutdown(gracePeriod: .seconds(1))
+        #expect(result == .status(200))
+        #expect(received.withLock { $0 } == ["{\"a\":1}"])
     }
 
     @Test func runDeliversDueCallbacksAndStopsWhenCancelled() async throws {

@@ -31,7 +31,7 @@ struct ProxyHandler: Sendable {
             let parsed = KieWire.createRequest(json, family: family)
             create = parsed
             if parsed.callBackURL != nil {
-                body = KieWire.replacingCallBackURL(in: json, with: config.callbackURL(for: family)).serializedBytes()
+                body = KieWire.replacingCallBackURL(in: json, with: context.callbackURL(for: family)).serializedBytes()
             }
         }
 
