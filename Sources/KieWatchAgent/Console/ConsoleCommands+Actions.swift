@@ -9,6 +9,16 @@ extension ConsoleCommands {
 
     // MARK: sync
 
+    /// `sync` without an agent: the arguments are still checked, then the one-line refusal.
+    func offlineSync(_ arguments: ConsoleArguments) throws -> ConsoleOutput {
+        guard let target = arguments.positional.first else {
+            throw ConsoleCommandError("sync needs a task id or `stale`")
+        }
+        try arguments.expectPositional(max: 1)
+        _ = try arguments.filters(allowed: target.lowercased() == "stale" ? ["limit"] : [])
+        throw ConsoleCommandError(Self.offlineSyncMessage, usage: "")
+    }
+
     func sync(_ arguments: ConsoleArguments, _ context: RenderContext) async throws -> ConsoleOutput {
         guard let target = arguments.positional.first else {
             throw ConsoleCommandError("sync needs a task id or `stale`")
@@ -17,7 +27,7 @@ extension ConsoleCommands {
         let isStale = target.lowercased() == "stale"
         let filters = try arguments.filters(allowed: isStale ? ["limit"] : [])
         let limit = try ConsoleArguments.limit(filters["limit"], default: 100)
-        guard let actions else { throw ConsoleCommandError(Self.offlineSyncMessage, usage: nil) }
+        guard let actions else { throw ConsoleCommandError(Self.offlineSyncMessage, usage: "") }
         let reports = isStale ? await actions.syncStale(limit: limit) : [await actions.sync(taskID: target)]
 
         var table = TableRenderer(columns: [

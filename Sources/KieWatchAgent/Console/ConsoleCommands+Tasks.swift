@@ -63,7 +63,7 @@ extension ConsoleCommands {
             relays: try relays.map { ($0, try queries.attempts(outboxID: $0.id)) }, now: now)
         guard !timeline.isEmpty else {
             throw ConsoleCommandError(
-                "no task '\(ConsoleText.clean(id))' in the store (unknown id, or older than the retention)", usage: nil)
+                "no task '\(ConsoleText.clean(id))' in the store (unknown id, or older than the retention)", usage: "")
         }
         var pairs: [(String, String)] = [("task", id)]
         if let task = record {

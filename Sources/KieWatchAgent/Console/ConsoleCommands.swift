@@ -33,33 +33,74 @@ package final class ConsoleCommands {
     package func execute(
         _ line: String, options: AdminProtocol.SessionOptions = .init()
     ) async -> ConsoleAnswer {
+        switch prepare(line, options) {
+        case .answered(let answer):
+            return answer
+        case .needsAgent(let spec, let arguments, let context):
+            do {
+                return answer(try await sync(arguments, context), spec: spec, context: context)
+            } catch {
+                return answer(error, spec: spec, context: context)
+            }
+        }
+    }
+
+    /// The answer when it needs no waiting on the agent (every command but an online `sync`),
+    /// else nil. The admin server calls this on the client's own thread, so reads never
+    /// occupy the agent's task executor; only `sync` hops onto it.
+    package func answerWithoutWaiting(
+        _ line: String, options: AdminProtocol.SessionOptions = .init()
+    ) -> ConsoleAnswer? {
+        if case .answered(let answer) = prepare(line, options) { return answer }
+        return nil
+    }
+
+    private enum Prepared {
+        case answered(ConsoleAnswer)
+        case needsAgent(ConsoleCommandSpec, ConsoleArguments, RenderContext)
+    }
+
+    private func prepare(_ line: String, _ options: AdminProtocol.SessionOptions) -> Prepared {
         let invocation = ConsoleInvocation(line: line)
         var session = options
         if invocation.json { session.format = .json }
         let context = RenderContext(options: session, now: clock.now())
-        guard let name = invocation.name else { return ConsoleAnswer(status: .ok, output: "") }
+        guard let name = invocation.name else { return .answered(ConsoleAnswer(status: .ok, output: "")) }
         guard let spec = ConsoleCommandSpec.named(name) else {
             let error = ConsoleCommandError(
-                "unknown command '\(name)'", usage: "type `help` for the list of commands")
-            return render(error, command: name, context: context)
+                "unknown command '\(ConsoleText.clean(name))'", usage: "type `help` for the list of commands")
+            return .answered(render(error, command: name, context: context))
+        }
+        if spec.name == "sync", actions != nil {
+            return .needsAgent(spec, invocation.arguments, context)
         }
         do {
-            let output = try await run(spec, invocation.arguments, context)
-            return ConsoleAnswer(
-                status: .ok, output: context.isJSON ? output.json.serialized() : output.text,
-                endsSession: spec.name == "quit")
-        } catch let error as ConsoleCommandError {
-            return render(error.withUsage(error.usage ?? spec.usage), command: spec.name, context: context)
-        } catch let error as StoreError {
-            return render(ConsoleCommandError(Self.oneLine(error)), command: spec.name, context: context)
+            return .answered(answer(try run(spec, invocation.arguments, context), spec: spec, context: context))
         } catch {
+            return .answered(answer(error, spec: spec, context: context))
+        }
+    }
+
+    private func answer(_ output: ConsoleOutput, spec: ConsoleCommandSpec, context: RenderContext) -> ConsoleAnswer {
+        ConsoleAnswer(status: .ok, output: context.isJSON ? output.json.serialized() : output.text,
+                      endsSession: spec.name == "quit")
+    }
+
+    /// Errors become answers here, in one place: one line and the usage, never a crash.
+    private func answer(_ error: any Error, spec: ConsoleCommandSpec, context: RenderContext) -> ConsoleAnswer {
+        switch error {
+        case let error as ConsoleCommandError:
+            return render(error.withUsage(error.usage ?? spec.usage), command: spec.name, context: context)
+        case let error as StoreError:
+            return render(ConsoleCommandError(Self.oneLine(error), usage: ""), command: spec.name, context: context)
+        default:
             return render(ConsoleCommandError("\(spec.name) failed: \(error)"), command: spec.name, context: context)
         }
     }
 
     private func run(
         _ spec: ConsoleCommandSpec, _ arguments: ConsoleArguments, _ context: RenderContext
-    ) async throws -> ConsoleOutput {
+    ) throws -> ConsoleOutput {
         switch spec.name {
         case "help": return try help(arguments, context)
         case "status": return try status(arguments, context)
@@ -71,7 +112,7 @@ package final class ConsoleCommands {
         case "errors": return try errors(arguments, context)
         case "calls": return try calls(arguments, context)
         case "webhooks": return try webhooks(arguments, context)
-        case "sync": return try await sync(arguments, context)
+        case "sync": return try offlineSync(arguments)
         case "relay": return try relay(arguments, context)
         case "credits": return try credits(arguments, context)
         case "sql": return try sql(arguments, context)
@@ -87,11 +128,11 @@ package final class ConsoleCommands {
     private func render(_ error: ConsoleCommandError, command: String, context: RenderContext) -> ConsoleAnswer {
         if context.isJSON {
             var members: [(key: String, value: JSONValue)] = [("command", .string(command)), ("error", .string(error.message))]
-            if let usage = error.usage { members.append(("usage", .string(usage))) }
+            if let usage = error.usage, !usage.isEmpty { members.append(("usage", .string(usage))) }
             return ConsoleAnswer(status: .error, output: JSONValue.object(members).serialized())
         }
         var text = error.message
-        if let usage = error.usage { text += "\nusage: " + usage }
+        if let usage = error.usage, !usage.isEmpty { text += "\nusage: " + usage }
         return ConsoleAnswer(status: .error, output: text)
     }
 
@@ -116,7 +157,7 @@ package final class ConsoleCommands {
         throw ConsoleCommandError(
             "watch runs in the console, not in the agent: type it at the kiewatch> prompt, "
                 + "or run `kiewatch console -c '\(arguments.words.joined(separator: " "))'`",
-            usage: nil)
+            usage: "")
     }
 }
 
@@ -144,6 +185,7 @@ struct ConsoleOutput {
 /// A command's refusal: what is wrong, and the usage line to show with it.
 struct ConsoleCommandError: Error {
     var message: String
+    /// nil: the command's own usage is shown; `""`: none (the message says it all).
     var usage: String?
 
     init(_ message: String, usage: String? = nil) {
