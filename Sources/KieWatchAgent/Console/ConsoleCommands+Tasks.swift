@@ -79,7 +79,7 @@ extension ConsoleCommands {
                     HumanFormat.timestamp(ms: deadline) + (deadline <= now && !task.state.isTerminal
                         ? " (\(HumanFormat.duration(ms: now - deadline)) ago: stale)" : "")
                 } ?? "-"),
-                ("recovery", "\(task.recoveryAttempts) polls"
+                ("recovery", ConsoleText.plural(Int64(task.recoveryAttempts), "poll")
                     + (task.nextPollAt.map { !task.state.isTerminal ? ", next \(HumanFormat.age(of: $0, now: now))" : "" } ?? "")
                     + (task.recoveryGaveUpAt.map { ", gave up \(HumanFormat.age(of: $0, now: now))" } ?? "")),
             ]

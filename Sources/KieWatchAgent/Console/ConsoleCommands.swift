@@ -156,7 +156,7 @@ package final class ConsoleCommands {
         _ = try ConsoleWatch(arguments: arguments.words)
         throw ConsoleCommandError(
             "watch runs in the console, not in the agent: type it at the kiewatch> prompt, "
-                + "or run `kiewatch console -c '\(arguments.words.joined(separator: " "))'`",
+                + "or run `kiewatch console -c 'watch \(arguments.words.joined(separator: " "))'`",
             usage: "")
     }
 }

@@ -84,7 +84,12 @@ enum ConsoleText {
     }
 
     /// The window as the engineer typed it, normalised (`1h`, `24h`, `15m`).
-    static func window(_ ms: Int64) -> String { DurationText.format(millis: ms) }
+    /// Whole hours up to three days stay in hours (`24h`, as people type it), else the
+    /// shortest exact form (`15m`, `7d`, `1h30m`).
+    static func window(_ ms: Int64) -> String {
+        if ms % 3_600_000 == 0, ms <= 72 * 3_600_000 { return "\(ms / 3_600_000)h" }
+        return DurationText.format(millis: ms)
+    }
 
     /// Sections separated by one blank line; empty sections dropped.
     static func sections(_ parts: [String]) -> String {

@@ -32,11 +32,11 @@ struct TaskTimeline {
                                 detail: "\(task.model) (\(task.family.rawValue))"
                                     + (task.expectsCallback ? ", callback expected" : ", no callback URL")))
             if let completed = task.completedAt {
-                events.append(Event(ts: completed, rank: 5, kind: "done at Kie", detail: task.state.rawValue,
+                events.append(Event(ts: completed, rank: 4, kind: "done at Kie", detail: task.state.rawValue,
                                     tone: ConsoleText.stateTone(task.state)))
             }
             if let finished = task.finishedAt {
-                events.append(Event(ts: finished, rank: 6, kind: "learned",
+                events.append(Event(ts: finished, rank: 5, kind: "learned",
                                     detail: "\(task.state.rawValue) via \(task.resultSource?.rawValue ?? "?")"
                                         + (task.missed ? " (webhook missed)" : ""),
                                     tone: ConsoleText.stateTone(task.state)))
@@ -82,7 +82,7 @@ struct TaskTimeline {
                                 tone: recovery.result == .error ? .bad : .plain))
         }
         for (relay, attempts) in relays {
-            events.append(Event(ts: relay.createdAt, rank: 4, kind: "relay queued",
+            events.append(Event(ts: relay.createdAt, rank: 6, kind: "relay queued",
                                 detail: "#\(relay.id) to \(relay.redactedURL)" + (relay.synthesized ? " (synthesized)" : "")))
             for (index, attempt) in attempts.enumerated() {
                 var detail = "#\(relay.id) attempt \(index + 1): "
@@ -90,7 +90,7 @@ struct TaskTimeline {
                 if let error = attempt.error { detail += " (\(ConsoleText.url(error)))" }
                 detail += " in \(HumanFormat.duration(ms: attempt.durationMicros / 1_000))"
                 let ok = attempt.httpStatus.map { (200..<300).contains($0) } ?? false
-                events.append(Event(ts: attempt.ts, rank: 4, kind: "relay attempt", detail: detail,
+                events.append(Event(ts: attempt.ts, rank: 6, kind: "relay attempt", detail: detail,
                                     tone: ok ? .good : .bad))
             }
             switch relay.state {
