@@ -37,6 +37,10 @@ extension StoreWriter {
             DELETE FROM task_rollup WHERE (minute, model) IN (
                 SELECT minute, model FROM task_rollup WHERE minute < ?1 / 60000 ORDER BY minute LIMIT ?2)
             """),
+        ("webhook_rollup", """
+            DELETE FROM webhook_rollup WHERE (minute, model, result) IN (
+                SELECT minute, model, result FROM webhook_rollup WHERE minute < ?1 / 60000 ORDER BY minute LIMIT ?2)
+            """),
     ]
 
     /// Deletes rows older than `cutoff` from every time-series table, the rollups, finished

@@ -37,12 +37,28 @@ package struct RollupAccumulator {
         package var buckets = [UInt32](repeating: 0, count: LatencyBuckets.count)
     }
 
+    package struct WebhookKey: Hashable {
+        package var minute: Int64
+        package var model: String
+        package var result: String
+    }
+
+    package struct WebhookDelta {
+        package var deliveries: Int64 = 0
+        /// Deliveries that carried a delay (Kie reported a completion time).
+        package var delayCount: Int64 = 0
+        package var delaySumMillis: Int64 = 0
+        /// Delays in microseconds per `LatencyBuckets` bucket (the one layout for every duration).
+        package var buckets = [UInt32](repeating: 0, count: LatencyBuckets.count)
+    }
+
     package private(set) var calls: [CallKey: CallDelta] = [:]
     package private(set) var tasks: [TaskKey: TaskDelta] = [:]
+    package private(set) var webhooks: [WebhookKey: WebhookDelta] = [:]
 
     package init() {}
 
-    package var isEmpty: Bool { calls.isEmpty && tasks.isEmpty }
+    package var isEmpty: Bool { calls.isEmpty && tasks.isEmpty && webhooks.isEmpty }
 
     /// The rollup minute of a timestamp: whole minutes since the epoch.
     @inline(__always)
@@ -55,6 +71,22 @@ package struct RollupAccumulator {
                           model: call.model ?? "", code: call.codeLabel)
         let latency = max(call.latencyMicros, 0)
         calls[key, default: CallDelta()].record(latency: latency, failed: call.outcome != .ok)
+    }
+
+    /// Counts a webhook delivery in its minute, model (`""` when unknown) and result, with its
+    /// delay when Kie reported a completion time.
+    package mutating func add(_ webhook: WebhookRecord) {
+        let key = WebhookKey(minute: Self.minute(webhook.ts), model: webhook.model ?? "",
+                             result: webhook.result.rawValue)
+        var delta = webhooks[key, default: WebhookDelta()]
+        delta.deliveries += 1
+        if let delay = webhook.delayMillis {
+            let clamped = min(max(delay, 0), Int64.max / 1_000)
+            delta.delayCount += 1
+            delta.delaySumMillis += clamped
+            delta.buckets[LatencyBuckets.index(micros: clamped * 1_000)] &+= 1
+        }
+        webhooks[key] = delta
     }
 
     package mutating func taskCreated(model: String, at ts: EpochMillis) {
@@ -103,11 +135,23 @@ package struct RollupAccumulator {
                 tasks[key] = delta
             }
         }
+        for (key, delta) in other.webhooks {
+            if var mine = webhooks[key] {
+                mine.deliveries += delta.deliveries
+                mine.delayCount += delta.delayCount
+                mine.delaySumMillis += delta.delaySumMillis
+                for i in mine.buckets.indices { mine.buckets[i] &+= delta.buckets[i] }
+                webhooks[key] = mine
+            } else {
+                webhooks[key] = delta
+            }
+        }
     }
 
     package mutating func removeAll() {
         calls.removeAll(keepingCapacity: true)
         tasks.removeAll(keepingCapacity: true)
+        webhooks.removeAll(keepingCapacity: true)
     }
 
     // MARK: Writing
@@ -135,7 +179,18 @@ package struct RollupAccumulator {
             buckets = kw_buckets_add(buckets, excluded.buckets)
         """
 
-    /// Upserts every delta into `call_rollup` / `task_rollup`, then empties the accumulator.
+    package static let webhookUpsertSQL = """
+        INSERT INTO webhook_rollup(minute, model, result, deliveries, delay_count, delay_sum_ms, buckets)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+        ON CONFLICT(minute, model, result) DO UPDATE SET
+            deliveries = deliveries + excluded.deliveries,
+            delay_count = delay_count + excluded.delay_count,
+            delay_sum_ms = delay_sum_ms + excluded.delay_sum_ms,
+            buckets = kw_buckets_add(buckets, excluded.buckets)
+        """
+
+    /// Upserts every delta into `call_rollup` / `task_rollup` / `webhook_rollup`, then empties
+    /// the accumulator.
     package mutating func write(to db: Database) throws {
         if !calls.isEmpty {
             let statement = try db.cachedStatement(Self.callUpsertSQL)
@@ -165,6 +220,20 @@ package struct RollupAccumulator {
                 try statement.bind(delta.missed, at: 6)
                 try statement.bind(delta.durationSumMicros, at: 7)
                 try statement.bind(LatencyBuckets.encode(delta.buckets), at: 8)
+                try statement.step()
+            }
+        }
+        if !webhooks.isEmpty {
+            let statement = try db.cachedStatement(Self.webhookUpsertSQL)
+            for (key, delta) in webhooks {
+                defer { statement.reset() }
+                try statement.bind(key.minute, at: 1)
+                try statement.bind(key.model, at: 2)
+                try statement.bind(key.result, at: 3)
+                try statement.bind(delta.deliveries, at: 4)
+                try statement.bind(delta.delayCount, at: 5)
+                try statement.bind(delta.delaySumMillis, at: 6)
+                try statement.bind(LatencyBuckets.encode(delta.buckets), at: 7)
                 try statement.step()
             }
         }

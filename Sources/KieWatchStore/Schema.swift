@@ -17,6 +17,7 @@ package enum Schema {
 
     package static let migrations: [Migration] = [
         Migration(version: 1, name: "time-series tables, tasks, relay outbox, rollups", sql: version1),
+        Migration(version: 2, name: "webhook rollup per minute, model and result; relay state index", sql: version2),
     ]
 
     /// The version this build writes and reads.
@@ -240,5 +241,32 @@ package enum Schema {
             buckets          BLOB    NOT NULL,
             PRIMARY KEY (minute, model)
         ) STRICT, WITHOUT ROWID;
+        """
+
+    // MARK: Version 2
+
+    /// Per-minute webhook counts and delay histograms, so the console's `models` and `errors`
+    /// read a day of webhooks from ~1,440 × models × results small rows instead of millions
+    /// of deliveries. Deliveries already stored are counted into it (their delays, which need
+    /// the bucket layout, are not: a version-1 file only ever existed before the first release).
+    /// Also an index on relay state and age for the console's list of given-up relays.
+    private static let version2 = """
+        CREATE TABLE webhook_rollup (
+            minute       INTEGER NOT NULL,
+            model        TEXT    NOT NULL,
+            result       TEXT    NOT NULL,
+            deliveries   INTEGER NOT NULL,
+            delay_count  INTEGER NOT NULL,
+            delay_sum_ms INTEGER NOT NULL,
+            buckets      BLOB    NOT NULL,
+            PRIMARY KEY (minute, model, result)
+        ) STRICT, WITHOUT ROWID;
+
+        INSERT INTO webhook_rollup(minute, model, result, deliveries, delay_count, delay_sum_ms, buckets)
+        SELECT ts / 60000, coalesce(model, ''), result, count(*), 0, 0, x''
+        FROM webhooks GROUP BY ts / 60000, coalesce(model, ''), result;
+
+        -- The console's `relay` lists recent give-ups without walking every delivered relay.
+        CREATE INDEX relay_outbox_state_created ON relay_outbox(state, created_at);
         """
 }

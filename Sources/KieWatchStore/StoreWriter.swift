@@ -221,7 +221,10 @@ package final class StoreWriter: Sendable {
                         owned.rollups.add(call)
                     }
                 case .webhook(let webhook):
-                    droppedAlone += try insertRecord(db) { _ = try RecordSQL.insert(webhook, into: db) }
+                    droppedAlone += try insertRecord(db) {
+                        _ = try RecordSQL.insert(webhook, into: db)
+                        owned.rollups.add(webhook)
+                    }
                 case .recovery(let recovery):
                     droppedAlone += try insertRecord(db) { _ = try RecordSQL.insert(recovery, into: db) }
                 case .job(let job):

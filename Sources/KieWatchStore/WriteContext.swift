@@ -27,9 +27,12 @@ package final class WriteContext {
         return id
     }
 
+    /// Inserts a webhook delivery row and counts it in the webhook rollup.
     @discardableResult
     package func insert(_ webhook: WebhookRecord) throws -> Int64 {
-        try RecordSQL.insert(webhook, into: db)
+        let id = try RecordSQL.insert(webhook, into: db)
+        rollups.add(webhook)
+        return id
     }
 
     @discardableResult

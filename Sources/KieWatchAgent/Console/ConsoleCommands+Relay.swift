@@ -1,0 +1,97 @@
+import KieWatchConsole
+import KieWatchCore
+import KieWatchStore
+
+/// `relay` (the outbox of callbacks owed to the app) and `credits` (what the account has
+/// left and who spent it).
+extension ConsoleCommands {
+    func relay(_ arguments: ConsoleArguments, _ context: RenderContext) throws -> ConsoleOutput {
+        try arguments.expectPositional(max: 0)
+        let filters = try arguments.filters(allowed: ["limit"])
+        let limit = try ConsoleArguments.limit(filters["limit"], default: 50)
+        let now = context.now
+        let backlog = try queries.relayBacklog()
+        let pending = try queries.pendingRelays(limit: limit)
+        let gaveUp = try queries.gaveUpRelays(since: now - 86_400_000, limit: 10)
+
+        func table(_ rows: [RelayRow], pending: Bool) -> TableRenderer {
+            var table = TableRenderer(columns: [
+                .init("ID"), .init("TASK", alignment: .left), .init("URL", alignment: .left), .init("ATTEMPTS"),
+                .init(pending ? "NEXT" : "QUEUED", alignment: .right), .init("LAST RESULT", alignment: .left),
+                .init("KIND", alignment: .left),
+            ])
+            for row in rows {
+                table.addRow([
+                    .init(String(row.id)), .init(row.taskID), .init(row.redactedURL), .init(String(row.attempts)),
+                    .init(HumanFormat.age(of: pending ? row.nextAttemptAt : row.createdAt, now: now)),
+                    .init(Self.lastResult(row), tone: row.lastError == nil && row.lastStatus.map { $0 < 300 } ?? true
+                          ? .plain : .bad),
+                    .init(row.synthesized ? "recovered" : "callback"),
+                ])
+            }
+            return table
+        }
+        var summary = ConsoleText.plural(backlog.count, "pending relay")
+        if let oldest = backlog.oldest { summary += ", oldest queued \(HumanFormat.age(of: oldest, now: now))" }
+        if let next = backlog.nextAttempt { summary += ", next attempt \(HumanFormat.age(of: next, now: now))" }
+        summary += "; \(ConsoleText.plural(gaveUp.count, "relay")) given up in the last 24h"
+        let text = ConsoleText.sections([
+            summary,
+            pending.isEmpty ? "" : "pending, next attempt first\n" + context.render(table(pending, pending: true))
+                + (backlog.count > Int64(pending.count) ? "\n(showing \(pending.count); add limit=N)" : ""),
+            gaveUp.rows.isEmpty ? "" : "given up (last 24h, newest first)\n" + context.render(table(gaveUp.rows, pending: false)),
+        ])
+        return ConsoleOutput(
+            json: ["command": "relay", "pending": .int(backlog.count), "oldest_pending_at": JSONValue(backlog.oldest),
+                   "next_attempt_at": JSONValue(backlog.nextAttempt), "gave_up_24h": .int(gaveUp.count),
+                   "pending_items": .array(pending.map(Self.json)), "gave_up_items": .array(gaveUp.rows.map(Self.json))],
+            text: text)
+    }
+
+    private static func lastResult(_ row: RelayRow) -> String {
+        if row.attempts == 0 { return "not tried yet" }
+        var text = row.lastStatus.map { "HTTP \($0)" } ?? "no answer"
+        if let error = row.lastError { text += ": " + ConsoleText.url(error) }
+        return text
+    }
+
+    private static func json(_ row: RelayRow) -> JSONValue {
+        [
+            "id": .int(row.id), "task_id": .string(row.taskID), "url": .string(row.redactedURL),
+            "synthesized": .bool(row.synthesized), "created_at": .int(row.createdAt),
+            "next_attempt_at": .int(row.nextAttemptAt), "attempts": .int(Int64(row.attempts)),
+            "state": .string(row.state), "last_status": JSONValue(row.lastStatus),
+            "last_error": JSONValue(row.lastError.map(URLRedaction.redact)), "delivered_at": JSONValue(row.deliveredAt),
+        ]
+    }
+
+    // MARK: credits
+
+    func credits(_ arguments: ConsoleArguments, _ context: RenderContext) throws -> ConsoleOutput {
+        try arguments.expectPositional(max: 1)
+        _ = try arguments.filters(allowed: [])
+        let window = try ConsoleArguments.window(arguments.positional.first, default: 86_400_000)
+        let now = context.now
+        let remaining = try queries.meta(ConsoleMetaKey.creditsRemaining)
+        let consumed = try queries.creditsConsumed(since: now - window)
+        var table = TableRenderer(columns: [.init("MODEL", alignment: .left), .init("TASKS WITH CREDITS"), .init("CREDITS")])
+        for row in consumed where row.tasks > 0 {
+            table.addRow([row.model, HumanFormat.count(row.tasks), Self.number(row.credits)])
+        }
+        let total = consumed.reduce(0) { $0 + $1.credits }
+        let head = "remaining: " + (remaining.map {
+            "\($0.value) (checked \(HumanFormat.age(of: $0.updatedAt, now: now)))" } ?? "unknown (no credit check yet)")
+        let text = ConsoleText.sections([
+            head + "\nconsumed in the last \(ConsoleText.window(window)): \(Self.number(total))",
+            table.rows.isEmpty ? "" : context.render(table),
+        ])
+        return ConsoleOutput(
+            json: ["command": "credits", "window_ms": .int(window),
+                   "remaining": JSONValue(remaining.flatMap { Double($0.value) }),
+                   "checked_at": JSONValue(remaining?.updatedAt), "consumed": .double(total),
+                   "by_model": .array(consumed.filter { $0.tasks > 0 }.map { row in
+                       ["model": .string(row.model), "tasks": .int(row.tasks), "credits": .double(row.credits)]
+                   })],
+            text: text)
+    }
+}
