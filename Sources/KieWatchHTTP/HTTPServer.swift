@@ -99,6 +99,7 @@ public final class HTTPServer: Sendable {
         // Registration happens on the loop that owns the listener; wait for its verdict so a
         // failure is reported to the caller, not lost.
         let first = tables[0]
+        precondition(!first.loop.inLoop, "HTTPServer.start called on its own event loop")
         let handoff = ListenerHandoff(listener)
         let outcome = Mutex<HTTPServerError??>(nil)
         let done = DispatchSemaphore(value: 0)

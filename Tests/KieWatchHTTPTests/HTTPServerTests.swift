@@ -33,4 +33,34 @@ struct HTTPServerTests {
             #expect(try await client.readResponse().text == "GET /c")
         }
     }
+
+    @Test func severalEventLoopsShareTheConnections() async throws {
+        var configuration = HTTPServer.Configuration()
+        configuration.eventLoopCount = 3
+        try await withHTTPServer(configuration: configuration) { server, port in
+            var clients: [RawHTTPClient] = []
+            for _ in 0..<6 { clients.append(try await RawHTTPClient(port: port)) }
+            for round in 0..<3 {
+                for (index, client) in clients.enumerated() {
+                    try await client.send("GET /\(index)/\(round) HTTP/1.1\r\nHost: x\r\n\r\n")
+                }
+                for (index, client) in clients.enumerated() {
+                    #expect(try await client.readResponse().text == "GET /\(index)/\(round)")
+                }
+            }
+            #expect(server.stats.requestsServed == 18)
+            #expect(server.connectionCount == 6)
+        }
+    }
+
+    @Test func theHandlerSeesThePeerAddressAndBody() async throws {
+        let handler = ClosureHandler { request in
+            .text("\(request.remoteAddress?.hasPrefix("127.0.0.1:") == true) \(request.body.count) \(request.queryItem("q") ?? "-")")
+        }
+        try await withHTTPServer(handler: handler) { _, port in
+            let client = try await RawHTTPClient(port: port)
+            try await client.send("PUT /x?q=a%20b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nxyz")
+            #expect(try await client.readResponse().text == "true 3 a b")
+        }
+    }
 }
