@@ -7,7 +7,7 @@ import KieWatchHTTP
 public final class AgentService: Sendable {
     public let agent: Agent
     public let server: HTTPServer
-    public let admin: AdminServer
+    package let admin: AdminServer
     /// The bound HTTP port (the chosen one when `--listen` asked for port 0).
     public let port: Int
 
