@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import KieWatchAgent
 import KieWatchCore
 
@@ -19,10 +16,6 @@ enum ConsoleCommand: Subcommand {
     ]
 
     static func run(_ arguments: [String]) async -> Int32 {
-        var environment: [String: String] = [:]
-        for name in ["KIEWATCH_ADMIN_SOCKET", "NO_COLOR", "TERM", "HOME"] {
-            if let value = getenv(name) { environment[name] = String(cString: value) }
-        }
-        return await ConsoleCLI.run(arguments, environment: environment)
+        await ConsoleCLI.run(arguments, environment: environment())
     }
 }

@@ -1,13 +1,192 @@
+import KieWatchAgent
 import KieWatchCore
+import KieWatchHTTP
+import KieWatchSimulator
+import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `kiewatch demo`: simulator + agent + a synthetic app + the console, all on loopback, so a
+/// newcomer sees kiewatch at work in under a minute: traffic, lost callbacks recovered,
+/// metrics moving, the console answering.
 enum DemoCommand: Subcommand {
     static let name = "demo"
     static let summary = "simulator + agent + synthetic app + console, all local"
-    static let usage = "kiewatch demo [options]"
-    static let options: [OptionSpec] = []
+    static let usage = "kiewatch demo [--no-console] [--keep-db] [--listen HOST:PORT] [--seconds N]"
+    static let options: [OptionSpec] = [
+        OptionSpec("--no-console", help: "keep running and print a one-line summary every 5 s instead of the console"),
+        OptionSpec("--keep-db", help: "keep the demo's database (and logs) when it stops"),
+        OptionSpec("--listen", value: "HOST:PORT", default: "127.0.0.1:0 (any free port)", help: "where the agent listens"),
+        OptionSpec("--seconds", value: "N", help: "stop by itself after N seconds (with --no-console)"),
+    ]
 
     static func run(_ arguments: [String]) async -> Int32 {
-        printError("kiewatch demo: not yet available in this build")
-        return 1
+        let signals = SignalWatcher()
+        let cli: CommandLineOptions
+        let listen: HostPort
+        var seconds: Int?
+        do {
+            cli = try CommandLineOptions(arguments, specs: options)
+            if let extra = cli.positionals.first { throw ConfigError("\(extra): unexpected argument (see --help)") }
+            listen = try cli.lookup("--listen").map { try HostPort.parse($0.value, for: "--listen") }
+                ?? HostPort(host: "127.0.0.1", port: 0)
+            if let raw = cli.lookup("--seconds")?.value {
+                guard let n = Int(raw), n > 0 else { throw ConfigError("--seconds: expected a whole number above 0, got '\(raw)'") }
+                seconds = n
+            }
+        } catch {
+            return CommandRouter.usageError("demo: \(error)")
+        }
+        let interactive = !cli.has("--no-console")
+        let keep = cli.has("--keep-db")
+        guard let directory = makeTemporaryDirectory() else {
+            printError("kiewatch demo: cannot create a temporary directory: \(String(cString: strerror(errno)))")
+            return 1
+        }
+        let logPath = directory + "/agent.log"
+        let logger = Logger(sink: FileLogSink(path: logPath).write)
+
+        // 1. The fake Kie: a few lost, late and duplicate callbacks, some failures, the real 429 rule.
+        var simulation = SimulatorConfiguration()
+        simulation.speed = 12
+        simulation.seed = UInt64(SystemClock().now() % 1_000_000)
+        simulation.dropCallbackRate = 0.12
+        simulation.duplicateCallbackRate = 0.05
+        simulation.lateCallbackRate = 0.04
+        simulation.failureRate = 0.08
+        simulation.lateCallbackDelay = .seconds(5 * 60) ... .seconds(8 * 60)
+        let simulator = KieSimulator(configuration: simulation, clock: SystemClock(), callbackSender: TransportCallbackSender())
+        let simulatorServer = HTTPServer(handler: simulator)
+        let simulatorRun = Task { await simulator.run() }
+
+        // 2. The agent in front of it, with short deadlines so recovery shows within a minute.
+        var configuration = AgentConfiguration()
+        configuration.listen = listen
+        configuration.databasePath = directory + "/kiewatch.db"
+        configuration.adminSocketPath = directory + "/kiewatch.sock"
+        configuration.apiKey = "demo-key"
+        configuration.callbackSecret = "demo-callback-secret"
+        configuration.deadlines.configuredDefault = 25_000
+        configuration.creditCheckIntervalMillis = 15_000
+        configuration.retentionMillis = 86_400_000
+
+        let service: AgentService
+        let app: DemoApp
+        let appServer: HTTPServer
+        do {
+            let simulatorPort = try simulatorServer.start(host: "127.0.0.1", port: 0)
+            configuration.upstream = "http://127.0.0.1:\(simulatorPort)"
+            configuration.uploadUpstream = configuration.upstream
+            service = try await AgentService.start(configuration: configuration, logger: logger)
+            app = DemoApp(agentURL: "http://127.0.0.1:\(service.port)")
+            appServer = HTTPServer(handler: app)
+            app.receiving(at: "http://127.0.0.1:\(try appServer.start(host: "127.0.0.1", port: 0))")
+        } catch {
+            printError("kiewatch demo: \(error)")
+            simulatorRun.cancel()
+            await simulatorServer.shutdown(gracePeriod: .seconds(1))
+            return 1
+        }
+        let traffic = Task { await app.generate(interval: .milliseconds(650)) }
+
+        let agentURL = "http://127.0.0.1:\(service.port)"
+        print("""
+            kiewatch demo: a fake Kie.ai (\(configuration.upstream)), the agent (\(agentURL)) and a synthetic app
+            creating video tasks across 7 models. The fake Kie loses ~12% of callbacks; the agent finds
+            them after a 25 s deadline, polls Kie and relays the result to the app.
+
+              metrics     curl -s \(agentURL)/metrics | grep kiewatch_webhooks
+              console     kiewatch console --socket \(configuration.adminSocketPath)
+              agent log   \(logPath)
+
+            """)
+
+        var code: Int32 = 0
+        if interactive {
+            print("Try: status, models 15m, tasks, stale, missed, relay, task <id>  (Tab completes; quit or Ctrl-D ends the demo)\n")
+            code = await ConsoleCLI.run(["--socket", configuration.adminSocketPath], environment: environment())
+        } else {
+            let stop = StopFlag()
+            let stopper = Task {
+                if let seconds { try? await Task.sleep(for: .seconds(seconds)) } else { _ = await signals.wait() }
+                stop.set()
+            }
+            var ticks = 0
+            while !stop.isSet {
+                try? await Task.sleep(for: .milliseconds(250))
+                ticks += 1
+                if ticks % 20 == 0 || stop.isSet { print(summary(app.snapshot)) }
+            }
+            await stopper.value
+        }
+
+        traffic.cancel()
+        await traffic.value
+        await service.stop()
+        await appServer.shutdown(gracePeriod: .seconds(1))
+        simulatorRun.cancel()
+        await simulatorServer.shutdown(gracePeriod: .seconds(1))
+        await simulatorRun.value
+        let final = app.snapshot
+        print("demo stopped: app created \(final.created) tasks and received \(final.received) callbacks (\(final.recovered) recovered by kiewatch, \(final.duplicates) duplicates).")
+        if keep {
+            print("database kept: \(configuration.databasePath)   (kiewatch console --db \(configuration.databasePath))")
+        } else {
+            removeDirectory(directory)
+            print("database removed (use --keep-db to keep it).")
+        }
+        return code
+    }
+
+    static func summary(_ c: DemoApp.Counts) -> String {
+        let refused = c.refused.sorted { $0.key < $1.key }.map { "\($0.value) x \($0.key)" }.joined(separator: ", ")
+        return "app: \(c.created) tasks created, \(c.received) callbacks received (\(c.recovered) recovered by kiewatch, "
+            + "\(c.duplicates) duplicates), creates refused: \(refused.isEmpty ? "none" : refused)"
+    }
+
+    static func makeTemporaryDirectory() -> String? {
+        var template = Array("/tmp/kiewatch-demo-XXXXXX".utf8CString)
+        guard let created = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else { return nil }
+        return String(cString: created)
+    }
+
+    static func removeDirectory(_ path: String) {
+        guard let dir = opendir(path) else { return }
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
+            if name == "." || name == ".." { continue }
+            unlink(path + "/" + name)
+        }
+        closedir(dir)
+        rmdir(path)
+    }
+}
+
+/// Set once, from any task.
+final class StopFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func set() { flag.store(true, ordering: .relaxed) }
+    var isSet: Bool { flag.load(ordering: .relaxed) }
+}
+
+/// Appends log lines to a file (the demo keeps the agent's log out of the console).
+final class FileLogSink: Sendable {
+    private let fd: Int32
+
+    init(path: String) {
+        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    /// The sink; it keeps this object (and so the file) open as long as it lives.
+    var write: @Sendable (String) -> Void {
+        { [self] line in
+            guard fd >= 0 else { return }
+            let bytes = Array((line + "\n").utf8)
+            _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        }
     }
 }
