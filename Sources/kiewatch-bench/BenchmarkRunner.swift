@@ -16,6 +16,18 @@ enum BenchmarkRunner {
         Scenario(name: "metrics", summary: "/metrics render with 10,000 series (target <= 10 ms)") {
             runMetricsRenderBenchmark(series: 10_000)
         },
+        Scenario(
+            name: "webhook",
+            summary: "durably acknowledged webhooks/s, 64 connections (>= 15,000); scrape impact (<= 5%); agent memory"
+        ) {
+            try await runWebhookBenchmark(deliveries: 60_000, connections: 64)
+        },
+        Scenario(name: "proxy", summary: "added latency at 100 req/s (p50 <= 1 ms, p99 <= 3 ms); 1,000 req/s sustained") {
+            try await runProxyBenchmark(seconds: 20)
+        },
+        Scenario(name: "memory", summary: "agent resident memory with 1 million tasks stored (target <= 100 MB)") {
+            try await runMemoryBenchmark(tasks: 1_000_000)
+        },
     ]
 
     static func run(_ arguments: [String]) async -> Int32 {
