@@ -25,14 +25,19 @@ struct ConsoleQueries {
         defer { s.reset() }
         try s.bind(fromMinute, at: 1)
         try s.bind(toMinute, at: 2)
-        var merged: [String: WebhookRollupRow] = [:]
+        struct WebhookKey: Hashable {
+            var model: String
+            var result: String
+        }
+        var merged: [WebhookKey: WebhookRollupRow] = [:]
         while try s.step() {
-            let key = s.string(at: 0) + "\u{0}" + s.string(at: 1)
-            var row = merged[key] ?? WebhookRollupRow(model: s.string(at: 0), result: s.string(at: 1))
+            let key = WebhookKey(model: s.string(at: 0), result: s.string(at: 1))
+            var row = merged.removeValue(forKey: key) ?? WebhookRollupRow(model: key.model, result: key.result)
             row.deliveries += s.int64(at: 2)
-            row.delayCount += s.int64(at: 3)
+            let delays = s.int64(at: 3)
+            row.delayCount += delays
             row.lastMinute = max(row.lastMinute, s.int64(at: 5))
-            LatencyBuckets.accumulate(s.blob(at: 4), into: &row.delayBuckets)
+            if delays > 0 { LatencyBuckets.accumulate(s.blob(at: 4), into: &row.delayBuckets) }
             merged[key] = row
         }
         return merged.values.sorted { ($0.model, $0.result) < ($1.model, $1.result) }
@@ -41,6 +46,42 @@ struct ConsoleQueries {
     static let selectWebhookRollup = """
         SELECT model, result, deliveries, delay_count, buckets, minute
         FROM webhook_rollup WHERE minute >= ?1 AND minute < ?2
+        """
+
+    /// Calls and failed calls per model over `[from, to)`, summed by SQLite (no buckets read).
+    func callCounts(fromMinute: Int64, toMinute: Int64) throws -> [String: (calls: Int64, errors: Int64)] {
+        let s = try db.cachedStatement(Self.selectCallCounts)
+        defer { s.reset() }
+        try s.bind(fromMinute, at: 1)
+        try s.bind(toMinute, at: 2)
+        var counts: [String: (calls: Int64, errors: Int64)] = [:]
+        while try s.step() { counts[s.string(at: 0)] = (s.int64(at: 1), s.int64(at: 2)) }
+        return counts
+    }
+
+    static let selectCallCounts = """
+        SELECT model, sum(calls), sum(errors) FROM call_rollup
+        WHERE minute >= ?1 AND minute < ?2 AND model <> '' GROUP BY model
+        """
+
+    /// Create-call latency buckets per model over `[from, to)`: only the create endpoints'
+    /// rows are decoded, a fraction of the rollup (status polls dominate it).
+    func createLatency(fromMinute: Int64, toMinute: Int64) throws -> [String: [UInt64]] {
+        let s = try db.cachedStatement(Self.selectCreateLatency)
+        defer { s.reset() }
+        try s.bind(fromMinute, at: 1)
+        try s.bind(toMinute, at: 2)
+        var buckets: [String: [UInt64]] = [:]
+        while try s.step() {
+            let model = s.string(at: 0)
+            LatencyBuckets.accumulate(s.blob(at: 1), into: &buckets[model, default: [UInt64](repeating: 0, count: LatencyBuckets.count)])
+        }
+        return buckets
+    }
+
+    static let selectCreateLatency = """
+        SELECT model, buckets FROM call_rollup
+        WHERE minute >= ?1 AND minute < ?2 AND endpoint IN ('create_task', 'veo_generate') AND model <> ''
         """
 
     /// Failed calls per (code, endpoint, model) over `[from, to)`, without reading the
