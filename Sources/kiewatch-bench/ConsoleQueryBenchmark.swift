@@ -222,7 +222,8 @@ private enum ConsoleBenchStore {
                 rollups.taskMissed(model: model, at: deadline + 5_000)
             }
             if let finished {
-                rollups.taskFinished(model: model, success: success, at: finished, durationMicros: duration * 1_000)
+                rollups.taskFinished(model: model, success: success, at: finished, durationMicros: duration * 1_000,
+                                     credits: Double(10 + i % 5))
             }
             let s = try db.cachedStatement(Self.insertTask)
             try s.bind(id, at: 1)

@@ -154,13 +154,18 @@ struct ConsoleQueries {
         return (rows.first?[0].int64 ?? 0, rows.first?[1].int64, rows.first?[2].int64)
     }
 
-    /// Rows of a table: exact for small tables; for the big rowid time series, the id range
-    /// once it passes a million (a count(*) would read the whole index, seconds on a big
-    /// store; ids only grow and retention removes the oldest, so the range is the count).
+    /// Rows of a table: exact for small tables; past 100,000 rows an estimate, because a
+    /// count(*) reads a whole index (over a second on a 10-million-row store). Rowid tables:
+    /// the id range (ids only grow and retention removes the oldest, so it is the count up to
+    /// rolled-back gaps); `tasks`: the creations the task rollup has counted.
     func rowCount(_ table: String) throws -> (count: Int64, estimated: Bool) {
-        if ["api_calls", "webhooks", "recoveries", "relay_attempts"].contains(table) {
+        let threshold: Int64 = 100_000
+        if table == "tasks" {
+            let created = try scalar("SELECT sum(created) FROM task_rollup") ?? 0
+            if created >= threshold { return (created, true) }
+        } else if table != "relay_outbox" {
             let range = try db.rows("SELECT min(id), max(id) FROM \(table)").first
-            if let low = range?[0].int64, let high = range?[1].int64, high - low >= 1_000_000 {
+            if let low = range?[0].int64, let high = range?[1].int64, high - low >= threshold {
                 return (high - low + 1, true)
             }
         }
@@ -328,12 +333,13 @@ struct ConsoleQueries {
         return (count, rows)
     }
 
-    /// Credits consumed per model by tasks created since `since` (`tasks_created`).
-    func creditsConsumed(since: EpochMillis) throws -> [(model: String, tasks: Int64, credits: Double)] {
+    /// Tasks finished and credits they consumed per model over `[from, to)` (`task_rollup`).
+    func creditsConsumed(fromMinute: Int64, toMinute: Int64) throws -> [(model: String, tasks: Int64, credits: Double)] {
         try list("""
-            SELECT model, count(credits_consumed), total(credits_consumed) FROM tasks
-            WHERE created_at >= ?1 GROUP BY model ORDER BY model
-            """, [.integer(since)]) { s in (s.string(at: 0), s.int64(at: 1), s.double(at: 2)) }
+            SELECT model, sum(finished_success + finished_fail), total(credits) FROM task_rollup
+            WHERE minute >= ?1 AND minute < ?2 GROUP BY model HAVING sum(finished_success + finished_fail) > 0
+            ORDER BY model
+            """, [.integer(fromMinute), .integer(toMinute)]) { s in (s.string(at: 0), s.int64(at: 1), s.double(at: 2)) }
     }
 
     /// Task ids starting with `prefix` (primary key range), for Tab completion.
