@@ -164,7 +164,7 @@ struct ConsoleQueries {
             let created = try scalar("SELECT sum(created) FROM task_rollup") ?? 0
             if created >= threshold { return (created, true) }
         } else if table != "relay_outbox" {
-            let range = try db.rows("SELECT min(id), max(id) FROM \(table)").first
+            let range = try db.rows("SELECT (SELECT min(id) FROM \(table)), (SELECT max(id) FROM \(table))").first
             if let low = range?[0].int64, let high = range?[1].int64, high - low >= threshold {
                 return (high - low + 1, true)
             }
