@@ -34,6 +34,7 @@ package struct RollupAccumulator {
         package var finishedFail: Int64 = 0
         package var missed: Int64 = 0
         package var durationSumMicros: Int64 = 0
+        package var credits: Double = 0
         package var buckets = [UInt32](repeating: 0, count: LatencyBuckets.count)
     }
 
@@ -93,13 +94,17 @@ package struct RollupAccumulator {
         tasks[TaskKey(minute: Self.minute(ts), model: model), default: TaskDelta()].created += 1
     }
 
-    /// A task reached a terminal state at `ts` after `durationMicros` since creation.
-    package mutating func taskFinished(model: String, success: Bool, at ts: EpochMillis, durationMicros: Int64) {
+    /// A task reached a terminal state at `ts` after `durationMicros` since creation, having
+    /// consumed `credits` (as Kie reported them, 0 when unknown).
+    package mutating func taskFinished(
+        model: String, success: Bool, at ts: EpochMillis, durationMicros: Int64, credits: Double = 0
+    ) {
         let duration = max(durationMicros, 0)
         let key = TaskKey(minute: Self.minute(ts), model: model)
         var delta = tasks[key, default: TaskDelta()]
         if success { delta.finishedSuccess += 1 } else { delta.finishedFail += 1 }
         delta.durationSumMicros += duration
+        delta.credits += credits
         let index = LatencyBuckets.index(micros: duration)
         delta.buckets[index] &+= 1
         tasks[key] = delta
@@ -129,6 +134,7 @@ package struct RollupAccumulator {
                 mine.finishedFail += delta.finishedFail
                 mine.missed += delta.missed
                 mine.durationSumMicros += delta.durationSumMicros
+                mine.credits += delta.credits
                 for i in mine.buckets.indices { mine.buckets[i] &+= delta.buckets[i] }
                 tasks[key] = mine
             } else {
@@ -168,15 +174,17 @@ package struct RollupAccumulator {
         """
 
     package static let taskUpsertSQL = """
-        INSERT INTO task_rollup(minute, model, created, finished_success, finished_fail, missed, duration_sum_us, buckets)
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+        INSERT INTO task_rollup(minute, model, created, finished_success, finished_fail, missed, duration_sum_us, buckets,
+                                credits)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
         ON CONFLICT(minute, model) DO UPDATE SET
             created = created + excluded.created,
             finished_success = finished_success + excluded.finished_success,
             finished_fail = finished_fail + excluded.finished_fail,
             missed = missed + excluded.missed,
             duration_sum_us = duration_sum_us + excluded.duration_sum_us,
-            buckets = kw_buckets_add(buckets, excluded.buckets)
+            buckets = kw_buckets_add(buckets, excluded.buckets),
+            credits = credits + excluded.credits
         """
 
     package static let webhookUpsertSQL = """
@@ -220,6 +228,7 @@ package struct RollupAccumulator {
                 try statement.bind(delta.missed, at: 6)
                 try statement.bind(delta.durationSumMicros, at: 7)
                 try statement.bind(LatencyBuckets.encode(delta.buckets), at: 8)
+                try statement.bind(delta.credits, at: 9)
                 try statement.step()
             }
         }

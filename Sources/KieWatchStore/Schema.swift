@@ -17,7 +17,7 @@ package enum Schema {
 
     package static let migrations: [Migration] = [
         Migration(version: 1, name: "time-series tables, tasks, relay outbox, rollups", sql: version1),
-        Migration(version: 2, name: "webhook rollup per minute, model and result; relay state index", sql: version2),
+        Migration(version: 2, name: "webhook rollup, task rollup credits, console indexes", sql: version2),
     ]
 
     /// The version this build writes and reads.
@@ -249,7 +249,9 @@ package enum Schema {
     /// read a day of webhooks from ~1,440 × models × results small rows instead of millions
     /// of deliveries. Deliveries already stored are counted into it (their delays, which need
     /// the bucket layout, are not: a version-1 file only ever existed before the first release).
-    /// Also an index on relay state and age for the console's list of given-up relays.
+    /// Also two console indexes: relay state and age (given-up relays), and open tasks by
+    /// deadline with `expects_callback` (counting stale tasks without touching their rows);
+    /// and `task_rollup.credits`, so credits per model over a day need no task rows.
     private static let version2 = """
         CREATE TABLE webhook_rollup (
             minute       INTEGER NOT NULL,
@@ -268,5 +270,12 @@ package enum Schema {
 
         -- The console's `relay` lists recent give-ups without walking every delivered relay.
         CREATE INDEX relay_outbox_state_created ON relay_outbox(state, created_at);
+
+        -- Credits consumed by the tasks that finished in the minute, for the console's `credits`.
+        ALTER TABLE task_rollup ADD COLUMN credits REAL NOT NULL DEFAULT 0;
+
+        -- `stale` counts open tasks past their deadline from the index alone (no row lookups).
+        CREATE INDEX tasks_open_deadline_callback ON tasks(deadline_at, expects_callback, state)
+            WHERE state NOT IN ('success', 'fail');
         """
 }

@@ -48,7 +48,7 @@ package final class WriteContext {
 
     /// Inserts or replaces a task row, and keeps `task_rollup` in step with the transition:
     /// a new row counts `created` (at `createdAt`), the first move to a terminal state counts
-    /// `finished_success`/`finished_fail` and the duration (at `finishedAt`, else `updatedAt`),
+    /// `finished_success`/`finished_fail`, the duration and the credits (at `finishedAt`, else `updatedAt`),
     /// and `missed` turning true counts a missed webhook. Saving the same state twice counts
     /// nothing twice, so callers can simply save what they decided.
     package func save(_ task: TaskRecord) throws {
@@ -61,7 +61,7 @@ package final class WriteContext {
         if task.state.isTerminal && !(old?.state.isTerminal ?? false) {
             let end = task.completedAt ?? learnedAt
             rollups.taskFinished(model: task.model, success: task.state == .success, at: learnedAt,
-                                 durationMicros: (end - task.createdAt) * 1_000)
+                                 durationMicros: (end - task.createdAt) * 1_000, credits: task.creditsConsumed ?? 0)
         }
         if task.missed && !(old?.missed ?? false) {
             rollups.taskMissed(model: task.model, at: learnedAt)

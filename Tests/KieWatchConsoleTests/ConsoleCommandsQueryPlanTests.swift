@@ -19,9 +19,12 @@ struct ConsoleCommandsQueryPlanTests {
         (ConsoleQueries.selectWebhookRollup, "SEARCH webhook_rollup USING PRIMARY KEY (minute>? AND minute<?)"),
         (ConsoleQueries.selectCallErrors, "SEARCH call_rollup USING PRIMARY KEY (minute>? AND minute<?)"),
         (ConsoleQueries.selectLastFailure, "SEARCH api_calls USING INDEX api_calls_ts (ts>? AND ts<?)"),
-        (ConsoleQueries.selectStaleSummary, "tasks_open_deadline"),
+        (ConsoleQueries.selectStaleSummary, "USING COVERING INDEX tasks_open_deadline_callback (deadline_at<?)"),
+        (ConsoleQueries.selectCallCounts, "SEARCH call_rollup USING PRIMARY KEY (minute>? AND minute<?)"),
+        (ConsoleQueries.selectCreateLatency, "SEARCH call_rollup USING PRIMARY KEY (minute>? AND minute<?)"),
         ("SELECT count(*) FROM relay_outbox WHERE state = 'gave_up' AND created_at >= ?1",
          "USING COVERING INDEX relay_outbox_state_created (state=? AND created_at>?)"),
+        ("SELECT (SELECT min(id) FROM api_calls), (SELECT max(id) FROM api_calls)", "SEARCH api_calls"),
         ("SELECT task_id FROM tasks WHERE task_id >= ?1 AND task_id < ?2 ORDER BY task_id LIMIT ?3",
          "SEARCH tasks USING PRIMARY KEY (task_id>? AND task_id<?)"),
     ])

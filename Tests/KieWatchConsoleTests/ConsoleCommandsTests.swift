@@ -131,7 +131,8 @@ struct ConsoleCommandsTests {
         #expect(relay["pending_items"]?.arrayValue?.first?["url"] == "https://app.example/hook?secret=REDACTED&x=1")
         let credits = try json(await commands.execute("credits --json"))
         #expect(credits["remaining"] == 1234.5 && credits["consumed"] == 30)
-        #expect(credits["by_model"] == [["model": .string(kling), "tasks": 1, "credits": 10], ["model": "veo3", "tasks": 1, "credits": 20]])
+        #expect(credits["by_model"] == [["model": .string(kling), "tasks_finished": 2, "credits": 10],
+                                        ["model": "veo3", "tasks_finished": 1, "credits": 20]])
     }
 
     @Test func callsAndWebhooksFilters() async throws {

@@ -5,7 +5,7 @@ import Testing
 @testable import KieWatchStore
 
 /// Migration 2: `webhook_rollup` is kept in step with `webhooks` by both write paths, and
-/// retention prunes it with the other rollups.
+/// retention prunes it with the other rollups; `task_rollup.credits` sums finished tasks' credits.
 struct WebhookRollupTests {
     private func delivery(_ ts: EpochMillis, model: String? = "veo3", result: WebhookResult = .accepted,
                           delay: Int64? = nil) -> WebhookRecord {
@@ -74,6 +74,25 @@ struct WebhookRollupTests {
             #expect(report.deleted["webhook_rollup"] == 1)
             let reader = try StoreReader(path: path)
             #expect(try rows(reader).map { $0[0] } == [.integer(t0 / 60_000)])
+            await writer.close()
+        }
+    }
+
+    @Test func taskRollupSumsCreditsOfFinishedTasksOnce() async throws {
+        try await withTemporaryDatabase { path in
+            let writer = try openWriter(path)
+            try await writer.write { context in
+                var done = task("a", state: .success)
+                done.creditsConsumed = 12.5
+                try context.save(done)
+                try context.save(done)  // saved twice: counted once
+                var failed = task("b", state: .fail)
+                failed.creditsConsumed = 2
+                try context.save(failed)
+                try context.save(task("c"))  // still running: nothing consumed yet
+            }
+            let reader = try StoreReader(path: path)
+            #expect(try reader.db.rows("SELECT sum(credits) FROM task_rollup") == [[.real(14.5)]])
             await writer.close()
         }
     }

@@ -192,6 +192,13 @@ package final class AdminServer: Sendable {
             return true
         }
         guard admitted else {
+            // Take the client's request first (it writes right after connecting): closing
+            // with it unread would make its write fail instead of letting it read the reason.
+            // Bounded to 200 ms, so a silent client cannot hold the accept loop.
+            if AdminSocket.waitReadable(fd, wake: wake, timeoutMillis: 200) {
+                var discard = [UInt8](repeating: 0, count: 4_096)
+                _ = discard.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            }
             let answer = AdminProtocol.frame(
                 output: "too many console sessions (\(configuration.maxClients)); close one and try again", status: .error)
             _ = AdminSocket.sendAll(fd, answer, flags: Int32(MSG_DONTWAIT))

@@ -11,7 +11,8 @@ extension ConsoleCommands {
         let window = try ConsoleArguments.window(arguments.positional.first, default: 3_600_000)
         let (from, to) = ConsoleQueries.minutes(window: window, now: context.now)
         let stats = try ModelStats.gather(
-            calls: reader.callRollups(fromMinute: from, toMinute: to),
+            calls: queries.callCounts(fromMinute: from, toMinute: to),
+            createLatency: queries.createLatency(fromMinute: from, toMinute: to),
             tasks: reader.taskRollups(fromMinute: from, toMinute: to),
             webhooks: queries.webhookRollups(fromMinute: from, toMinute: to))
         let deadlines = stats.map { actions?.deadline(for: $0.model) }
@@ -85,16 +86,21 @@ struct ModelStats {
 
     /// Every model seen in any rollup (calls without a model, such as credit checks, are not
     /// a model's), sorted by name.
-    static func gather(calls: [CallRollup], tasks: [TaskRollup], webhooks: [WebhookRollupRow]) -> [ModelStats] {
+    static func gather(
+        calls: [String: (calls: Int64, errors: Int64)], createLatency: [String: [UInt64]], tasks: [TaskRollup],
+        webhooks: [WebhookRollupRow]
+    ) -> [ModelStats] {
         var byModel: [String: ModelStats] = [:]
-        for call in calls where !call.model.isEmpty {
-            var stat = byModel[call.model] ?? ModelStats(model: call.model)
-            stat.calls += call.calls
-            stat.callErrors += call.errors
-            if call.endpoint == KieEndpoint.createTask.rawValue || call.endpoint == KieEndpoint.veoGenerate.rawValue {
-                add(call.buckets, to: &stat.createLatency)
-            }
-            byModel[call.model] = stat
+        for (model, counts) in calls {
+            var stat = ModelStats(model: model)
+            stat.calls = counts.calls
+            stat.callErrors = counts.errors
+            byModel[model] = stat
+        }
+        for (model, buckets) in createLatency {
+            var stat = byModel[model] ?? ModelStats(model: model)
+            add(buckets, to: &stat.createLatency)
+            byModel[model] = stat
         }
         for task in tasks where !task.model.isEmpty {
             var stat = byModel[task.model] ?? ModelStats(model: task.model)

@@ -3,7 +3,7 @@ import KieWatchCore
 import KieWatchStore
 
 /// `relay` (the outbox of callbacks owed to the app) and `credits` (what the account has
-/// left and who spent it).
+/// left, from the agent's last credit check, and which models spent it, from `task_rollup`).
 extension ConsoleCommands {
     func relay(_ arguments: ConsoleArguments, _ context: RenderContext) throws -> ConsoleOutput {
         try arguments.expectPositional(max: 0)
@@ -73,24 +73,25 @@ extension ConsoleCommands {
         let window = try ConsoleArguments.window(arguments.positional.first, default: 86_400_000)
         let now = context.now
         let remaining = try queries.meta(ConsoleMetaKey.creditsRemaining)
-        let consumed = try queries.creditsConsumed(since: now - window)
-        var table = TableRenderer(columns: [.init("MODEL", alignment: .left), .init("TASKS WITH CREDITS"), .init("CREDITS")])
-        for row in consumed where row.tasks > 0 {
+        let (from, to) = ConsoleQueries.minutes(window: window, now: now)
+        let consumed = try queries.creditsConsumed(fromMinute: from, toMinute: to)
+        var table = TableRenderer(columns: [.init("MODEL", alignment: .left), .init("TASKS FINISHED"), .init("CREDITS")])
+        for row in consumed {
             table.addRow([row.model, HumanFormat.count(row.tasks), Self.number(row.credits)])
         }
         let total = consumed.reduce(0) { $0 + $1.credits }
         let head = "remaining: " + (remaining.map {
             "\($0.value) (checked \(HumanFormat.age(of: $0.updatedAt, now: now)))" } ?? "unknown (no credit check yet)")
         let text = ConsoleText.sections([
-            head + "\nconsumed in the last \(ConsoleText.window(window)): \(Self.number(total))",
+            head + "\nconsumed by tasks finished in the last \(ConsoleText.window(window)): \(Self.number(total))",
             table.rows.isEmpty ? "" : context.render(table),
         ])
         return ConsoleOutput(
             json: ["command": "credits", "window_ms": .int(window),
                    "remaining": JSONValue(remaining.flatMap { Double($0.value) }),
                    "checked_at": JSONValue(remaining?.updatedAt), "consumed": .double(total),
-                   "by_model": .array(consumed.filter { $0.tasks > 0 }.map { row in
-                       ["model": .string(row.model), "tasks": .int(row.tasks), "credits": .double(row.credits)]
+                   "by_model": .array(consumed.map { row in
+                       ["model": .string(row.model), "tasks_finished": .int(row.tasks), "credits": .double(row.credits)]
                    })],
             text: text)
     }

@@ -25,14 +25,19 @@ struct ConsoleQueries {
         defer { s.reset() }
         try s.bind(fromMinute, at: 1)
         try s.bind(toMinute, at: 2)
-        var merged: [String: WebhookRollupRow] = [:]
+        struct WebhookKey: Hashable {
+            var model: String
+            var result: String
+        }
+        var merged: [WebhookKey: WebhookRollupRow] = [:]
         while try s.step() {
-            let key = s.string(at: 0) + "\u{0}" + s.string(at: 1)
-            var row = merged[key] ?? WebhookRollupRow(model: s.string(at: 0), result: s.string(at: 1))
+            let key = WebhookKey(model: s.string(at: 0), result: s.string(at: 1))
+            var row = merged.removeValue(forKey: key) ?? WebhookRollupRow(model: key.model, result: key.result)
             row.deliveries += s.int64(at: 2)
-            row.delayCount += s.int64(at: 3)
+            let delays = s.int64(at: 3)
+            row.delayCount += delays
             row.lastMinute = max(row.lastMinute, s.int64(at: 5))
-            LatencyBuckets.accumulate(s.blob(at: 4), into: &row.delayBuckets)
+            if delays > 0 { LatencyBuckets.accumulate(s.blob(at: 4), into: &row.delayBuckets) }
             merged[key] = row
         }
         return merged.values.sorted { ($0.model, $0.result) < ($1.model, $1.result) }
@@ -41,6 +46,42 @@ struct ConsoleQueries {
     static let selectWebhookRollup = """
         SELECT model, result, deliveries, delay_count, buckets, minute
         FROM webhook_rollup WHERE minute >= ?1 AND minute < ?2
+        """
+
+    /// Calls and failed calls per model over `[from, to)`, summed by SQLite (no buckets read).
+    func callCounts(fromMinute: Int64, toMinute: Int64) throws -> [String: (calls: Int64, errors: Int64)] {
+        let s = try db.cachedStatement(Self.selectCallCounts)
+        defer { s.reset() }
+        try s.bind(fromMinute, at: 1)
+        try s.bind(toMinute, at: 2)
+        var counts: [String: (calls: Int64, errors: Int64)] = [:]
+        while try s.step() { counts[s.string(at: 0)] = (s.int64(at: 1), s.int64(at: 2)) }
+        return counts
+    }
+
+    static let selectCallCounts = """
+        SELECT model, sum(calls), sum(errors) FROM call_rollup
+        WHERE minute >= ?1 AND minute < ?2 AND model <> '' GROUP BY model
+        """
+
+    /// Create-call latency buckets per model over `[from, to)`: only the create endpoints'
+    /// rows are decoded, a fraction of the rollup (status polls dominate it).
+    func createLatency(fromMinute: Int64, toMinute: Int64) throws -> [String: [UInt64]] {
+        let s = try db.cachedStatement(Self.selectCreateLatency)
+        defer { s.reset() }
+        try s.bind(fromMinute, at: 1)
+        try s.bind(toMinute, at: 2)
+        var buckets: [String: [UInt64]] = [:]
+        while try s.step() {
+            let model = s.string(at: 0)
+            LatencyBuckets.accumulate(s.blob(at: 1), into: &buckets[model, default: [UInt64](repeating: 0, count: LatencyBuckets.count)])
+        }
+        return buckets
+    }
+
+    static let selectCreateLatency = """
+        SELECT model, buckets FROM call_rollup
+        WHERE minute >= ?1 AND minute < ?2 AND endpoint IN ('create_task', 'veo_generate') AND model <> ''
         """
 
     /// Failed calls per (code, endpoint, model) over `[from, to)`, without reading the
@@ -113,13 +154,18 @@ struct ConsoleQueries {
         return (rows.first?[0].int64 ?? 0, rows.first?[1].int64, rows.first?[2].int64)
     }
 
-    /// Rows of a table: exact for small tables; for the big rowid time series, the id range
-    /// once it passes a million (a count(*) would read the whole index, seconds on a big
-    /// store; ids only grow and retention removes the oldest, so the range is the count).
+    /// Rows of a table: exact for small tables; past 100,000 rows an estimate, because a
+    /// count(*) reads a whole index (over a second on a 10-million-row store). Rowid tables:
+    /// the id range (ids only grow and retention removes the oldest, so it is the count up to
+    /// rolled-back gaps); `tasks`: the creations the task rollup has counted.
     func rowCount(_ table: String) throws -> (count: Int64, estimated: Bool) {
-        if ["api_calls", "webhooks", "recoveries", "relay_attempts"].contains(table) {
-            let range = try db.rows("SELECT min(id), max(id) FROM \(table)").first
-            if let low = range?[0].int64, let high = range?[1].int64, high - low >= 1_000_000 {
+        let threshold: Int64 = 100_000
+        if table == "tasks" {
+            let created = try scalar("SELECT sum(created) FROM task_rollup") ?? 0
+            if created >= threshold { return (created, true) }
+        } else if table != "relay_outbox" {
+            let range = try db.rows("SELECT (SELECT min(id) FROM \(table)), (SELECT max(id) FROM \(table))").first
+            if let low = range?[0].int64, let high = range?[1].int64, high - low >= threshold {
                 return (high - low + 1, true)
             }
         }
@@ -287,12 +333,13 @@ struct ConsoleQueries {
         return (count, rows)
     }
 
-    /// Credits consumed per model by tasks created since `since` (`tasks_created`).
-    func creditsConsumed(since: EpochMillis) throws -> [(model: String, tasks: Int64, credits: Double)] {
+    /// Tasks finished and credits they consumed per model over `[from, to)` (`task_rollup`).
+    func creditsConsumed(fromMinute: Int64, toMinute: Int64) throws -> [(model: String, tasks: Int64, credits: Double)] {
         try list("""
-            SELECT model, count(credits_consumed), total(credits_consumed) FROM tasks
-            WHERE created_at >= ?1 GROUP BY model ORDER BY model
-            """, [.integer(since)]) { s in (s.string(at: 0), s.int64(at: 1), s.double(at: 2)) }
+            SELECT model, sum(finished_success + finished_fail), total(credits) FROM task_rollup
+            WHERE minute >= ?1 AND minute < ?2 GROUP BY model HAVING sum(finished_success + finished_fail) > 0
+            ORDER BY model
+            """, [.integer(fromMinute), .integer(toMinute)]) { s in (s.string(at: 0), s.int64(at: 1), s.double(at: 2)) }
     }
 
     /// Task ids starting with `prefix` (primary key range), for Tab completion.
