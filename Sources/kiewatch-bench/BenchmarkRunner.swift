@@ -25,6 +25,9 @@ enum BenchmarkRunner {
         Scenario(name: "proxy", summary: "added latency at 100 req/s (p50 <= 1 ms, p99 <= 3 ms); 1,000 req/s sustained") {
             try await runProxyBenchmark(seconds: 20)
         },
+        Scenario(name: "console", summary: "console queries on a 10-million-row store (task ID 5 ms, models 24h 200 ms, stale 50 ms, errors 24h 200 ms)") {
+            try runConsoleQueryBenchmark(rows: 10_000_000)
+        },
         Scenario(name: "memory", summary: "agent resident memory with 1 million tasks stored (target <= 100 MB)") {
             try await runMemoryBenchmark(tasks: 1_000_000)
         },

@@ -38,7 +38,7 @@ func runConsoleQueryBenchmark(rows: Int) throws {
         ("errors 24h", 200, { "errors 24h" }),
     ]
     let others = ["status", "tasks", "missed 24h", "relay", "credits 24h", "calls code=429", "webhooks"]
-    for (name, target, line) in targets + others.map { command in (command, Double.nan, { command }) } {
+    for (name, target, line) in targets + others.map({ command in (command, Double.nan, { command }) }) {
         var timings: [Double] = []
         for _ in 0..<(name == "task ID" ? 25 : 7) {
             let command = line()

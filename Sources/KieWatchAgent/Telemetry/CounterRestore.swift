@@ -58,7 +58,7 @@ enum CounterRestore {
         if let last = try reader.db.rows("SELECT max(ts) FROM webhooks WHERE result = 'accepted'").first?[0].int64 {
             m.lastWebhookReceived.labels().set(Double(last) / 1000)
         }
-        credits = try reader.meta(CreditTracker.metaKey).flatMap(Double.init)
+        credits = try reader.meta(ConsoleMetaKey.creditsRemaining).flatMap(Double.init)
         if let credits { m.creditsRemaining.labels().set(credits) }
     }
 

@@ -5,19 +5,14 @@ import KieWatchStore
 /// Remaining credits, learned from callbacks (`remainedCredits`), from credit answers passing
 /// through the proxy, and from the agent's own periodic `GET /api/v1/chat/credit`.
 struct CreditTracker: Sendable {
-    static let metaKey = "credits_remaining"
     let context: AgentContext
 
     /// Sets the gauge and remembers the balance in the store (the console's `credits`).
     static func publish(balance: Double, context: AgentContext) {
         context.metrics.creditsRemaining.labels().set(balance)
-        let now = context.clock.now()
         Task {
             do {
-                try await context.writer.write { ctx in
-                    try ctx.setMeta(metaKey, String(balance))
-                    try ctx.setMeta("credits_updated_at", String(now))
-                }
+                try await context.writer.write { ctx in try ctx.setMeta(ConsoleMetaKey.creditsRemaining, String(balance)) }
             } catch {
                 context.storeFailed("credits", error)
             }
