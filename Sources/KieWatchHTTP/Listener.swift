@@ -1,3 +1,5 @@
+import CLinux
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -109,15 +111,6 @@ package final class Listener {
         if let unixPath { unlink(unixPath) }
     }
 }
-
-/// `accept4(2)`: Glibc hides it behind `_GNU_SOURCE`, which a Swift module map does not set, and
-/// this package has no C shim target. The signature is the C one; on Linux every argument is an
-/// integer or pointer, which the Swift and C calling conventions pass identically.
-@_silgen_name("accept4")
-private func accept4(
-    _ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>?, _ length: UnsafeMutablePointer<socklen_t>?,
-    _ flags: Int32
-) -> Int32
 
 extension SocketAddress {
     /// For probes where failure is data, not an error.
