@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// kiewatch takes no package dependencies: the toolchain and the system SQLite only.
+// kiewatch takes no package dependencies: the toolchain, and system libraries through module maps.
 let package = Package(
     name: "kiewatch",
     products: [
@@ -14,12 +14,14 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // epoll, eventfd and accept4, which the toolchain's Glibc module does not expose (headers only, no C code).
+        .systemLibrary(name: "CLinux"),
         // Kie wire types, model catalogue, task lifecycle, durations, config, HMAC: pure, no I/O.
         .target(name: "KieWatchCore"),
         // SQLite connection, statements, migrations, group-commit writer, queries, retention.
         .target(name: "KieWatchStore", dependencies: ["CSQLite", "KieWatchCore"]),
         // HTTP/1.1 server on POSIX sockets: parser, limits, connections.
-        .target(name: "KieWatchHTTP", dependencies: ["KieWatchCore"]),
+        .target(name: "KieWatchHTTP", dependencies: ["CLinux", "KieWatchCore"]),
         // Metric registry and the Prometheus / OpenMetrics encoder.
         .target(name: "KieWatchMetrics"),
         // A faithful fake Kie.ai upstream (tests, demo, benchmarks).

@@ -1,72 +1,86 @@
+import CLinux
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The epoll and eventfd calls, declared here because the toolchain's Glibc module map does not
-/// include `<sys/epoll.h>` or `<sys/eventfd.h>` and this package has no C shim target.
+/// An epoll instance, owned: the descriptor is closed in `deinit`.
 ///
-/// The functions are bound by symbol name with the C signatures; every argument is an integer
-/// or a pointer, which the Swift and C calling conventions pass identically on Linux. Constants
-/// are the kernel ABI values (stable, shared by every architecture Swift runs on).
-/// `struct epoll_event` is packed on x86_64 (12 bytes) and naturally aligned elsewhere (16), so
-/// it is never declared as a Swift struct: events are read and written at explicit offsets.
-package enum Epoll {
-    package static let input: UInt32 = 0x001
-    package static let output: UInt32 = 0x004
-    package static let error: UInt32 = 0x008
-    package static let hangUp: UInt32 = 0x010
-    package static let readHangUp: UInt32 = 0x2000
-    package static let edgeTriggered: UInt32 = 1 << 31
+/// Shared by the server's `EventLoop` and the client's `HTTPClientEventLoop`. Each registration
+/// carries a 64-bit tag (`data`) that `Events` hands back with the ready mask; what the tag means
+/// is the caller's business (a registration id, or a descriptor and a wait token).
+///
+/// `Sendable`: the only state is the descriptor number, and `epoll_ctl`/`epoll_wait` may be
+/// called on one epoll descriptor from several threads at once.
+package final class Epoll: Sendable {
+    package static let input = EPOLLIN.rawValue
+    package static let output = EPOLLOUT.rawValue
+    package static let error = EPOLLERR.rawValue
+    package static let hangUp = EPOLLHUP.rawValue
+    package static let readHangUp = EPOLLRDHUP.rawValue
+    package static let edgeTriggered = EPOLLET.rawValue
+    package static let oneShot = EPOLLONESHOT.rawValue
 
-    static let controlAdd: Int32 = 1
-    static let controlDelete: Int32 = 2
-    static let controlModify: Int32 = 3
-    static let closeOnExec: Int32 = 0o2000000  // EPOLL_CLOEXEC == EFD_CLOEXEC == O_CLOEXEC
-    static let eventNonBlocking: Int32 = 0o4000  // EFD_NONBLOCK == O_NONBLOCK
+    package let descriptor: Int32
 
-    #if arch(x86_64)
-    static let eventSize = 12
-    static let dataOffset = 4
-    #else
-    static let eventSize = 16
-    static let dataOffset = 8
-    #endif
+    package init() throws(HTTPServerError) {
+        descriptor = try syscallOrThrow("epoll_create1") { epoll_create1(Int32(EPOLL_CLOEXEC)) }
+    }
 
-    static func create() -> Int32 { kw_epoll_create1(closeOnExec) }
+    deinit { Glibc.close(descriptor) }
 
-    static func control(_ epollFD: Int32, _ operation: Int32, _ fd: Int32, events: UInt32, data: UInt64) -> Int32 {
-        withUnsafeTemporaryAllocation(byteCount: 16, alignment: 8) { raw in
-            raw.initializeMemory(as: UInt8.self, repeating: 0)
-            raw.storeBytes(of: events, toByteOffset: 0, as: UInt32.self)
-            withUnsafeBytes(of: data) { bytes in
-                UnsafeMutableRawBufferPointer(rebasing: raw[dataOffset..<dataOffset + 8]).copyMemory(from: bytes)
-            }
-            return kw_epoll_ctl(epollFD, operation, fd, raw.baseAddress)
+    /// Adds `fd` with the interest mask `events`, tagged with `data`.
+    package func add(_ fd: Int32, events: UInt32, data: UInt64) throws(HTTPServerError) {
+        try control(EPOLL_CTL_ADD, "epoll_ctl(ADD)", fd, events: events, data: data)
+    }
+
+    /// Replaces the interest mask and tag of a registered `fd` (and re-arms a one-shot one).
+    package func modify(_ fd: Int32, events: UInt32, data: UInt64) throws(HTTPServerError) {
+        try control(EPOLL_CTL_MOD, "epoll_ctl(MOD)", fd, events: events, data: data)
+    }
+
+    /// Removes `fd`; failure (it was never added, or is already closed) is ignored.
+    package func remove(_ fd: Int32) {
+        var event = epoll_event()
+        _ = epoll_ctl(descriptor, EPOLL_CTL_DEL, fd, &event)
+    }
+
+    private func control(_ operation: Int32, _ name: StaticString, _ fd: Int32, events: UInt32, data: UInt64)
+        throws(HTTPServerError)
+    {
+        var event = epoll_event()
+        event.events = events
+        event.data.u64 = data
+        let epfd = descriptor
+        try syscallOrThrow(name, "fd \(fd)") { epoll_ctl(epfd, operation, fd, &event) }
+    }
+
+    /// A buffer `epoll_wait` fills, and what it was filled with.
+    package struct Events: ~Copyable {
+        private let buffer: UnsafeMutableBufferPointer<epoll_event>
+
+        package init(capacity: Int) {
+            buffer = .allocate(capacity: capacity)
+            buffer.initialize(repeating: epoll_event())
+        }
+
+        deinit { buffer.deallocate() }
+
+        /// Waits up to `timeoutMillis` (-1: forever) and returns how many events are ready.
+        ///
+        /// An interrupted wait (`EINTR`) reports zero events, so the caller recomputes its
+        /// timers. Any other error cannot happen with a valid epoll descriptor; should it
+        /// anyway, the wait pauses 10 ms and reports zero events rather than spinning.
+        package func wait(on epoll: Epoll, timeoutMillis: Int32) -> Int {
+            let count = epoll_wait(epoll.descriptor, buffer.baseAddress, Int32(buffer.count), timeoutMillis)
+            if count >= 0 { return Int(count) }
+            if errno != EINTR { usleep(10_000) }
+            return 0
+        }
+
+        /// The ready mask and the registration tag of event `index` from the last `wait`.
+        package subscript(index: Int) -> (events: UInt32, data: UInt64) {
+            (buffer[index].events, buffer[index].data.u64)
         }
     }
-
-    static func wait(_ epollFD: Int32, _ buffer: UnsafeMutableRawPointer, capacity: Int32, timeout: Int32) -> Int32 {
-        kw_epoll_wait(epollFD, buffer, capacity, timeout)
-    }
-
-    /// The mask and data of event `index` in a buffer filled by `wait`.
-    static func event(in buffer: UnsafeMutableRawPointer, at index: Int) -> (events: UInt32, data: UInt64) {
-        let base = buffer + index * eventSize
-        return (base.loadUnaligned(as: UInt32.self), (base + dataOffset).loadUnaligned(as: UInt64.self))
-    }
-
-    static func makeEventFD() -> Int32 { kw_eventfd(0, closeOnExec | eventNonBlocking) }
 }
-
-@_silgen_name("epoll_create1")
-private func kw_epoll_create1(_ flags: Int32) -> Int32
-
-@_silgen_name("epoll_ctl")
-private func kw_epoll_ctl(_ epfd: Int32, _ op: Int32, _ fd: Int32, _ event: UnsafeMutableRawPointer?) -> Int32
-
-@_silgen_name("epoll_wait")
-private func kw_epoll_wait(_ epfd: Int32, _ events: UnsafeMutableRawPointer, _ maxEvents: Int32, _ timeout: Int32)
-    -> Int32
-
-@_silgen_name("eventfd")
-private func kw_eventfd(_ initialValue: UInt32, _ flags: Int32) -> Int32

@@ -24,8 +24,8 @@ package protocol EventHandler: AnyObject {
 /// read and written on the loop thread alone, which `inLoop` checks where it matters.
 package final class EventLoop: @unchecked Sendable {
     package let name: String
-    private let epollFD: Int32
-    private let wakeFD: Int32
+    private let epoll: Epoll
+    private let wakeup: WakeupEvent
     private let tickNanos: UInt64
     private let loopThread = Atomic<UInt>(0)
 
@@ -49,26 +49,9 @@ package final class EventLoop: @unchecked Sendable {
         self.name = name
         let ticks = tick.components
         self.tickNanos = max(1_000_000, UInt64(ticks.seconds) * 1_000_000_000 + UInt64(ticks.attoseconds / 1_000_000_000))
-        let epollFD = try syscallOrThrow("epoll_create1", name) { Epoll.create() }
-        let wakeFD = Epoll.makeEventFD()
-        guard wakeFD >= 0 else {
-            let code = errno
-            Glibc.close(epollFD)
-            throw HTTPServerError(code: .syscall, errno: code, message: "eventfd", context: name)
-        }
-        self.epollFD = epollFD
-        self.wakeFD = wakeFD
-        guard Epoll.control(epollFD, Epoll.controlAdd, wakeFD, events: Epoll.input, data: Self.wakeID) == 0 else {
-            let code = errno
-            Glibc.close(epollFD)
-            Glibc.close(wakeFD)
-            throw HTTPServerError(code: .syscall, errno: code, message: "epoll_ctl", context: name)
-        }
-    }
-
-    deinit {
-        Glibc.close(epollFD)
-        Glibc.close(wakeFD)
+        epoll = try Epoll()
+        wakeup = try WakeupEvent()
+        try epoll.add(wakeup.descriptor, events: Epoll.input, data: Self.wakeID)
     }
 
     /// Starts the loop's thread. The thread keeps the loop alive until `stop()`.
@@ -93,10 +76,7 @@ package final class EventLoop: @unchecked Sendable {
         if mustWake { wake() }
     }
 
-    private func wake() {
-        var one: UInt64 = 1
-        _ = Glibc.write(wakeFD, &one, MemoryLayout<UInt64>.size)
-    }
+    private func wake() { wakeup.signal() }
 
     /// Adds `descriptor` to the epoll set. Returns the registration id events are dispatched by
     /// (unique for the loop's lifetime, so a late event for a closed and reused fd never reaches
@@ -106,23 +86,19 @@ package final class EventLoop: @unchecked Sendable {
     {
         let id = nextID
         nextID += 1
-        try syscallOrThrow("epoll_ctl(ADD)", "fd \(descriptor)") {
-            Epoll.control(epollFD, Epoll.controlAdd, descriptor, events: events, data: id)
-        }
+        try epoll.add(descriptor, events: events, data: id)
         handlers[id] = handler
         return id
     }
 
     /// Changes the interest set of a registered descriptor. Loop thread only.
     package func modify(_ descriptor: Int32, id: UInt64, events: UInt32) throws(HTTPServerError) {
-        try syscallOrThrow("epoll_ctl(MOD)", "fd \(descriptor)") {
-            Epoll.control(epollFD, Epoll.controlModify, descriptor, events: events, data: id)
-        }
+        try epoll.modify(descriptor, events: events, data: id)
     }
 
     /// Forgets a registration. Call before closing the descriptor. Loop thread only.
     package func deregister(_ descriptor: Int32, id: UInt64) {
-        if descriptor >= 0 { _ = Epoll.control(epollFD, Epoll.controlDelete, descriptor, events: 0, data: 0) }
+        if descriptor >= 0 { epoll.remove(descriptor) }
         handlers[id] = nil
     }
 
@@ -148,26 +124,17 @@ package final class EventLoop: @unchecked Sendable {
 
     private func run() {
         loopThread.store(UInt(bitPattern: Int(bitPattern: pthread_self())), ordering: .relaxed)
-        let capacity: Int32 = 256
-        let events = UnsafeMutableRawPointer.allocate(byteCount: Int(capacity) * Epoll.eventSize, alignment: 8)
-        defer { events.deallocate() }
+        let events = Epoll.Events(capacity: 256)
         var nextTick = monotonicNanos() + tickNanos
 
         while true {
             let now = monotonicNanos()
             let timeout = nextTick > now ? Int32(min((nextTick - now) / 1_000_000 + 1, 1000)) : 0
-            let count = Epoll.wait(epollFD, events, capacity: capacity, timeout: timeout)
-            if count < 0 && errno != EINTR {
-                // Cannot happen with a valid epoll fd; avoid spinning if it somehow does.
-                usleep(10_000)
-            }
-            var index = 0
-            while index < Int(count) {
-                let event = Epoll.event(in: events, at: index)
-                index += 1
+            let count = events.wait(on: epoll, timeoutMillis: timeout)
+            for index in 0..<count {
+                let event = events[index]
                 if event.data == Self.wakeID {
-                    var value: UInt64 = 0
-                    _ = Glibc.read(wakeFD, &value, MemoryLayout<UInt64>.size)
+                    wakeup.drain()
                 } else if let handler = handlers[event.data] {
                     handler.handleEvent(event.events)
                 }

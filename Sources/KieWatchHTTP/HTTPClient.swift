@@ -139,19 +139,19 @@ public final class HTTPClient: HTTPTransport, Sendable {
     /// IP literals and `localhost` resolve inline (no network); other names go to a Dispatch
     /// worker, because `getaddrinfo` may block on DNS for seconds.
     private func resolve(_ key: HTTPClientPool.Key, deadline: UInt64) async throws(HTTPClientError)
-        -> [HTTPClientAddress]
+        -> [SocketAddress]
     {
         if let cached = pool.addresses(for: key) { return cached }
         if monotonicNanos() >= deadline { throw .timeout }
-        let addresses: [HTTPClientAddress]
-        if HTTPClientAddress.resolvesLocally(key.host) {
-            addresses = try HTTPClientAddress.resolve(host: key.host, port: key.port)
+        let addresses: [SocketAddress]
+        if SocketAddress.resolvesLocally(key.host) {
+            addresses = try Self.resolveAll(key)
         } else {
             let result = await withCheckedContinuation { continuation in
                 DispatchQueue.global().async {
                     continuation.resume(
                         returning: Result { () throws(HTTPClientError) in
-                            try HTTPClientAddress.resolve(host: key.host, port: key.port)
+                            try Self.resolveAll(key)
                         })
                 }
             }
@@ -161,5 +161,13 @@ public final class HTTPClient: HTTPTransport, Sendable {
         }
         pool.store(addresses, for: key)
         return addresses
+    }
+
+    private static func resolveAll(_ key: HTTPClientPool.Key) throws(HTTPClientError) -> [SocketAddress] {
+        do {
+            return try SocketAddress.resolveAll(host: key.host, port: key.port)
+        } catch {
+            throw HTTPClientError(connecting: error)
+        }
     }
 }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Everything that can go wrong when sending an HTTP request, one case per answer the caller gives.
 ///
 /// The proxy maps these to Kie-shaped answers in one place: `connectFailed` and `connectionReset`
@@ -37,5 +41,22 @@ public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible
         case .responseTooLarge: "response over the size limit"
         case .cancelled: "cancelled"
         }
+    }
+}
+
+extension HTTPClientError {
+    /// What failing to resolve, open or connect a socket means to a caller: `connectFailed`,
+    /// with the errno of a failed syscall, or 0 and the whole story (resolution).
+    init(connecting error: HTTPServerError) {
+        if error.code == .syscall, let code = error.errno {
+            self.init(connectingErrno: code)
+        } else {
+            self = .connectFailed(errno: 0, message: error.description)
+        }
+    }
+
+    /// `connectFailed` for an errno (a failed or refused connect), with its `strerror` text.
+    init(connectingErrno code: Int32) {
+        self = .connectFailed(errno: code, message: String(cString: strerror(code)))
     }
 }

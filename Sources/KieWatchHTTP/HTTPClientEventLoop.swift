@@ -46,30 +46,23 @@ final class HTTPClientEventLoop: Sendable {
         var running = true
     }
 
-    private let epollFD: Int32
-    /// A pipe wakes the loop early (new earlier deadline, cancellation, shutdown).
-    private let wakeReadFD: Int32
-    private let wakeFD: Int32
+    private let epoll: Epoll
+    /// Wakes the loop early (new earlier deadline, cancellation, shutdown).
+    private let wakeup: WakeupEvent
     private let state = Mutex(State())
     private let nextToken = Atomic<UInt32>(1)
     /// Called on the loop thread about once a second (the pool closes idle connections there).
     private let tick: @Sendable () -> Void
 
     init(tick: @escaping @Sendable () -> Void = {}) {
-        epollFD = HTTPClientEpoll.create()
-        var pipeFDs: (Int32, Int32) = (-1, -1)
-        let piped = withUnsafeMutableBytes(of: &pipeFDs) { pipe($0.baseAddress!.assumingMemoryBound(to: Int32.self)) }
-        precondition(epollFD >= 0 && piped == 0, "epoll_create1/pipe failed: errno \(errno)")
-        (wakeReadFD, wakeFD) = pipeFDs
-        for fd in [wakeReadFD, wakeFD] {
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        do {
+            epoll = try Epoll()
+            wakeup = try WakeupEvent()
+            try epoll.add(wakeup.descriptor, events: Epoll.input, data: Self.tag(wakeup.descriptor, token: 0))
+        } catch {
+            preconditionFailure("HTTP client event loop: \(error)")
         }
         self.tick = tick
-        let rc = HTTPClientEpoll.control(
-            epollFD, HTTPClientEpoll.ctlAdd, wakeReadFD, events: HTTPClientEpoll.in,
-            data: UInt64(UInt32(bitPattern: wakeReadFD)))
-        precondition(rc == 0, "epoll_ctl: errno \(errno)")
         startThread()
     }
 
@@ -101,12 +94,15 @@ final class HTTPClientEventLoop: Sendable {
             return true
         }
         guard accepted else { return continuation.resume(returning: .cancelled) }
-        let bits = interest == .read ? HTTPClientEpoll.in | HTTPClientEpoll.rdhup : HTTPClientEpoll.out
-        let rc = HTTPClientEpoll.control(
-            epollFD, add ? HTTPClientEpoll.ctlAdd : HTTPClientEpoll.ctlMod, fd, events: bits | HTTPClientEpoll.oneShot,
-            data: UInt64(UInt32(bitPattern: fd)) | UInt64(token) << 32)
-        if rc != 0 {
-            finish(fd, token: token, with: .failed(errno))
+        let events = (interest == .read ? Epoll.input | Epoll.readHangUp : Epoll.output) | Epoll.oneShot
+        do {
+            if add {
+                try epoll.add(fd, events: events, data: Self.tag(fd, token: token))
+            } else {
+                try epoll.modify(fd, events: events, data: Self.tag(fd, token: token))
+            }
+        } catch {
+            finish(fd, token: token, with: .failed(error.errno ?? 0))
             return
         }
         if wake { signal() }
@@ -133,9 +129,11 @@ final class HTTPClientEventLoop: Sendable {
         if wasRunning { signal() }
     }
 
-    private func signal() {
-        var one: UInt8 = 1
-        _ = Glibc.write(wakeFD, &one, 1)
+    private func signal() { wakeup.signal() }
+
+    /// The epoll tag of a registration: the descriptor in the low half, the wait's token above.
+    private static func tag(_ fd: Int32, token: UInt32) -> UInt64 {
+        UInt64(UInt32(bitPattern: fd)) | UInt64(token) << 32
     }
 
     // MARK: - The thread
@@ -156,12 +154,7 @@ final class HTTPClientEventLoop: Sendable {
 
     private func run() {
         let capacity = 256
-        let events = HTTPClientEpoll.Events(capacity: capacity)
-        defer {
-            HTTPClientSyscall.close(epollFD)
-            HTTPClientSyscall.close(wakeReadFD)
-            HTTPClientSyscall.close(wakeFD)
-        }
+        let events = Epoll.Events(capacity: capacity)
         var ready: [(CheckedContinuation<WaitResult, Never>, WaitResult)] = []
         ready.reserveCapacity(capacity)
         var nextTick = monotonicNanos() + 1_000_000_000
@@ -174,15 +167,15 @@ final class HTTPClientEventLoop: Sendable {
                 return wakeAt <= now ? 0 : Int32(min((wakeAt - now + 999_999) / 1_000_000, 1000))
             }
             if timeout == -2 { break }
-            let n = events.wait(epollFD, timeoutMillis: timeout)
+            let n = events.wait(on: epoll, timeoutMillis: timeout)
             let now = monotonicNanos()
             var drain = false
             state.withLock { s in
                 s.sleepingUntil = 0
                 for i in 0..<n {
-                    let data = events.data(at: i)
+                    let data = events[i].data
                     let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: data))
-                    if fd == wakeReadFD {
+                    if fd == wakeup.descriptor {
                         drain = true
                         continue
                     }
@@ -205,10 +198,7 @@ final class HTTPClientEventLoop: Sendable {
                     s.earliestDeadline = earliest
                 }
             }
-            if drain {
-                var sink = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
-                while Glibc.read(wakeReadFD, &sink, 32) > 0 {}
-            }
+            if drain { wakeup.drain() }
             for (continuation, result) in ready { continuation.resume(returning: result) }
             ready.removeAll(keepingCapacity: true)
             if now >= nextTick {

@@ -15,7 +15,7 @@ final class HTTPClientPool: Sendable {
 
     private struct Entry {
         var idle: [HTTPClientConnection] = []
-        var addresses: [HTTPClientAddress] = []
+        var addresses: [SocketAddress] = []
         var resolvedAt: UInt64 = 0
     }
 
@@ -59,7 +59,7 @@ final class HTTPClientPool: Sendable {
         _ = rejected
     }
 
-    func addresses(for key: Key) -> [HTTPClientAddress]? {
+    func addresses(for key: Key) -> [SocketAddress]? {
         let now = monotonicNanos()
         return entries.withLock { entries in
             guard let e = entries[key], !e.addresses.isEmpty, now &- e.resolvedAt < addressTTLNanos else { return nil }
@@ -67,7 +67,7 @@ final class HTTPClientPool: Sendable {
         }
     }
 
-    func store(_ addresses: [HTTPClientAddress], for key: Key) {
+    func store(_ addresses: [SocketAddress], for key: Key) {
         let now = monotonicNanos()
         entries.withLock { entries in
             entries[key, default: Entry()].addresses = addresses

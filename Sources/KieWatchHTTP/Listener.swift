@@ -1,3 +1,5 @@
+import CLinux
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -73,7 +75,7 @@ package final class Listener {
         // Probe: if someone accepts, the socket is live and we must not steal it.
         let probe = try Socket.stream(family: AF_UNIX)
         let fd = probe.descriptor
-        let rc = address.withSockAddrUnchecked { Glibc.connect(fd, $0, $1) }
+        let rc = address.withSockAddr { Glibc.connect(fd, $0, $1) }
         let code = errno
         if rc == 0 || code == EAGAIN || code == EINPROGRESS {
             throw HTTPServerError(
@@ -85,19 +87,14 @@ package final class Listener {
     /// Accepts one pending connection as a non-blocking, close-on-exec socket (`accept4`), with
     /// `TCP_NODELAY` for TCP. `.wouldBlock` when the queue is empty.
     package func accept() throws(HTTPServerError) -> IOResult<(Socket, SocketAddress)> {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let fd = socket.descriptor
-        let result = try withUnsafeMutablePointer(to: &storage) { (pointer) throws(HTTPServerError) in
-            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { (sa) throws(HTTPServerError) in
-                try syscall("accept4", "fd \(fd)") {
-                    accept4(fd, sa, &length, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
-                }
+        let (result, peer) = try SocketAddress.filled { (sa, length) throws(HTTPServerError) in
+            try syscall("accept4", "fd \(fd)") {
+                accept4(fd, sa, length, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
             }
         }
         guard case .processed(let accepted) = result else { return .wouldBlock }
         let client = Socket(descriptor: accepted)
-        let peer = SocketAddress(storage: storage, length: length)
         if peer.family == AF_INET || peer.family == AF_INET6 { client.setNoDelay() }
         return .processed((client, peer))
     }
@@ -107,25 +104,5 @@ package final class Listener {
         guard socket.isOpen else { return }
         socket.close()
         if let unixPath { unlink(unixPath) }
-    }
-}
-
-/// `accept4(2)`: Glibc hides it behind `_GNU_SOURCE`, which a Swift module map does not set, and
-/// this package has no C shim target. The signature is the C one; on Linux every argument is an
-/// integer or pointer, which the Swift and C calling conventions pass identically.
-@_silgen_name("accept4")
-private func accept4(
-    _ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>?, _ length: UnsafeMutablePointer<socklen_t>?,
-    _ flags: Int32
-) -> Int32
-
-extension SocketAddress {
-    /// For probes where failure is data, not an error.
-    fileprivate func withSockAddrUnchecked<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
-        var copy = storage
-        let length = self.length
-        return withUnsafePointer(to: &copy) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, length) }
-        }
     }
 }

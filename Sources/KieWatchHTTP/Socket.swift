@@ -79,29 +79,24 @@ package final class Socket {
 
     /// The locally bound address (to learn the port chosen for port 0).
     package func localAddress() throws(HTTPServerError) -> SocketAddress {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let fd = descriptor
-        _ = try withUnsafeMutablePointer(to: &storage) { (pointer) throws(HTTPServerError) in
-            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { (sa) throws(HTTPServerError) in
-                try syscallOrThrow("getsockname", "fd \(fd)") { getsockname(fd, sa, &length) }
-            }
-        }
-        return SocketAddress(storage: storage, length: length)
+        return try SocketAddress.filled { (sa, length) throws(HTTPServerError) in
+            try syscallOrThrow("getsockname", "fd \(fd)") { getsockname(fd, sa, length) }
+        }.1
     }
 
     /// Starts a non-blocking connect to `address`: `.processed` when connected at once (loopback,
     /// Unix sockets), `.wouldBlock` while in progress (wait for writability, then `pendingError()`).
+    ///
+    /// Not `syscall`: an interrupted connect is not retried (a second call fails with `EALREADY`)
+    /// but goes on in the background, exactly like `EINPROGRESS`.
     package func connect(to address: SocketAddress) throws(HTTPServerError) -> IOResult<Void> {
         let fd = descriptor
-        do {
-            let result = try address.withSockAddr { (sa, length) throws(HTTPServerError) in
-                try syscall("connect", address.description) { Glibc.connect(fd, sa, length) }
-            }
-            if case .wouldBlock = result { return .wouldBlock }
-            return .processed(())
-        } catch where error.errno == EINPROGRESS {
-            return .wouldBlock
+        if address.withSockAddr({ Glibc.connect(fd, $0, $1) }) == 0 { return .processed(()) }
+        let code = errno
+        switch code {
+        case EINPROGRESS, EINTR, EAGAIN: return .wouldBlock
+        default: throw HTTPServerError(code: .syscall, errno: code, message: "connect", context: address.description)
         }
     }
 

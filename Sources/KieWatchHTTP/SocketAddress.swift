@@ -10,9 +10,20 @@ package struct SocketAddress: Sendable, CustomStringConvertible {
 
     package var family: Int32 { Int32(storage.ss_family) }
 
-    /// Resolves `host` (`127.0.0.1`, `::1`, `[::1]`, `localhost`, `0.0.0.0`, empty = any) and
-    /// `port` with `getaddrinfo`. Blocking: call at startup, not on an event loop.
+    /// The address to listen on for `host` (`127.0.0.1`, `::1`, `[::1]`, `localhost`, `0.0.0.0`,
+    /// empty = any) and `port`: the first `getaddrinfo` answer. Blocking: call at startup, not on
+    /// an event loop.
     package static func resolve(host: String, port: Int) throws(HTTPServerError) -> SocketAddress {
+        try resolveAll(host: host, port: port, passive: true)[0]
+    }
+
+    /// Every IPv4 and IPv6 address of `host:port`, in the resolver's order (`::1` before
+    /// `127.0.0.1` for `localhost`), for a client to try in turn; never empty. `passive` asks for
+    /// addresses to bind (an empty host is then the wildcard address). Blocking: unless
+    /// `resolvesLocally(host)`, DNS may take seconds.
+    package static func resolveAll(host: String, port: Int, passive: Bool = false) throws(HTTPServerError)
+        -> [SocketAddress]
+    {
         guard (0...65535).contains(port) else {
             throw HTTPServerError(code: .addressResolution, message: "port out of range", context: "\(port)")
         }
@@ -21,22 +32,38 @@ package struct SocketAddress: Sendable, CustomStringConvertible {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_flags = AI_PASSIVE
+        hints.ai_protocol = Int32(IPPROTO_TCP)
+        hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0)
         var list: UnsafeMutablePointer<addrinfo>?
         let rc = name.isEmpty
             ? getaddrinfo(nil, String(port), &hints, &list)
             : getaddrinfo(name, String(port), &hints, &list)
         defer { if let list { freeaddrinfo(list) } }
-        guard rc == 0, let first = list, let addr = first.pointee.ai_addr else {
+        var addresses: [SocketAddress] = []
+        var cursor = rc == 0 ? list : nil
+        while let info = cursor?.pointee {
+            if let addr = info.ai_addr, info.ai_family == AF_INET || info.ai_family == AF_INET6 {
+                var address = SocketAddress(storage: sockaddr_storage(), length: info.ai_addrlen)
+                withUnsafeMutableBytes(of: &address.storage) { dst in
+                    dst.copyMemory(from: UnsafeRawBufferPointer(start: addr, count: Int(info.ai_addrlen)))
+                }
+                addresses.append(address)
+            }
+            cursor = info.ai_next
+        }
+        guard !addresses.isEmpty else {
             let reason = rc == 0 ? "no address" : String(cString: gai_strerror(rc))
             throw HTTPServerError(
                 code: .addressResolution, message: "cannot resolve host: \(reason)", context: "\(host):\(port)")
         }
-        var result = SocketAddress(storage: sockaddr_storage(), length: first.pointee.ai_addrlen)
-        withUnsafeMutableBytes(of: &result.storage) { dst in
-            dst.copyMemory(from: UnsafeRawBufferPointer(start: addr, count: Int(first.pointee.ai_addrlen)))
-        }
-        return result
+        return addresses
+    }
+
+    /// Whether `host` resolves without a DNS query (an IP literal or `localhost`), so that
+    /// `resolveAll` can run inline on the caller's thread.
+    package static func resolvesLocally(_ host: String) -> Bool {
+        if host == "localhost" || host.contains(":") { return true }
+        return host.utf8.allSatisfy { ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: ".") }
     }
 
     /// A Unix-domain address for `path`; fails if the path does not fit in `sun_path`.
@@ -70,16 +97,29 @@ package struct SocketAddress: Sendable, CustomStringConvertible {
 
     /// Calls `body` with the address as a `sockaddr` pointer, as the socket calls want it.
     @discardableResult
-    package func withSockAddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) throws(HTTPServerError) -> R)
-        throws(HTTPServerError) -> R
-    {
+    package func withSockAddr<R, E: Error>(_ body: (UnsafePointer<sockaddr>, socklen_t) throws(E) -> R) throws(E) -> R {
         var copy = storage
         let length = self.length
-        return try withUnsafePointer(to: &copy) { (pointer) throws(HTTPServerError) -> R in
-            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { (sa) throws(HTTPServerError) -> R in
+        return try withUnsafePointer(to: &copy) { (pointer) throws(E) -> R in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { (sa) throws(E) -> R in
                 try body(sa, length)
             }
         }
+    }
+
+    /// The address a call like `accept` or `getsockname` writes: `body` gets the `sockaddr` and
+    /// length pointers to fill, and its result comes back with the address.
+    package static func filled<R, E: Error>(
+        by body: (UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) throws(E) -> R
+    ) throws(E) -> (R, SocketAddress) {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let result = try withUnsafeMutablePointer(to: &storage) { (pointer) throws(E) -> R in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { (sa) throws(E) -> R in
+                try body(sa, &length)
+            }
+        }
+        return (result, SocketAddress(storage: storage, length: length))
     }
 
     /// The port of an IP address, 0 otherwise.

@@ -87,23 +87,23 @@ package final class RawHTTPClient {
     /// Reads one response (a `100 Continue` counts as one). `head` responses have no body.
     package func readResponse(head: Bool = false, within limit: Duration? = nil) async throws -> Response {
         let deadline = ContinuousClock.now + (limit ?? timeout)
-        var headEnd: Int?
+        var headLength: Int?
         while true {
-            if headEnd == nil { headEnd = Self.find([13, 10, 13, 10], in: received) }
-            if let end = headEnd {
-                let response = try Self.parseHead(Array(received[..<end]))
+            if headLength == nil { headLength = httpHeadLength(received) }
+            if let end = headLength {
+                let response = try Self.parseHead(Array(received[..<(end - 4)]))
                 let bodyLength =
                     head || response.status < 200 || response.status == 204 || response.status == 304
                     ? 0 : Int(response.headers["Content-Length"] ?? "") ?? -1
-                if bodyLength >= 0 && received.count >= end + 4 + bodyLength {
+                if bodyLength >= 0 && received.count >= end + bodyLength {
                     var complete = response
-                    complete.body = Array(received[(end + 4)..<(end + 4 + bodyLength)])
-                    received.removeFirst(end + 4 + bodyLength)
+                    complete.body = Array(received[end..<(end + bodyLength)])
+                    received.removeFirst(end + bodyLength)
                     return complete
                 }
                 if bodyLength < 0 && closedByPeer {
                     var complete = response
-                    complete.body = Array(received[(end + 4)...])
+                    complete.body = Array(received[end...])
                     received.removeAll()
                     return complete
                 }
@@ -145,14 +145,6 @@ package final class RawHTTPClient {
         case .processed(let count): received.append(contentsOf: chunk[..<count])
         case .wouldBlock: try await Task.sleep(for: .milliseconds(1))
         }
-    }
-
-    private static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
-        guard haystack.count >= needle.count else { return nil }
-        for index in 0...(haystack.count - needle.count) where haystack[index] == needle[0] {
-            if Array(haystack[index..<(index + needle.count)]) == needle { return index }
-        }
-        return nil
     }
 
     private static func parseHead(_ bytes: [UInt8]) throws -> Response {

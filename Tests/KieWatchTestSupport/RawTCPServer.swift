@@ -32,7 +32,7 @@ public final class RawTCPServer: Sendable {
         /// Reads one request (head and `Content-Length` body); nil when the peer closed.
         public func readRequest() -> (head: String, body: [UInt8])? {
             while true {
-                if let end = Self.headEnd(pending) {
+                if let end = httpHeadLength(pending) {
                     let head = String(decoding: pending[..<end], as: UTF8.self)
                     var length = 0
                     for line in head.split(separator: "\r\n") where line.lowercased().hasPrefix("content-length:") {
@@ -57,14 +57,6 @@ public final class RawTCPServer: Sendable {
             guard n > 0 else { return false }
             pending.append(contentsOf: chunk[0..<n])
             return true
-        }
-
-        private static func headEnd(_ b: [UInt8]) -> Int? {
-            guard b.count >= 4 else { return nil }
-            for i in 0...(b.count - 4) where b[i] == 13 && b[i + 1] == 10 && b[i + 2] == 13 && b[i + 3] == 10 {
-                return i + 4
-            }
-            return nil
         }
 
         public func write(_ text: String) { write(Array(text.utf8)) }
@@ -116,27 +108,35 @@ public final class RawTCPServer: Sendable {
     /// Listens on 127.0.0.1 on a free port; `handler` runs on its own thread per connection, and
     /// the connection is closed when it returns.
     public init(handler: @escaping @Sendable (Connection) -> Void) throws {
+        let (fd, port) = Self.bindLoopback(reuseAddress: true)
+        guard let port, listen(fd, 512) == 0 else {
+            let code = errno
+            Glibc.close(fd)
+            throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO)
+        }
+        listenFD = fd
+        self.port = port
+        Thread.detachNewThread { [self] in acceptLoop(handler) }
+    }
+
+    /// A blocking, close-on-exec TCP socket bound to 127.0.0.1 on a port the kernel picks, and
+    /// that port (nil if the bind failed; the socket is returned either way, for the caller to close).
+    private static func bindLoopback(reuseAddress: Bool) -> (fd: Int32, port: Int?) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        if reuseAddress {
+            var one: Int32 = 1
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) }
+        let bound = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p in
+                bind(fd, p, len) == 0 && getsockname(fd, p, &len) == 0
+            }
         }
-        guard bound == 0, listen(fd, 512) == 0 else {
-            Glibc.close(fd)
-            throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
-        }
-        _ = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
-        }
-        listenFD = fd
-        port = Int(UInt16(bigEndian: addr.sin_port))
-        Thread.detachNewThread { [self] in acceptLoop(handler) }
+        return (fd, bound ? Int(UInt16(bigEndian: addr.sin_port)) : nil)
     }
 
     deinit { stop() }
@@ -178,18 +178,9 @@ public final class RawTCPServer: Sendable {
         private let fd: Int32
 
         public init() {
-            let sock = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-            _ = withUnsafeMutablePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p in
-                    bind(sock, p, len) == 0 ? getsockname(sock, p, &len) : -1
-                }
-            }
-            fd = sock
-            port = Int(UInt16(bigEndian: addr.sin_port))
+            let (fd, port) = RawTCPServer.bindLoopback(reuseAddress: false)
+            self.fd = fd
+            self.port = port ?? 0
         }
 
         deinit { Glibc.close(fd) }
