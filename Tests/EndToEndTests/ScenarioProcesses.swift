@@ -151,7 +151,8 @@ struct ScenarioCommand {
         var commandLine: String
     }
 
-    static func run(_ executable: URL, _ arguments: [String], scratch: ScenarioDirectory) throws -> Result {
+    /// Runs to completion; the wait happens on Foundation's thread, not on a cooperative one.
+    static func run(_ executable: URL, _ arguments: [String], scratch: ScenarioDirectory) async throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -165,10 +166,17 @@ struct ScenarioCommand {
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
         process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do {
+                try process.run()
+            } catch {
+                process.terminationHandler = nil
+                continuation.resume(throwing: error)
+            }
+        }
         return Result(
-            status: process.terminationStatus,
+            status: status,
             stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
             stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "",
             commandLine: (["kiewatch"] + arguments).joined(separator: " "))

@@ -74,8 +74,7 @@ import Testing
         } catch {
             outcome = .failure(error)
         }
-        stack.creator?.shutdown()
-        await stack.app.stop()
+        await stack.stopInProcess()
         try outcome.get()
     }
 }
@@ -92,6 +91,9 @@ final class ScenarioStack {
     let secrets: Secrets
     let app: ScenarioApp
     var creator: ScenarioCreator?
+    private(set) var creating: Task<Void, Never>?
+    /// For the scenario's own reads (simulator inspection, /metrics).
+    let inspector = HTTPClient()
     private var simulator: ScenarioProcess?
     private var agents: [ScenarioProcess] = []
     private var simulatorPort = 0
@@ -145,6 +147,15 @@ final class ScenarioStack {
         app = ScenarioApp(secret: secrets.appSecret)
     }
 
+    /// The creator's task, the app's server, the HTTP clients.
+    func stopInProcess() async {
+        creating?.cancel()
+        await creating?.value
+        creator?.shutdown()
+        inspector.shutdown()
+        await app.stop()
+    }
+
     func stopProcesses() {
         for agent in agents { agent.stop() }
         simulator?.stop()
@@ -162,8 +173,7 @@ final class ScenarioStack {
             agentBaseURL: "http://127.0.0.1:\(agentPort)", keys: secrets.appKeys, interval: parameters.createInterval,
             app: app)
         self.creator = creator
-        let creating = Task { [plans = plans()] in await creator.run(plans) }
-        defer { creating.cancel() }
+        creating = Task { [plans = plans()] in await creator.run(plans) }
 
         let reachedKillPoint = await scenarioWait(timeout: .seconds(60)) {
             creator.snapshot.created.count >= parameters.killAfterCreates
@@ -240,7 +250,7 @@ final class ScenarioStack {
         report.acknowledgedBefore = app.hold()
         var committed = -1
         let quiet = try await scenarioWait(timeout: .seconds(10), interval: .milliseconds(20)) {
-            let row = try sql(
+            let row = try await sql(
                 """
                 SELECT (SELECT count(*) FROM relay_outbox WHERE state = 'delivered') AS delivered,
                        (SELECT count(*) FROM relay_outbox WHERE state = 'pending') AS pending,
@@ -255,8 +265,8 @@ final class ScenarioStack {
         try #require(
             quiet,
             "the store shows \(committed) relays delivered, the app acknowledged \(report.acknowledgedBefore): cannot take a clean kill")
-        let open = Set(try sql("SELECT task_id FROM tasks WHERE state NOT IN ('success', 'fail')", record: false).rows.compactMap { $0[0] })
-        report.awaitingRecovery = try simulatorTasks().filter { open.contains($0.id) && $0.callback == "dropped" }.count
+        let open = Set(try await sql("SELECT task_id FROM tasks WHERE state NOT IN ('success', 'fail')", record: false).rows.compactMap { $0[0] })
+        report.awaitingRecovery = try await simulatorTasks().filter { open.contains($0.id) && $0.callback == "dropped" }.count
 
         report.at = scenarioNow()
         agents.last!.kill9()
@@ -270,7 +280,7 @@ final class ScenarioStack {
         // that failed later in the downtime get through on a retry after the restart. Then the
         // agent restarts on the same port, database and socket.
         let felt = try await scenarioWait(timeout: .seconds(8), interval: .milliseconds(20)) {
-            let tasks = try simulatorTasks()
+            let tasks = try await simulatorTasks()
             report.failedCallbacksDuringDowntime = tasks.reduce(0) { sum, task in
                 sum + task.attempts.filter { !$0.delivered && $0.time >= report.at }.count
             }
@@ -290,35 +300,45 @@ final class ScenarioStack {
     }
 
     /// Waits until nothing is left to happen: every created task is terminal at Kie with all its
-    /// callback copies delivered or given up, none is open in the store, the outbox is empty, and
-    /// the app acknowledged every task.
+    /// callback copies delivered or given up, none is open in the store, the outbox is empty, the
+    /// app acknowledged every task, and the agent's counters have caught up with its last commits
+    /// (a counter moves just after the commit it counts).
     private func settle(_ taskIDs: [String]) async throws -> Bool {
         let expected = Set(taskIDs)
         return try await scenarioWait(timeout: parameters.settleTimeout, interval: .milliseconds(250)) {
             let acknowledged = Set(app.snapshot.deliveries.filter(\.acknowledged).map(\.taskID))
             guard expected.isSubset(of: acknowledged) else { return false }
-            let kie = try simulatorTasks()
+            let kie = try await simulatorTasks()
             guard kie.allSatisfy({ $0.isSettled(maxAttempts: 4) }) else { return false }
-            let store = try sql(
+            let store = try await sql(
                 """
                 SELECT (SELECT count(*) FROM tasks WHERE state NOT IN ('success', 'fail')) AS open,
-                       (SELECT count(*) FROM relay_outbox WHERE state != 'delivered') AS undelivered
+                       (SELECT count(*) FROM relay_outbox WHERE state != 'delivered') AS undelivered,
+                       (SELECT count(*) FROM tasks WHERE missed = 1) AS missed,
+                       (SELECT count(*) FROM webhooks) AS webhooks
                 """, record: false
             ).records[0]
-            return store["open"] == "0" && store["undelivered"] == "0"
+            guard store["open"] == "0" && store["undelivered"] == "0" else { return false }
+            let metrics = try await metrics()
+            return metrics.sum("kiewatch_tasks_finished_total", by: "model").values.reduce(0, +) == expected.count
+                && String(metrics.sum("kiewatch_webhooks_missed_total", by: "model").values.reduce(0, +)) == store["missed"]
+                && String(metrics.sum("kiewatch_webhooks_received_total", by: "model").values.reduce(0, +)) == store["webhooks"]
+                && metrics.sum("kiewatch_relay_attempts_total", by: "result", where: ["result": "delivered"])["delivered"]
+                    == expected.count
         }
     }
 
     // MARK: Reading the processes
 
     /// `kiewatch console --db PATH -c "sql ..." --json`: the store as it is committed.
-    func sql(_ query: String, record: Bool = true) throws -> ScenarioSQLResult {
-        try ScenarioSQLResult(json: console(["--db", scratch.path("kiewatch.db")], "sql " + query, record: record))
+    func sql(_ query: String, record: Bool = true) async throws -> ScenarioSQLResult {
+        try ScenarioSQLResult(json: await console(["--db", scratch.path("kiewatch.db")], "sql " + query, record: record))
     }
 
     /// One console command with `--json`, over `target` (`--db PATH` or `--socket PATH`).
-    func console(_ target: [String], _ command: String, record: Bool = true) throws -> JSONValue {
-        let result = try ScenarioCommand.run(kiewatch, ["console"] + target + ["-c", command, "--json"], scratch: scratch)
+    func console(_ target: [String], _ command: String, record: Bool = true) async throws -> JSONValue {
+        let result = try await ScenarioCommand.run(
+            kiewatch, ["console"] + target + ["-c", command, "--json"], scratch: scratch)
         if record { consoleOutputs.append(result.stdout + result.stderr) }
         guard result.status == 0, let json = try? JSONValue.parse(result.stdout) else {
             throw ScenarioError("\(result.commandLine) exited \(result.status): \(result.stdout)\(result.stderr)")
@@ -326,25 +346,25 @@ final class ScenarioStack {
         return json
     }
 
-    func simulatorTasks() throws -> [ScenarioKieTask] {
-        let json = try simulatorGet("/_simulator/tasks")
+    func simulatorTasks() async throws -> [ScenarioKieTask] {
+        let json = try await simulatorGet("/_simulator/tasks")
         guard json["deliveries_complete"] == true else { throw ScenarioError("the simulator forgot callback attempts") }
         return (json["tasks"]?.arrayValue ?? []).map(ScenarioKieTask.init(json:))
     }
 
-    func simulatorGet(_ path: String) throws -> JSONValue {
-        // A blocking read is fine here: the scenario's own task waits for it, nothing else does.
-        let data = try Data(contentsOf: URL(string: "http://127.0.0.1:\(simulatorPort)\(path)")!)
-        return try JSONValue.parse(Array(data))
+    func simulatorGet(_ path: String) async throws -> JSONValue {
+        let body = try await get("http://127.0.0.1:\(simulatorPort)\(path)")
+        return try JSONValue.parse(body)
     }
 
-    func metricsText() async throws -> String {
-        let client = HTTPClient()
-        defer { client.shutdown() }
-        let response = try await client.send(
-            HTTPClientRequest(method: "GET", url: "http://127.0.0.1:\(agentPort)/metrics"), timeout: .seconds(10))
-        guard response.status == 200 else { throw ScenarioError("/metrics answered HTTP \(response.status)") }
-        return String(decoding: response.body, as: UTF8.self)
+    func metrics() async throws -> ScenarioMetrics {
+        ScenarioMetrics(text: String(decoding: try await get("http://127.0.0.1:\(agentPort)/metrics"), as: UTF8.self))
+    }
+
+    private func get(_ url: String) async throws -> [UInt8] {
+        let response = try await inspector.send(HTTPClientRequest(method: "GET", url: url), timeout: .seconds(10))
+        guard response.status == 200 else { throw ScenarioError("GET \(url) answered HTTP \(response.status)") }
+        return response.body
     }
 }
 
@@ -421,22 +441,22 @@ extension ScenarioStack {
         let socket = ["--socket", scratch.path("kiewatch.sock")]
         let offline = ["--db", scratch.path("kiewatch.db")]
 
-        let stats = try simulatorGet("/_simulator/stats")
-        let kieList = try simulatorTasks()
+        let stats = try await simulatorGet("/_simulator/stats")
+        let kieList = try await simulatorTasks()
         let kie = Dictionary(kieList.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        let storeList = try sql(
+        let storeList = try await sql(
             "SELECT task_id, model, state, missed, recovered_at IS NOT NULL AS recovered FROM tasks"
         ).records.map(StoreTask.init)
         let store = Dictionary(storeList.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        let webhooks = try sql("SELECT task_id, model, result, auth, ts FROM webhooks ORDER BY id").records
-        let relays = try sql("SELECT task_id, state, synthesized FROM relay_outbox ORDER BY id").records
-        let metrics = ScenarioMetrics(text: try await metricsText())
-        let liveModels = try console(socket, "models 1h")
-        let offlineModels = try console(offline, "models 1h")
-        _ = try console(socket, "status")
-        _ = try console(socket, "missed 1h")
-        _ = try console(offline, "relay")
-        if let recovered = storeList.first(where: \.missed) { _ = try console(socket, "task \(recovered.id)") }
+        let webhooks = try await sql("SELECT task_id, model, result, auth, ts FROM webhooks ORDER BY id").records
+        let relays = try await sql("SELECT task_id, state, synthesized FROM relay_outbox ORDER BY id").records
+        let metrics = try await metrics()
+        let liveModels = try await console(socket, "models 1h")
+        let offlineModels = try await console(offline, "models 1h")
+        _ = try await console(socket, "status")
+        _ = try await console(socket, "missed 1h")
+        _ = try await console(offline, "relay")
+        if let recovered = storeList.first(where: \.missed) { _ = try await console(socket, "task \(recovered.id)") }
         let appLog = app.snapshot
 
         let created = creates.created
@@ -479,7 +499,7 @@ extension ScenarioStack {
         // header exactly on the tasks the agent recovered.
         let acknowledged = Dictionary(grouping: appLog.deliveries.filter(\.acknowledged), by: \.taskID)
         let notOnce = appIDs.filter { acknowledged[$0]?.count != 1 }.sorted().map { id in
-            let times = (acknowledged[id] ?? []).map { $0.at < kill.at ? "\($0.at - kill.at) ms before the kill" : "\($0.at - kill.restartedAt) ms after the restart" }
+            let times = (acknowledged[id] ?? []).map { $0.at < kill.at ? "\(kill.at - $0.at) ms before the kill" : "\($0.at - kill.at) ms after the kill" }
             return "\(id) acknowledged \(times.count) times \(times)"
         }
         #expect(
@@ -501,6 +521,9 @@ extension ScenarioStack {
             guard let rows = relaysByTask[id], rows.count == 1 else { return true }
             return rows[0]["state"] != "delivered" || (rows[0]["synthesized"] == "1") != store[id]?.missed
         }
+        #expect(
+            metrics.sum("kiewatch_relay_attempts_total", by: "result")["delivered"] == appIDs.count,
+            "kiewatch_relay_attempts_total{result=delivered}: one delivered attempt per task")
         #expect(wrongRelays.isEmpty && relays.count == appIDs.count, "outbox rows not one delivered per task (synthesized iff missed): \(wrongRelays.sorted().prefix(5))")
 
         // D. Missed webhooks. A missed webhook is counted when a recovery poll finds a task
@@ -587,11 +610,10 @@ extension ScenarioStack {
         #expect(agents.last?.exitStatus == 0, "the restarted agent did not stop cleanly on SIGTERM:\n\(agents.last?.log ?? "")")
         let places = agents.map { ("\($0.name) log", $0.log) } + [("/metrics", metrics.text)]
             + consoleOutputs.enumerated().map { ("console answer #\($0.offset + 1)", $0.element) }
-        for (place, text) in places {
-            for secret in secrets.all {
-                #expect(!text.contains(secret.value), "\(secret.name) appears in \(place)")
-            }
+        let leaks = places.flatMap { place, text in
+            secrets.all.filter { text.contains($0.value) }.map { "\($0.name) in \(place)" }
         }
+        #expect(leaks.isEmpty, "secrets found: \(leaks)")
         #expect(agents.count == 2 && agents.allSatisfy { $0.log.contains("event=agent.started") })
 
         print(
