@@ -260,11 +260,16 @@ final class ScenarioStack {
             committed = Int(row["delivered"] ?? "") ?? -1
             report.pendingRelays = Int(row["pending"] ?? "") ?? 0
             report.openTasks = Int(row["open"] ?? "") ?? 0
-            return committed == report.acknowledgedBefore
+            // Also wait for a relay to be pending (deliveries are held, so the next callback's
+            // relay stays in the outbox): the kill must leave work for the restart.
+            return committed == report.acknowledgedBefore && report.pendingRelays > 0
         }
         try #require(
             quiet,
-            "the store shows \(committed) relays delivered, the app acknowledged \(report.acknowledgedBefore): cannot take a clean kill")
+            """
+            the store shows \(committed) relays delivered and \(report.pendingRelays) pending, the app acknowledged \
+            \(report.acknowledgedBefore): cannot take a clean kill
+            """)
         let open = Set(try await sql("SELECT task_id FROM tasks WHERE state NOT IN ('success', 'fail')", record: false).rows.compactMap { $0[0] })
         report.awaitingRecovery = try await simulatorTasks().filter { open.contains($0.id) && $0.callback == "dropped" }.count
 
@@ -602,6 +607,7 @@ extension ScenarioStack {
 
         // F. The kill hit a live system: tasks in flight, Kie's callbacks failing, creates refused.
         #expect(kill.openTasks > 0, "no task was in flight at the kill")
+        #expect(kill.awaitingRecovery > 0, "no dropped callback was awaiting recovery at the kill: move killAfterCreates or the seed")
         #expect(kill.refusedCreatesDuringDowntime > 0, "no create was refused during the downtime")
         #expect(undelivered.count >= kill.callbacksLostDuringDowntime && !undelivered.isEmpty, "no callback was lost to the downtime")
 
