@@ -187,8 +187,7 @@ final class ScenarioStack {
         #expect(settled, "not settled within \(parameters.settleTimeout); the checks below show what is missing")
 
         try await check(kill: kill, creates: creator.snapshot)
-        let elapsed = ContinuousClock.now - started
-        print("scenario: \(parameters.taskCount) tasks, kill after \(kill.createdBefore), settled: \(settled), \(elapsed)")
+        print("scenario: settled \(settled), \(consoleOutputs.count) console answers checked, \(ContinuousClock.now - started)")
     }
 
     private func startSimulator() async throws {
@@ -255,7 +254,7 @@ final class ScenarioStack {
                 SELECT (SELECT count(*) FROM relay_outbox WHERE state = 'delivered') AS delivered,
                        (SELECT count(*) FROM relay_outbox WHERE state = 'pending') AS pending,
                        (SELECT count(*) FROM tasks WHERE state NOT IN ('success', 'fail')) AS open
-                """, record: false
+                """
             ).records[0]
             committed = Int(row["delivered"] ?? "") ?? -1
             report.pendingRelays = Int(row["pending"] ?? "") ?? 0
@@ -270,7 +269,7 @@ final class ScenarioStack {
             the store shows \(committed) relays delivered and \(report.pendingRelays) pending, the app acknowledged \
             \(report.acknowledgedBefore): cannot take a clean kill
             """)
-        let open = Set(try await sql("SELECT task_id FROM tasks WHERE state NOT IN ('success', 'fail')", record: false).rows.compactMap { $0[0] })
+        let open = Set(try await sql("SELECT task_id FROM tasks WHERE state NOT IN ('success', 'fail')").rows.compactMap { $0[0] })
         report.awaitingRecovery = try await simulatorTasks().filter { open.contains($0.id) && $0.callback == "dropped" }.count
 
         report.at = scenarioNow()
@@ -321,7 +320,7 @@ final class ScenarioStack {
                        (SELECT count(*) FROM relay_outbox WHERE state != 'delivered') AS undelivered,
                        (SELECT count(*) FROM tasks WHERE missed = 1) AS missed,
                        (SELECT count(*) FROM webhooks) AS webhooks
-                """, record: false
+                """
             ).records[0]
             guard store["open"] == "0" && store["undelivered"] == "0" else { return false }
             let metrics = try await metrics()
@@ -336,15 +335,15 @@ final class ScenarioStack {
     // MARK: Reading the processes
 
     /// `kiewatch console --db PATH -c "sql ..." --json`: the store as it is committed.
-    func sql(_ query: String, record: Bool = true) async throws -> ScenarioSQLResult {
-        try ScenarioSQLResult(json: await console(["--db", scratch.path("kiewatch.db")], "sql " + query, record: record))
+    func sql(_ query: String) async throws -> ScenarioSQLResult {
+        try ScenarioSQLResult(json: await console(["--db", scratch.path("kiewatch.db")], "sql " + query))
     }
 
     /// One console command with `--json`, over `target` (`--db PATH` or `--socket PATH`).
-    func console(_ target: [String], _ command: String, record: Bool = true) async throws -> JSONValue {
+    func console(_ target: [String], _ command: String) async throws -> JSONValue {
         let result = try await ScenarioCommand.run(
             kiewatch, ["console"] + target + ["-c", command, "--json"], scratch: scratch)
-        if record { consoleOutputs.append(result.stdout + result.stderr) }
+        consoleOutputs.append(result.stdout + result.stderr)
         guard result.status == 0, let json = try? JSONValue.parse(result.stdout) else {
             throw ScenarioError("\(result.commandLine) exited \(result.status): \(result.stdout)\(result.stderr)")
         }
