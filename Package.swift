@@ -78,7 +78,7 @@ let package = Package(
         // Runs the built `kiewatch` binary and external tools (promtool, prometheus).
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["KieWatchCore", "KieWatchTestSupport"]
+            dependencies: ["KieWatchCore", "KieWatchHTTP", "KieWatchTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

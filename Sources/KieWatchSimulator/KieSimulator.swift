@@ -67,10 +67,12 @@ public final class KieSimulator: HTTPHandler {
         var createsTask: Bool { self == .createTask || self == .veoGenerate }
     }
 
-    /// Handles one request, applying the faults in the order a real path would: maintenance and
+    /// Handles one request, applying the faults in the order a real path would (inspection paths,
+    /// `/_simulator/...`, are answered first and are not part of the fake Kie): maintenance and
     /// network faults first (they happen before Kie's application sees the request), then routing,
     /// the key check, the create rate limit, and the endpoint itself.
     public func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        if request.path.hasPrefix(Self.inspectionPathPrefix) { return inspect(request) }
         let now = clock.now()
         let faults = state.withLock { state in
             state.stats.requests += 1
