@@ -155,9 +155,9 @@ extension SimulatorConfiguration {
 
     private static func parseListen(_ text: String, flag: String) throws(SimulatorOptionError) -> String {
         guard let colon = text.lastIndex(of: ":"), colon != text.startIndex,
-            let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port)
+            let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port)
         else {
-            throw SimulatorOptionError(flag: flag, message: "expected HOST:PORT with a port in 1-65535, got '\(text)'")
+            throw SimulatorOptionError(flag: flag, message: "expected HOST:PORT with a port in 0-65535 (0: any free port), got '\(text)'")
         }
         return text
     }

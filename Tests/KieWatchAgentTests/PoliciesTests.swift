@@ -52,15 +52,21 @@ import Testing
         let policy = DeadlinePolicy(settings: settings)
         #expect(policy.deadline(for: "sora-2-pro") == .init(millis: 1_500_000, reason: "config deadline.sora-2-pro"))
         #expect(policy.deadline(for: "kling-2.6/text-to-video") == .init(millis: 720_000, reason: "config deadline.default"))
+        // The config file wins over what is learned.
         for i in 1...100 { policy.observe(model: "kling-2.6/text-to-video", durationMillis: Int64(i) * 1000) }
+        #expect(policy.deadline(for: "kling-2.6/text-to-video").reason == "config deadline.default")
+
+        var learning = DeadlinePolicy.Settings()
+        learning.minimumSamples = 10
+        let learned = DeadlinePolicy(settings: learning)
+        #expect(learned.deadline(for: "kling-2.6/text-to-video") == .init(millis: 900_000, reason: "built-in default"))
+        for i in 1...100 { learned.observe(model: "kling-2.6/text-to-video", durationMillis: Int64(i) * 1000) }
         // p95 of 1…100 s is 95 s; ×3 = 285 s.
         #expect(
-            policy.deadline(for: "kling-2.6/text-to-video")
+            learned.deadline(for: "kling-2.6/text-to-video")
                 == .init(millis: 285_000, reason: "learned: p95 1m35s x3 of 100 tasks"))
-        for _ in 1...100 { policy.observe(model: "fast", durationMillis: 1000) }
-        #expect(policy.deadline(for: "fast").millis == 120_000)  // floor
-        #expect(policy.deadline(for: "fast").reason.hasSuffix("(clamped)"))
-        #expect(DeadlinePolicy(settings: .init()).deadline(for: "x") == .init(millis: 900_000, reason: "built-in default"))
+        for _ in 1...100 { learned.observe(model: "fast", durationMillis: 900) }
+        #expect(learned.deadline(for: "fast") == .init(millis: 120_000, reason: "learned: p95 900ms x3 of 100 tasks (clamped)"))
     }
 
     @Test func badConfigNamesTheKey() throws {

@@ -29,7 +29,7 @@ import Testing
         })
         let port = try server.start(host: "127.0.0.1", port: 0)
         let result = await TransportCallbackSender().post(
-            url: "http://127.0.0.1:\(port)/webhooks/kie", body: Array("{\"a\":1}".utf8), headers: [:], timeout: .seconds(5))
+            url: "http://127.0.0.1:\(port)/webhooks/kie", body: Array("{\"a\":1}".utf8), headers: [:], timeout: .seconds(60))
         await server.shutdown(gracePeriod: .seconds(1))
         #expect(result == .status(200))
         #expect(received.withLock { $0 } == ["{\"a\":1}"])

@@ -3,9 +3,10 @@ import Synchronization
 
 /// How long a task of each model may run before its missing callback makes it stale.
 ///
-/// Order of authority: `deadline.<model>` in the config file, then a deadline learned from
-/// that model's observed completion times (a high percentile times a factor, clamped), then
-/// `deadline.default`, then the built-in default. The console shows which rule chose it.
+/// Order of authority: `deadline.<model>` in the config file, then `deadline.default`, and
+/// otherwise a deadline learned from that model's observed completion times (a high
+/// percentile times a factor, clamped), then the built-in default. The console shows which
+/// rule chose it.
 public final class DeadlinePolicy: Sendable {
     public struct Choice: Sendable, Equatable {
         public var millis: Int64
@@ -66,6 +67,7 @@ public final class DeadlinePolicy: Sendable {
         if let configured = settings.perModel[model] {
             return Choice(millis: configured, reason: "config deadline.\(model)")
         }
+        if let d = settings.configuredDefault { return Choice(millis: d, reason: "config deadline.default") }
         let sorted = samples.withLock { $0[model]?.sorted() } ?? []
         if sorted.count >= settings.minimumSamples {
             let index = min(sorted.count - 1, Int((Double(sorted.count) * settings.percentile).rounded(.up)) - 1)
@@ -75,10 +77,9 @@ public final class DeadlinePolicy: Sendable {
             let pct = Int((settings.percentile * 100).rounded())
             return Choice(
                 millis: clamped,
-                reason: "learned: p\(pct) \(DurationText.format(millis: p / 1000 * 1000)) x\(formatFactor(settings.factor)) of \(sorted.count) tasks"
+                reason: "learned: p\(pct) \(DurationText.format(millis: p >= 10_000 ? p / 1000 * 1000 : p)) x\(formatFactor(settings.factor)) of \(sorted.count) tasks"
                     + (clamped != raw ? " (clamped)" : ""))
         }
-        if let d = settings.configuredDefault { return Choice(millis: d, reason: "config deadline.default") }
         return Choice(millis: settings.builtInDefault, reason: "built-in default")
     }
 
