@@ -5,18 +5,18 @@ import Testing
 @Suite("Alert rules")
 struct AlertRulesTests {
     @Test("promtool check rules accepts alerts/kiewatch.rules.yml", .requiresPromtool)
-    func ruleFileIsValid() throws {
+    func ruleFileIsValid() async throws {
         let promtool = try #require(ExternalTools.promtool)
-        let result = try ExternalTools.run(
+        let result = try await ExternalTools.run(
             promtool, ["check", "rules", "kiewatch.rules.yml"], in: ExternalTools.alertsDirectory)
         #expect(result.status == 0, "\(result.commandLine) exited \(result.status):\n\(result.output)")
     }
 
     @Test("promtool unit tests pass", .requiresPromtool, arguments: Self.unitTestFiles())
-    func unitTestsPass(file: String) throws {
+    func unitTestsPass(file: String) async throws {
         let promtool = try #require(ExternalTools.promtool)
         // From alerts/, as the README says; rule_files in the tests are relative to the test file.
-        let result = try ExternalTools.run(
+        let result = try await ExternalTools.run(
             promtool, ["test", "rules", "tests/\(file)"], in: ExternalTools.alertsDirectory)
         #expect(result.status == 0, "\(result.commandLine) exited \(result.status):\n\(result.output)")
     }

@@ -133,7 +133,7 @@ struct DashboardTests {
     }
 
     @Test("every query is valid PromQL (promtool check rules)", .requiresPromtool)
-    func queriesAreValidPromQL() throws {
+    func queriesAreValidPromQL() async throws {
         let promtool = try #require(ExternalTools.promtool)
         let expressions = try ExternalTools.dashboardExpressions()
         var yaml = "groups:\n  - name: dashboard-queries\n    rules:\n"
@@ -151,7 +151,7 @@ struct DashboardTests {
         let file = directory.appendingPathComponent("dashboard-queries.rules.yml")
         try yaml.write(to: file, atomically: true, encoding: .utf8)
 
-        let result = try ExternalTools.run(promtool, ["check", "rules", file.path])
+        let result = try await ExternalTools.run(promtool, ["check", "rules", file.path])
         #expect(
             result.status == 0,
             "\(result.commandLine) exited \(result.status):\n\(result.output)\nrules (record name = panel id and refId):\n\(yaml)")

@@ -1,4 +1,5 @@
 import Foundation
+import KieWatchTestSupport
 import Testing
 
 /// Locates external binaries (promtool) and the repository's monitoring files, runs tools, and
@@ -37,31 +38,12 @@ enum ExternalTools {
         return nil
     }
 
-    struct ToolResult: Sendable {
-        var status: Int32
-        /// stdout and stderr interleaved, as a person at a terminal would see them.
-        var output: String
-        var commandLine: String
-    }
+    typealias ToolResult = ToolRunner.Result
 
-    /// Runs `executable` with `arguments` in `directory` and waits for it to exit.
-    static func run(_ executable: URL, _ arguments: [String], in directory: URL? = nil) throws -> ToolResult {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = directory }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        // Drain before waiting: a tool that fills the pipe buffer would otherwise block forever.
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return ToolResult(
-            status: process.terminationStatus,
-            output: String(decoding: data, as: UTF8.self),
-            commandLine: ([executable.path] + arguments).joined(separator: " ")
-        )
+    /// Runs `executable` with `arguments` in `directory` and waits for it to exit (off the
+    /// cooperative thread pool).
+    static func run(_ executable: URL, _ arguments: [String], in directory: URL? = nil) async throws -> ToolResult {
+        try await ToolRunner.run(executable, arguments, in: directory)
     }
 
     // MARK: Dashboard expressions

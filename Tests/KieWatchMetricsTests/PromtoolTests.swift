@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import KieWatchMetrics
+import KieWatchTestSupport
 
 private let promtoolPath = "/usr/bin/promtool"
 private let promtoolAvailable = FileManager.default.isExecutableFile(atPath: promtoolPath)
@@ -8,7 +9,7 @@ private let promtoolAvailable = FileManager.default.isExecutableFile(atPath: pro
 /// Checks our text output with Prometheus's own parser and linter.
 struct PromtoolTests {
     @Test(.enabled(if: promtoolAvailable, "install promtool: apt-get install prometheus"))
-    func promtoolAcceptsTheTextFormat() throws {
+    func promtoolAcceptsTheTextFormat() async throws {
         let registry = MetricRegistry()
         registry.registerProcessMetrics()
         let models = LabelValueLimiter(limit: 3)
@@ -29,25 +30,14 @@ struct PromtoolTests {
             .labels("1.0.0").set(1)
         registry.gaugeFunction("kiewatch_relay_queue_depth", help: "Relays waiting.") { 3 }
 
-        let (status, output) = try runPromtool(input: registry.render(.prometheusText))
+        let (status, output) = try await runPromtool(input: registry.render(.prometheusText))
         #expect(status == 0, "promtool: \(output)")
         #expect(output.isEmpty, "promtool: \(output)")
     }
 
-    private func runPromtool(input: [UInt8]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: promtoolPath)
-        process.arguments = ["check", "metrics"]
-        let stdin = Pipe()
-        let output = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        stdin.fileHandleForWriting.write(Data(input))
-        try stdin.fileHandleForWriting.close()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
+    private func runPromtool(input: [UInt8]) async throws -> (Int32, String) {
+        let result = try await ToolRunner.run(URL(fileURLWithPath: promtoolPath), ["check", "metrics"], input: input)
+        return (result.status, result.output)
     }
+
 }
