@@ -44,12 +44,16 @@ enum ExternalTools {
         var commandLine: String
     }
 
-    /// Runs `executable` with `arguments` in `directory` and waits for it to exit.
-    static func run(_ executable: URL, _ arguments: [String], in directory: URL? = nil) throws -> ToolResult {
+    /// Runs `executable` with `arguments` in `directory` and waits for it to exit; `input` is
+    /// a file given as its standard input (else it reads nothing).
+    static func run(_ executable: URL, _ arguments: [String], in directory: URL? = nil, input: URL? = nil) throws -> ToolResult {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = directory }
+        let inputHandle = try input.map { try FileHandle(forReadingFrom: $0) }
+        defer { try? inputHandle?.close() }
+        process.standardInput = inputHandle ?? FileHandle.nullDevice
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -181,6 +185,13 @@ enum ExternalTools {
 }
 
 extension Trait where Self == ConditionTrait {
+    /// Skips a test, saying how to get Prometheus, when it is not installed.
+    static var requiresPrometheus: Self {
+        .enabled(
+            if: ExternalTools.prometheus != nil && ExternalTools.promtool != nil,
+            "prometheus not found; install it: apt-get install prometheus")
+    }
+
     /// Skips a test, saying how to get promtool, when it is not installed.
     static var requiresPromtool: Self {
         .enabled(if: ExternalTools.promtool != nil, "promtool not found; install it: apt-get install prometheus")
