@@ -301,6 +301,71 @@ struct ExpositionLiveTests {
         #expect(abs(lastAfter - lastBefore) < 1, "last webhook \(lastBefore) before the restart, \(lastAfter) after")
     }
 
+    @Test(
+        "backlog gauges and failure counters move: inflight, stale, relay queue and oldest pending, relay failed and gave_up",
+        .timeLimit(.minutes(2)))
+    func backlogGaugesMove() async throws {
+        // Half the callbacks never come and the agent has no key to poll with, so those tasks stay
+        // in flight and go stale after 2 s; the app answers 503, so the other half pile up in the
+        // relay outbox until they are given up (second attempt at +5 s, the third would pass 10 s).
+        var options = LiveStack.Options(simulatorArguments: ["--drop-callbacks", "0.5", "--rate-limit", "off"])
+        options.agentHasAPIKey = false
+        options.callbackStatus = 503
+        options.agentConfig = "deadline.default = 2s\nrelay_give_up = 10s\n"
+        let stack = try await LiveStack.start(options)
+        defer { stack.stop() }
+        for _ in 0..<8 { try stack.createTask(model: "kling-2.6/text-to-video") }
+
+        let waiting = try await LiveWait.until("callbacks to settle in the store", timeout: .seconds(10)) { note in
+            let open = try stack.sqlNumber("SELECT count(*) FROM tasks WHERE state NOT IN ('success', 'fail')")
+            let pending = try stack.sqlNumber("SELECT count(*) FROM relay_outbox WHERE state = 'pending'")
+            note = "\(open) tasks open, \(pending) relays pending"
+            return open > 0 && pending > 0 && open + pending == 8 ? (open: open, pending: pending) : nil
+        }
+        _ = try await LiveWait.until("the backlog gauges to show it", timeout: .seconds(10)) { note in
+            let metrics = try LiveExposition(try stack.scrape().text, openMetrics: false)
+            let seen = (
+                inflight: metrics.sum("kiewatch_tasks_inflight", ["model": "kling-2.6/text-to-video"]),
+                stale: metrics.sum("kiewatch_tasks_stale", ["model": "kling-2.6/text-to-video"]),
+                depth: metrics.sum("kiewatch_relay_queue_depth"),
+                oldest: metrics.sum("kiewatch_relay_oldest_pending_seconds"),
+                failed: metrics.sum("kiewatch_relay_attempts_total", ["result": "failed"]))
+            note = "\(seen), want inflight = stale = \(waiting.open), depth \(waiting.pending)"
+            return seen.inflight == waiting.open && seen.stale == waiting.open && seen.depth == waiting.pending
+                && seen.oldest > 0 && seen.failed >= waiting.pending ? true : nil
+        }
+        _ = try await LiveWait.until("relays to be given up", timeout: .seconds(20)) { note in
+            let metrics = try LiveExposition(try stack.scrape().text, openMetrics: false)
+            let gaveUp = metrics.sum("kiewatch_relay_attempts_total", ["result": "gave_up"])
+            let depth = metrics.sum("kiewatch_relay_queue_depth")
+            note = "gave_up \(gaveUp), queue depth \(depth)"
+            return gaveUp == waiting.pending && depth == 0 ? true : nil
+        }
+        let metrics = try LiveExposition(try stack.scrape().text, openMetrics: false)
+        #expect(metrics.sum("kiewatch_recovery_polls_total") == 0, "no key, no recovery polls")
+        #expect(metrics.sum("kiewatch_relay_oldest_pending_seconds") == 0)
+        #expect(Double(stack.receiver.count) == metrics.sum("kiewatch_relay_attempts_total"), "each attempt reached the app")
+    }
+
+    @Test("model labels past model_label_cap fold into other, without losing counts", .timeLimit(.minutes(2)))
+    func modelLabelCap() async throws {
+        var options = LiveStack.Options(simulatorArguments: ["--rate-limit", "off"])
+        options.agentConfig = "deadline.default = 2s\nmodel_label_cap = 3\n"
+        let stack = try await LiveStack.start(options)
+        defer { stack.stop() }
+        let models = ["kling-2.6/text-to-video", "sora-2-text-to-video", "wan/2-6-text-to-video", "hailuo/02-text-to-video-pro",
+                      "grok-imagine/text-to-video"]
+        var traffic = Traffic()
+        for model in models { traffic.tasks.append((try stack.createTask(model: model), model)) }
+        let metrics = try await Self.settledScrape(stack, traffic: traffic)
+
+        let values = Set(metrics.families.flatMap(\.samples).compactMap { $0.label("model") })
+        #expect(values == ["kling-2.6/text-to-video", "sora-2-text-to-video", "wan/2-6-text-to-video", "other", "unknown"],
+                "model_label_cap = 3 keeps the first three models (unknown and other use no slot): \(values.sorted())")
+        #expect(metrics.sum("kiewatch_tasks_created_total") == Double(models.count))
+        #expect(metrics.sum("kiewatch_tasks_finished_total") == Double(models.count))
+    }
+
     // MARK: Shared checks
 
     /// Every family of the contract is present with its TYPE and a HELP text.

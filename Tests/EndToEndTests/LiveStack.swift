@@ -186,19 +186,20 @@ final class LiveProcess {
 
 // MARK: The app's callback endpoint
 
-/// What the app behind kiewatch would be: answers every relayed callback with 200 and counts them.
+/// What the app behind kiewatch would be: answers every relayed callback with `status` (200
+/// unless a test wants the app to fail) and counts them.
 final class LiveCallbackReceiver: Sendable {
     private final class Count: Sendable { let value = Atomic<Int>(0) }
 
     private let server: RawTCPServer
     private let received = Count()
 
-    init() throws {
+    init(status: Int = 200) throws {
         let received = self.received
         server = try RawTCPServer { connection in
             while connection.readRequest() != nil {
                 received.value.add(1, ordering: .relaxed)
-                connection.write(RawTCPServer.response(status: 200, body: "ok"))
+                connection.write(RawTCPServer.response(status: status, body: "ok"))
             }
         }
     }
@@ -222,8 +223,12 @@ final class LiveStack {
         /// The agent's `--config` file.
         var agentConfig = "deadline.default = 2s\n"
         var recoveryRate = 10
-        /// The key the simulator accepts and the agent (and the app) use.
+        /// The key the simulator accepts and the app uses.
         var apiKey = "good"
+        /// Whether the agent gets `KIE_API_KEY` (without it: no recovery polls, no credit checks).
+        var agentHasAPIKey = true
+        /// What the app's callback endpoint answers.
+        var callbackStatus = 200
         var callbackSecret = "s3cret"
     }
 
@@ -249,7 +254,7 @@ final class LiveStack {
         self.options = options
         directory = try LiveTemporaryDirectory("kw-live")
         do {
-            receiver = try LiveCallbackReceiver()
+            receiver = try LiveCallbackReceiver(status: options.callbackStatus)
         } catch {
             directory.remove()
             throw error
@@ -295,7 +300,8 @@ final class LiveStack {
                     "--db", db, "--admin-socket", socket, "--config", config,
                     "--recovery-rate", String(options.recoveryRate),
                 ],
-                environment: ["KIE_API_KEY": options.apiKey, "KIE_CALLBACK_SECRET": options.callbackSecret],
+                environment: ["KIE_CALLBACK_SECRET": options.callbackSecret]
+                    .merging(options.agentHasAPIKey ? ["KIE_API_KEY": options.apiKey] : [:]) { a, _ in a },
                 logFile: log, readyLine: "event=agent.started")
         }
     }
