@@ -156,6 +156,44 @@ final class LiveProcess {
     var isRunning: Bool { process.isRunning }
     var pid: Int32 { process.processIdentifier }
 
+    /// The local addresses (`127.0.0.1:9464`, `[::1]:80`) of the TCP sockets this process
+    /// listens on, from `/proc/<pid>/fd` and `/proc/net/tcp{,6}`.
+    func listeningAddresses() throws -> [String] {
+        let fdDirectory = "/proc/\(pid)/fd"
+        var inodes: Set<String> = []
+        for fd in try FileManager.default.contentsOfDirectory(atPath: fdDirectory) {
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "\(fdDirectory)/\(fd)"),
+                target.hasPrefix("socket:[")
+            else { continue }
+            inodes.insert(String(target.dropFirst("socket:[".count).dropLast()))
+        }
+        var addresses: [String] = []
+        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+            let text = (try? String(contentsOfFile: table, encoding: .utf8)) ?? ""
+            for line in text.split(separator: "\n").dropFirst() {
+                let fields = line.split(separator: " ")
+                // sl local_address rem_address st ... inode (field 9); st 0A = LISTEN
+                guard fields.count > 9, fields[3] == "0A", inodes.contains(String(fields[9])) else { continue }
+                addresses.append(Self.decodeAddress(String(fields[1])))
+            }
+        }
+        return addresses
+    }
+
+    /// `0100007F:1F90` → `127.0.0.1:8080`; 32-digit IPv6 addresses → `[hex groups]:port`.
+    static func decodeAddress(_ text: String) -> String {
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, let port = Int(parts[1], radix: 16) else { return text }
+        let hex = Array(parts[0])
+        if hex.count == 8 {
+            // One little-endian 32-bit word.
+            let bytes = stride(from: 6, through: 0, by: -2).map { Int(String(hex[$0..<($0 + 2)]), radix: 16) ?? 0 }
+            return bytes.map(String.init).joined(separator: ".") + ":\(port)"
+        }
+        if hex == Array("00000000000000000000000001000000") { return "[::1]:\(port)" }
+        return "[\(String(hex))]:\(port)"
+    }
+
     /// SIGTERM, up to `grace` to exit, then SIGKILL; returns once the child is reaped.
     func stop(grace: Duration = .seconds(5)) {
         guard process.isRunning else { return }

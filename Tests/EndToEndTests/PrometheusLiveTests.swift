@@ -151,6 +151,15 @@ struct PrometheusLiveTests {
         defer { prometheus.stop() }
         try await Self.awaitTargetUp(prometheus, stack)
 
+        // Nothing of the stack listens beyond loopback.
+        for process in [stack.simulator, stack.agent, prometheus.process].compactMap({ $0 }) {
+            let addresses = try process.listeningAddresses()
+            #expect(!addresses.isEmpty, "\(process.name) listens on nothing?")
+            for address in addresses where !address.hasPrefix("127.0.0.1:") {
+                Issue.record("\(process.name) listens on \(address), not on 127.0.0.1")
+            }
+        }
+
         let traffic = try ExpositionLiveTests.Traffic.drive(stack)
         _ = try await ExpositionLiveTests.settledScrape(stack, traffic: traffic)
         let instance = "127.0.0.1:\(stack.agentPort)"
