@@ -42,8 +42,10 @@ struct ExpositionLiveTests {
         var createStarted = Date()
 
         /// Three tasks each of a Kling, a Sora and a Veo model plus one with a hostile model id,
-        /// two status queries, a create with a wrong key (401 from Kie), a webhook with a wrong
-        /// secret (unauthorized) and a garbage one (malformed).
+        /// a create with a wrong key (401 from Kie), a webhook with a wrong secret (unauthorized)
+        /// and a garbage one (malformed). Status queries come after the tasks settle (see
+        /// `settledScrape`): an app polling a task whose callback is late or dropped teaches the
+        /// agent its result, so the callback (or the recovery) that would relay it never counts.
         static func drive(_ stack: LiveStack) throws -> Traffic {
             var traffic = Traffic()
             for model in ["kling-2.6/text-to-video", "sora-2-text-to-video", "veo3_fast"] {
@@ -52,8 +54,6 @@ struct ExpositionLiveTests {
             let sanitized = try #require(ModelCatalogue.sanitize(hostileModel))
             traffic.tasks.append((try stack.createTask(model: hostileModel), sanitized))
             #expect(try stack.createTaskRejected(model: "kling-2.6/text-to-video", key: "wrong") == 401)
-            #expect(try stack.recordInfo(taskID: traffic.tasks[0].id).status == 200)
-            #expect(try stack.recordInfo(taskID: traffic.tasks[6].id, veo: true).status == 200)
             #expect(try stack.postWebhook(secret: "wrong", body: #"{"code":200,"data":{"taskId":"x","state":"success"}}"#).status == 401)
             #expect(try stack.postWebhook(secret: stack.options.callbackSecret, body: "garbage").status == 400)
             return traffic
@@ -64,7 +64,28 @@ struct ExpositionLiveTests {
 
     /// Scrapes until the traffic has settled: every task terminal and counted, every result
     /// relayed to the app, the gauges back to idle and the missed count equal to the store's.
+    /// Then queries the status of a market and a Veo task through the proxy (as the app would)
+    /// and returns a scrape that counts those calls.
     static func settledScrape(_ stack: LiveStack, traffic: Traffic) async throws -> LiveExposition {
+        let settled = try await settle(stack, traffic: traffic)
+        var endpoints: [String] = []
+        if let market = traffic.tasks.first(where: { !$0.model.hasPrefix("veo") }) {
+            #expect(try stack.recordInfo(taskID: market.id).status == 200)
+            endpoints.append("record_info")
+        }
+        if let veo = traffic.tasks.first(where: { $0.model.hasPrefix("veo") }) {
+            #expect(try stack.recordInfo(taskID: veo.id, veo: true).status == 200)
+            endpoints.append("veo_record_info")
+        }
+        let calls = { (metrics: LiveExposition, endpoint: String) in metrics.sum("kiewatch_api_requests_total", ["endpoint": endpoint]) }
+        return try await LiveWait.until("the status queries to be counted", timeout: .seconds(10)) { note in
+            let metrics = try LiveExposition(try stack.scrape().text, openMetrics: false)
+            note = endpoints.map { "\($0) \(calls(metrics, $0))" }.joined(separator: ", ")
+            return endpoints.allSatisfy { calls(metrics, $0) > calls(settled, $0) } ? metrics : nil
+        }
+    }
+
+    private static func settle(_ stack: LiveStack, traffic: Traffic) async throws -> LiveExposition {
         let total = Double(traffic.tasks.count)
         return try await LiveWait.until("the agent's metrics to settle", timeout: .seconds(40), interval: .milliseconds(300)) {
             note in

@@ -91,7 +91,15 @@ final class LiveTemporaryDirectory {
 
     func file(_ name: String) -> URL { url.appendingPathComponent(name) }
 
-    func remove() { try? FileManager.default.removeItem(at: url) }
+    /// Removes the directory, unless `KIEWATCH_E2E_KEEP` is set (to read logs and databases
+    /// after a failure; the path is printed).
+    func remove() {
+        if ProcessInfo.processInfo.environment["KIEWATCH_E2E_KEEP"] != nil {
+            print("kept \(url.path)")
+            return
+        }
+        try? FileManager.default.removeItem(at: url)
+    }
 }
 
 // MARK: Processes
@@ -167,17 +175,22 @@ final class LiveProcess {
             else { continue }
             inodes.insert(String(target.dropFirst("socket:[".count).dropLast()))
         }
-        var addresses: [String] = []
-        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-            let text = (try? String(contentsOfFile: table, encoding: .utf8)) ?? ""
-            for line in text.split(separator: "\n").dropFirst() {
-                let fields = line.split(separator: " ")
-                // sl local_address rem_address st ... inode (field 9); st 0A = LISTEN
-                guard fields.count > 9, fields[3] == "0A", inodes.contains(String(fields[9])) else { continue }
-                addresses.append(Self.decodeAddress(String(fields[1])))
+        // The kernel prints these tables in chunks; sockets opened and closed meanwhile (other
+        // tests run in parallel) can shift a row past a chunk boundary. Union a few reads.
+        var addresses: Set<String> = []
+        for _ in 0..<3 {
+            for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+                let text = (try? String(contentsOfFile: table, encoding: .utf8)) ?? ""
+                for line in text.split(separator: "\n").dropFirst() {
+                    let fields = line.split(separator: " ")
+                    // sl local_address rem_address st ... inode (field 9); st 0A = LISTEN
+                    guard fields.count > 9, fields[3] == "0A", inodes.contains(String(fields[9])) else { continue }
+                    addresses.insert(Self.decodeAddress(String(fields[1])))
+                }
             }
+            usleep(10_000)
         }
-        return addresses
+        return addresses.sorted()
     }
 
     /// `0100007F:1F90` → `127.0.0.1:8080`; 32-digit IPv6 addresses → `[hex groups]:port`.
