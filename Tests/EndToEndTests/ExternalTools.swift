@@ -41,9 +41,12 @@ enum ExternalTools {
     typealias ToolResult = ToolRunner.Result
 
     /// Runs `executable` with `arguments` in `directory` and waits for it to exit (off the
-    /// cooperative thread pool).
-    static func run(_ executable: URL, _ arguments: [String], in directory: URL? = nil) async throws -> ToolResult {
-        try await ToolRunner.run(executable, arguments, in: directory)
+    /// cooperative thread pool); `input` is a file given as its standard input.
+    static func run(_ executable: URL, _ arguments: [String], in directory: URL? = nil, input: URL? = nil) async throws
+        -> ToolResult
+    {
+        let bytes = try input.map { [UInt8](try Data(contentsOf: $0)) }
+        return try await ToolRunner.run(executable, arguments, input: bytes, in: directory)
     }
 
     // MARK: Dashboard expressions
@@ -163,6 +166,11 @@ enum ExternalTools {
 }
 
 extension Trait where Self == ConditionTrait {
+    /// Skips a test, saying how to get Prometheus, when it is not installed.
+    static var requiresPrometheus: Self {
+        .enabled(if: ExternalTools.prometheus != nil, "prometheus not found; install it: apt-get install prometheus")
+    }
+
     /// Skips a test, saying how to get promtool, when it is not installed.
     static var requiresPromtool: Self {
         .enabled(if: ExternalTools.promtool != nil, "promtool not found; install it: apt-get install prometheus")

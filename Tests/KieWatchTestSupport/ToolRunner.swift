@@ -16,7 +16,13 @@ package enum ToolRunner {
     package static func run(
         _ executable: URL, _ arguments: [String], input: [UInt8]? = nil, in directory: URL? = nil
     ) async throws -> Result {
-        try await offPool {
+        try await offPool { try runBlocking(executable, arguments, input: input, in: directory) }
+    }
+
+    /// The same, blocking the calling thread: only for synchronous helpers of serial suites.
+    package static func runBlocking(
+        _ executable: URL, _ arguments: [String], input: [UInt8]? = nil, in directory: URL? = nil
+    ) throws -> Result {
             let process = Process()
             process.executableURL = executable
             process.arguments = arguments
@@ -37,7 +43,6 @@ package enum ToolRunner {
             return Result(
                 status: process.terminationStatus, output: String(decoding: data, as: UTF8.self),
                 commandLine: ([executable.path] + arguments).joined(separator: " "))
-        }
     }
 
     /// Runs blocking work on a thread of its own and awaits its result.

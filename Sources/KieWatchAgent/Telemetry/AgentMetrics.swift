@@ -37,7 +37,9 @@ public final class AgentMetrics: Sendable {
 
     public init(registry: MetricRegistry = MetricRegistry(), modelLabelCap: Int = 64) {
         self.registry = registry
-        let models = LabelValueLimiter(limit: modelLabelCap)
+        // `unknown` (calls that name no model: credit checks, uploads) is not a model id and must
+        // not take one of the cap's slots.
+        let models = LabelValueLimiter(limit: modelLabelCap, reserved: [Self.modelLabel(nil)])
         self.models = models
         let m = ["model": models]
 
