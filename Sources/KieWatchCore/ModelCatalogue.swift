@@ -46,11 +46,24 @@ public enum ModelCatalogue {
     /// Model ids are labels and console fields: strip anything that is not a plausible id
     /// character and cap the length, so a hostile body cannot inject text.
     public static func sanitize(_ raw: String) -> String? {
+        // Fast path: the ids Kie sends are already clean.
+        if !raw.isEmpty, raw.utf8.count <= 96, raw.utf8.allSatisfy(isIDByte) { return raw }
         let allowed = raw.unicodeScalars.filter {
             ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
                 || $0 == "-" || $0 == "_" || $0 == "." || $0 == "/" || $0 == ":"
         }
         guard !allowed.isEmpty else { return nil }
         return String(String.UnicodeScalarView(allowed.prefix(96)))
+    }
+
+    @inline(__always)
+    private static func isIDByte(_ b: UInt8) -> Bool {
+        switch b {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."),
+            UInt8(ascii: "/"), UInt8(ascii: ":"):
+            true
+        default: false
+        }
     }
 }

@@ -166,11 +166,19 @@ package enum RecordSQL {
         """
 
     /// Stale tasks whose next recovery poll is due (never polled, or `next_poll_at` passed),
-    /// excluding those recovery gave up on; polling apps' tasks included. Uses `tasks_open_deadline`.
+    /// excluding those recovery gave up on; polling apps' tasks included, and tasks whose result
+    /// the app learned by polling while their callback is still owed. Uses `tasks_open_deadline`
+    /// and `tasks_done_awaiting_callback`.
     static let selectRecoveryDue = """
-        SELECT \(taskColumns) FROM tasks
-        WHERE state NOT IN ('success', 'fail') AND deadline_at <= ?1 AND gave_up_at IS NULL
-          AND (next_poll_at IS NULL OR next_poll_at <= ?1)
+        SELECT * FROM (
+            SELECT \(taskColumns) FROM tasks
+            WHERE state NOT IN ('success', 'fail') AND deadline_at <= ?1 AND gave_up_at IS NULL
+              AND (next_poll_at IS NULL OR next_poll_at <= ?1)
+            UNION ALL
+            SELECT \(taskColumns) FROM tasks
+            WHERE state IN ('success', 'fail') AND expects_callback = 1 AND callbacks_received = 0
+              AND recovered_at IS NULL AND gave_up_at IS NULL AND deadline_at <= ?1
+              AND (next_poll_at IS NULL OR next_poll_at <= ?1))
         ORDER BY coalesce(next_poll_at, deadline_at) LIMIT ?2
         """
 

@@ -277,5 +277,11 @@ package enum Schema {
         -- `stale` counts open tasks past their deadline from the index alone (no row lookups).
         CREATE INDEX tasks_open_deadline_callback ON tasks(deadline_at, expects_callback, state)
             WHERE state NOT IN ('success', 'fail');
+
+        -- Tasks the app learned were done by polling through the proxy while their callback has
+        -- not come: still owed a webhook, so recovery polls them at the deadline too.
+        CREATE INDEX tasks_done_awaiting_callback ON tasks(deadline_at)
+            WHERE state IN ('success', 'fail') AND expects_callback = 1 AND callbacks_received = 0
+              AND recovered_at IS NULL AND gave_up_at IS NULL;
         """
 }

@@ -32,5 +32,8 @@ package struct StoreConfiguration: Sendable {
     /// that failed, a batch whose COMMIT failed). The agent logs these; `storeErrors` counts them.
     package var onError: (@Sendable (StoreError) -> Void)?
 
+    /// The writer connection's page cache, in KiB (readers keep SQLite's 2 MiB default).
+    package var writerCacheKiB = 16_384
+
     package init() {}
 }

@@ -244,3 +244,61 @@ import Testing
         }
     }
 }
+
+@Suite struct PolledTasksTests {
+    func run(_ h: AgentHarness, seconds: Int, step: Int = 5) async {
+        var done = 0
+        while done < seconds {
+            h.clock.advance(byMillis: Int64(step) * 1000)
+            done += step
+            await h.simulator.tick()
+            await h.agent.runRecoveryOnce()
+            await h.agent.runRelayOnce()
+        }
+    }
+
+    func poll(_ h: AgentHarness, _ id: String) async -> HTTPResponse {
+        await h.agent.router.handle(
+            HTTPRequest(method: "GET", target: "/api/v1/jobs/recordInfo?taskId=\(id)", headers: ["Authorization": "Bearer k"]))
+    }
+
+    @Test func aPolledTaskWhoseCallbackNeverComesIsStillAMissedWebhook() async throws {
+        let h = try AgentHarness(simulator: { $0.dropCallbackRate = 1 })
+        let id = try await h.createMarket()
+        await run(h, seconds: 5 * 60)
+        #expect(await poll(h, id).status == 200)  // the app learns the result itself
+        #expect(try h.task(id)?.state.isTerminal == true)
+        await run(h, seconds: 7 * 60)  // past the 10-minute deadline
+        let task = try #require(try h.task(id))
+        #expect(task.missed)
+        #expect(task.recoveredAt != nil)
+        #expect(h.app.counts() == [id: 1])
+        #expect(h.app.deliveries.first?.headers["X-KieWatch-Recovered"] == "true")
+        let text = String(decoding: h.agent.metrics.registry.render(.prometheusText), as: UTF8.self)
+        #expect(text.contains(#"kiewatch_webhooks_missed_total{model="kling-2.6/text-to-video"} 1"#))
+        #expect(text.contains(#"kiewatch_tasks_finished_total{model="kling-2.6/text-to-video",state="success"} 1"#))
+    }
+
+    @Test func aPolledTaskStillGetsItsRealCallbackRelayed() async throws {
+        let h = try AgentHarness(simulator: {
+            $0.lateCallbackRate = 1
+            $0.lateCallbackDelay = .seconds(60) ... .seconds(90)
+        })
+        let id = try await h.createMarket()
+        let doneAt = try #require(h.simulator.task(id: id)).completeAt
+        h.clock.set(doneAt + 1000)  // done at Kie; its callback is a minute late
+        await h.simulator.tick()
+        _ = await poll(h, id)
+        #expect(try h.task(id)?.state.isTerminal == true)
+        #expect(try h.task(id)?.callbacksReceived == 0)
+        await run(h, seconds: 4 * 60)
+        let task = try #require(try h.task(id))
+        #expect(task.callbacksReceived == 1)
+        #expect(!task.missed)
+        #expect(h.app.counts() == [id: 1])
+        #expect(h.app.deliveries.first?.headers["X-KieWatch-Recovered"] == nil)
+        let text = String(decoding: h.agent.metrics.registry.render(.prometheusText), as: UTF8.self)
+        #expect(text.contains(#"kiewatch_webhooks_received_total{model="kling-2.6/text-to-video",result="accepted"} 1"#))
+        #expect(text.contains(#"kiewatch_tasks_finished_total{model="kling-2.6/text-to-video",state="success"} 1"#))
+    }
+}

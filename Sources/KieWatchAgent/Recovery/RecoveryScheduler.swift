@@ -78,7 +78,7 @@ final class RecoveryScheduler: Sendable {
             return SyncReport(taskID: taskID, result: .error, detail: "\(error)")
         }
         guard let task else { return SyncReport(taskID: taskID, result: .unknownTask) }
-        guard !task.state.isTerminal else {
+        guard !task.state.isTerminal || task.owesCallback else {
             return SyncReport(taskID: taskID, model: task.model, result: .alreadyTerminal, state: task.state)
         }
         guard claim(taskID) else {
@@ -145,7 +145,7 @@ final class RecoveryScheduler: Sendable {
         case .terminal, .running: report.detail = outcome.gaveUp ? "gave up after the recovery limit" : nil
         }
         if result == .recovered {
-            TaskMetrics.finished(updated, context: context)
+            if outcome.finished { TaskMetrics.finished(updated, context: context) }
             if outcome.missed { context.metrics.webhooksMissed.labels(updated.model).increment() }
             if report.relayQueued { context.relayWakeup.signal() }
             context.logger.info(

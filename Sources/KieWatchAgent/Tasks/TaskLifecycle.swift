@@ -42,3 +42,9 @@ enum TaskLifecycle {
         return Double(end - task.createdAt) / 1000
     }
 }
+
+extension TaskRecord {
+    /// The app asked for a callback and has neither received one nor a recovered one: even a
+    /// task whose result the app learned by polling still owes it.
+    var owesCallback: Bool { expectsCallback && callbacksReceived == 0 && recoveredAt == nil }
+}

@@ -70,8 +70,9 @@ enum TaskWrites {
     // MARK: Callbacks
 
     enum CallbackOutcome: Sendable, Equatable {
-        /// First delivery of the result: stored and queued for relay (when the app gave a URL).
-        case accepted(TaskRecord, relayed: Bool)
+        /// First delivery of the result: stored and queued for relay (when the app gave a URL);
+        /// `finished` when this callback is how kiewatch learned the task ended.
+        case accepted(TaskRecord, relayed: Bool, finished: Bool)
         /// The task was already terminal from an earlier callback.
         case duplicate(TaskRecord)
         /// The task was already recovered by polling; this real callback came too late.
@@ -81,7 +82,7 @@ enum TaskWrites {
 
         var task: TaskRecord? {
             switch self {
-            case .accepted(let t, _), .duplicate(let t), .late(let t): t
+            case .accepted(let t, _, _), .duplicate(let t), .late(let t): t
             case .unknownTask: nil
             }
         }
@@ -115,13 +116,16 @@ enum TaskWrites {
             }
             return .unknownTask
         }
+        // The first callback is accepted and relayed even when the app already learned the
+        // result by polling: the app asked for a callback. Later ones are duplicates, or late
+        // when recovery got there first.
         let outcome: CallbackOutcome
-        if task.state.isTerminal {
+        if task.callbacksReceived > 0 || task.recoveredAt != nil {
             task.callbacksReceived += 1
             task.lastCallbackAt = now
-            outcome = task.recoveredAt != nil && task.callbacksReceived == 1 ? .late(task) : .duplicate(task)
+            outcome = task.callbacksReceived == 1 ? .late(task) : .duplicate(task)
         } else {
-            _ = TaskLifecycle.apply(report, to: &task, source: .callback, now: now)
+            let transition = TaskLifecycle.apply(report, to: &task, source: .callback, now: now)
             task.callbacksReceived += 1
             task.lastCallbackAt = now
             var relayed = false
@@ -130,7 +134,7 @@ enum TaskWrites {
                     RelayOutboxItem(taskID: task.taskID, url: url, body: body, headers: relayHeaders, createdAt: now))
                 relayed = true
             }
-            outcome = .accepted(task, relayed: relayed)
+            outcome = .accepted(task, relayed: relayed, finished: transition.becameTerminal)
         }
         try ctx.save(task)
         if var row = record {
@@ -165,6 +169,8 @@ enum TaskWrites {
         /// A missed webhook was counted (the task expected a callback and was recovered).
         var missed = false
         var gaveUp = false
+        /// The poll is how kiewatch learned the task ended.
+        var finished = false
     }
 
     /// Records one recovery poll: recovered tasks count a missed webhook and get a synthesized
@@ -177,14 +183,15 @@ enum TaskWrites {
         var call = call
         call?.model = task.model
         if let call { try ctx.insert(call) }
-        // A callback (or a proxied status answer) got there first: nothing to recover.
-        guard !task.state.isTerminal else { return RecoveryOutcome(task: task) }
+        // A callback got there first, or the task needs no callback and is done: nothing to
+        // recover. A task the app polled to the end still owes its callback and is recovered.
+        guard !task.state.isTerminal || task.owesCallback else { return RecoveryOutcome(task: task) }
         task.recoveryAttempts += 1
         var outcome = RecoveryOutcome()
         let detail: String?
         switch poll {
         case .terminal(let report, let statusData):
-            _ = TaskLifecycle.apply(report, to: &task, source: .recovery, now: now)
+            outcome.finished = TaskLifecycle.apply(report, to: &task, source: .recovery, now: now).becameTerminal
             task.recoveredAt = now
             task.missed = task.expectsCallback
             outcome.missed = task.expectsCallback

@@ -72,12 +72,12 @@ struct WebhookReceiver: Sendable {
         // `late` is a kind of duplicate for the metric; the row keeps the finer result.
         let result = outcome.result == .late ? "duplicate" : outcome.result.rawValue
         m.webhooksReceived.labels(modelLabel, result).increment()
-        guard case .accepted(let task, let relayed) = outcome else { return }
+        guard case .accepted(let task, let relayed, let finished) = outcome else { return }
         m.lastWebhookReceived.labels().set(Double(context.clock.now()) / 1000)
         if let completed = task.completedAt, let learned = task.lastCallbackAt, learned >= completed {
             m.webhookDelay.labels(task.model).observe(Double(learned - completed) / 1000, exemplar: ["task_id": task.taskID])
         }
-        if task.state.isTerminal { TaskMetrics.finished(task, context: context) }
+        if finished { TaskMetrics.finished(task, context: context) }
         if relayed { context.relayWakeup.signal() }
     }
 
