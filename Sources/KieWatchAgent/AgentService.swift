@@ -30,6 +30,10 @@ public final class AgentService: Sendable {
         } catch {
             throw ServiceError("cannot open the store at \(configuration.databasePath): \(error)")
         }
+        // A proxied call may take the whole upstream timeout; the server must not cut it first.
+        var serverConfiguration = serverConfiguration
+        let upstreamWait = Duration.milliseconds(configuration.upstreamTimeoutMillis + 5_000)
+        if serverConfiguration.handlerTimeout < upstreamWait { serverConfiguration.handlerTimeout = upstreamWait }
         let server = HTTPServer(configuration: serverConfiguration, handler: agent.router)
         let port: Int
         do {

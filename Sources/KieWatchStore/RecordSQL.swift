@@ -79,7 +79,7 @@ package enum RecordSQL {
 
     // MARK: tasks
 
-    static let taskColumns = """
+    package static let taskColumns = """
         task_id, family, model, state, created_at, updated_at, completed_at, finished_at, callback_url,
         expects_callback, deadline_at, last_callback_at, callbacks_received, recovered_at,
         recovery_attempts, next_poll_at, result_source, fail_code, fail_msg, credits_consumed, missed,
@@ -135,21 +135,25 @@ package enum RecordSQL {
         try s.step()
     }
 
-    static func task(from s: Statement) -> TaskRecord {
+    package static func task(from s: Statement) -> TaskRecord { task(from: s, offset: 0) }
+
+    /// A task from the statement's columns starting at `offset` (`taskColumns`, in order).
+    package static func task(from s: Statement, offset o: Int32) -> TaskRecord {
         TaskRecord(
-            taskID: s.string(at: 0), family: ModelFamily(rawValue: s.string(at: 1)) ?? .market,
-            model: s.string(at: 2), state: TaskState(rawValue: s.string(at: 3)) ?? .created,
-            createdAt: s.int64(at: 4), updatedAt: s.int64(at: 5), completedAt: s.optionalInt64(at: 6),
-            finishedAt: s.optionalInt64(at: 7), callbackURL: s.optionalString(at: 8),
-            expectsCallback: s.int64(at: 9) != 0, deadlineAt: s.optionalInt64(at: 10),
-            lastCallbackAt: s.optionalInt64(at: 11), callbacksReceived: s.int(at: 12),
-            recoveredAt: s.optionalInt64(at: 13), recoveryAttempts: s.int(at: 14),
-            nextPollAt: s.optionalInt64(at: 15),
-            resultSource: s.optionalString(at: 16).flatMap(ResultSource.init(rawValue:)),
-            failCode: s.optionalString(at: 17), failMessage: s.optionalString(at: 18),
-            creditsConsumed: s.optionalDouble(at: 19), missed: s.int64(at: 20) != 0,
-            recoveryGaveUpAt: s.optionalInt64(at: 21))
+            taskID: s.string(at: o), family: ModelFamily(rawValue: s.string(at: o + 1)) ?? .market,
+            model: s.string(at: o + 2), state: TaskState(rawValue: s.string(at: o + 3)) ?? .created,
+            createdAt: s.int64(at: o + 4), updatedAt: s.int64(at: o + 5), completedAt: s.optionalInt64(at: o + 6),
+            finishedAt: s.optionalInt64(at: o + 7), callbackURL: s.optionalString(at: o + 8),
+            expectsCallback: s.int64(at: o + 9) != 0, deadlineAt: s.optionalInt64(at: o + 10),
+            lastCallbackAt: s.optionalInt64(at: o + 11), callbacksReceived: s.int(at: o + 12),
+            recoveredAt: s.optionalInt64(at: o + 13), recoveryAttempts: s.int(at: o + 14),
+            nextPollAt: s.optionalInt64(at: o + 15),
+            resultSource: s.optionalString(at: o + 16).flatMap(ResultSource.init(rawValue:)),
+            failCode: s.optionalString(at: o + 17), failMessage: s.optionalString(at: o + 18),
+            creditsConsumed: s.optionalDouble(at: o + 19), missed: s.int64(at: o + 20) != 0,
+            recoveryGaveUpAt: s.optionalInt64(at: o + 21))
     }
+
 
     static func task(id: String, in db: Database) throws -> TaskRecord? {
         let s = try db.statement(selectTaskSlot)
@@ -308,7 +312,7 @@ package enum RecordSQL {
     }
 
     /// Generic "list of records" runner for the readers.
-    static func list<T>(_ sql: String, _ arguments: [SQLValue], in db: Database,
+    package static func list<T>(_ sql: String, _ arguments: [SQLValue], in db: Database,
                         _ decode: (Statement) -> T) throws -> [T] {
         let s = try db.cachedStatement(sql)
         defer { s.reset() }

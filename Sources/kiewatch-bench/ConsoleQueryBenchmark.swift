@@ -2,6 +2,7 @@ import Foundation
 import KieWatchAgent
 import KieWatchConsole
 import KieWatchCore
+import KieWatchSimulator
 import KieWatchStore
 
 /// Console queries on a big store (design targets: `task ID` ≤ 5 ms, `models 24h` ≤ 200 ms,
@@ -24,7 +25,7 @@ func runConsoleQueryBenchmark(rows: Int) throws {
           + "\(reader.databaseBytes / 1_048_576) MiB)")
     let commands = ConsoleCommands(reader: reader, clock: TestClock(ConsoleBenchStore.end), actions: nil)
     // Existing tasks picked at random across the key space (2 % of generated creates failed).
-    var rng = BenchRandom(seed: 7)
+    var rng = SeededRandom(seed: 7)
     var ids: [String] = []
     for _ in 0..<25 {
         let probe = ConsoleBenchStore.taskID(Int(rng.next() % UInt64(max(rows / 10, 1))))
@@ -75,7 +76,7 @@ private enum ConsoleBenchStore {
 
     /// Task ids spread over the key space like Kie's (hex), so the primary key is not ordered by time.
     static func taskID(_ index: Int) -> String {
-        var mixer = BenchRandom(seed: UInt64(index) &* 0x9E37_79B9 &+ 1)
+        var mixer = SeededRandom(seed: UInt64(index) &* 0x9E37_79B9 &+ 1)
         let hex = String(mixer.next(), radix: 16)
         return String(repeating: "0", count: 16 - hex.count) + hex + String(index, radix: 36)
     }
@@ -96,7 +97,7 @@ private enum ConsoleBenchStore {
         // tasks than rows / 10 so the store holds at least `rows` rows.
         let taskCount = rows / 10 * 102 / 100
         let chunk = 20_000
-        var rng = BenchRandom(seed: 42)
+        var rng = SeededRandom(seed: 42)
         var generator = Generator(db: db)
         var index = 0
         while index < taskCount {
@@ -171,7 +172,7 @@ private enum ConsoleBenchStore {
             rollups.add(record)
         }
 
-        mutating func task(_ i: Int, of total: Int, rng: inout BenchRandom) throws {
+        mutating func task(_ i: Int, of total: Int, rng: inout SeededRandom) throws {
             let model = ConsoleBenchStore.models[i % ConsoleBenchStore.models.count]
             let veo = model.hasPrefix("veo")
             let family: ModelFamily = veo ? .veo : .market
@@ -267,14 +268,3 @@ private enum ConsoleBenchStore {
     }
 }
 
-private struct BenchRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

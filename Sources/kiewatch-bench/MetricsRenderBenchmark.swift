@@ -1,3 +1,4 @@
+import KieWatchSimulator
 import KieWatchMetrics
 #if canImport(Glibc)
 import Glibc
@@ -16,7 +17,7 @@ func runMetricsRenderBenchmark(series: Int) {
     let modelIDs = (0..<LabelValueLimiter.defaultLimit).map { "vendor-\($0 % 8)/model-\($0)-text-to-video" }
     let endpoints = ["create_task", "record_info", "veo_generate", "veo_record_info", "credit", "upload", "other"]
     var exposed = 0
-    var generator = SplitMix64(seed: 42)
+    var generator = SeededRandom(seed: 42)
 
     func histogramFamily(_ name: String, labelNames: [String], buckets: HistogramBuckets) -> HistogramFamily {
         registry.histogram(name, help: "Benchmark histogram.", labelNames: labelNames, buckets: buckets,
@@ -25,7 +26,7 @@ func runMetricsRenderBenchmark(series: Int) {
     func fill(_ family: HistogramFamily, _ labelValues: String..., scale: Double) {
         let histogram = family.labels(labelValues)
         for index in 0..<20 {
-            let value = generator.nextUnit() * scale
+            let value = generator.unit() * scale
             if index == 0 { histogram.observe(value, exemplar: ["task_id": "task-\(generator.next())"]) } else {
                 histogram.observe(value)
             }
@@ -129,16 +130,3 @@ private func format2(_ value: Double) -> String {
     return "\(whole).\(fraction < 10 ? "0" : "")\(fraction)"
 }
 
-/// A tiny deterministic generator so every run builds the same registry.
-private struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-}

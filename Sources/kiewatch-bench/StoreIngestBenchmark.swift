@@ -2,6 +2,7 @@ import CSQLite
 import Dispatch
 import Foundation
 import KieWatchCore
+import KieWatchSimulator
 import KieWatchStore
 
 /// Store ingest: `StoreWriter` fire-and-forget from several producer threads versus a raw
@@ -76,7 +77,7 @@ private enum IngestWorkload {
     /// Deterministic, realistic rows: mostly status polls, some creates, a few credit checks,
     /// a sprinkle of error codes, latencies from 20 ms to a few seconds, over one hour.
     static func records(count: Int) -> [APICallRecord] {
-        var rng = SplitMix64(seed: 42)
+        var rng = SeededRandom(seed: 42)
         let start: EpochMillis = 1_767_225_600_000
         return (0..<count).map { i in
             let model = models[Int(rng.next() % UInt64(models.count))]
@@ -98,7 +99,9 @@ private enum IngestWorkload {
             }
             let codeRoll = rng.next() % 100
             let bodyCode = codeRoll < 92 ? 200 : [422, 429, 500, 501][Int(codeRoll % 4)]
-            let latency = Int64(20_000 + (rng.next() % 400_000) * (1 + rng.next() % 8))
+            let base: UInt64 = rng.next() % 400_000
+            let spread: UInt64 = 1 + rng.next() % 8
+            let latency = Int64(20_000 + base * spread)
             return APICallRecord(
                 ts: start + EpochMillis(i) * 3_600_000 / EpochMillis(max(count, 1)), endpoint: endpoint,
                 model: endpoint == .credit ? nil : model, taskID: endpoint == .credit ? nil : taskID,
@@ -286,15 +289,3 @@ private final class LockedError: @unchecked Sendable {
     func get() -> (any Error)? { lock.withLock { error } }
 }
 
-/// Small deterministic PRNG so both runs insert identical rows on every machine.
-private struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -160,12 +160,16 @@ final class AgentHarness {
     }
 
     /// Moves virtual time in steps, letting the simulator finish tasks and the agent relay.
-    func advance(seconds: Int, step: Int = 5) async {
+    func advance(seconds: Int, step: Int = 5) async { await runLoops(seconds: seconds, step: step, recovery: false) }
+
+    /// Moves virtual time in steps, running what the agent's loops would run at each step.
+    func runLoops(seconds: Int, step: Int = 5, recovery: Bool = true) async {
         var done = 0
         while done < seconds {
             clock.advance(byMillis: Int64(step) * 1000)
             done += step
             await simulator.tick()
+            if recovery { await agent.runRecoveryOnce() }
             await agent.runRelayOnce()
         }
     }

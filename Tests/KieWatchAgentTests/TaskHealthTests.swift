@@ -6,17 +6,7 @@ import KieWatchTestSupport
 import Testing
 
 @Suite struct RecoveryTests {
-    /// Advances time in steps, running everything the agent's loops would run.
-    func run(_ h: AgentHarness, seconds: Int, step: Int = 5) async {
-        var done = 0
-        while done < seconds {
-            h.clock.advance(byMillis: Int64(step) * 1000)
-            done += step
-            await h.simulator.tick()
-            await h.agent.runRecoveryOnce()
-            await h.agent.runRelayOnce()
-        }
-    }
+    func run(_ h: AgentHarness, seconds: Int, step: Int = 5) async { await h.runLoops(seconds: seconds, step: step) }
 
     func metric(_ h: AgentHarness, _ line: String) -> Bool {
         String(decoding: h.agent.metrics.registry.render(.prometheusText), as: UTF8.self).contains(line)
@@ -246,16 +236,7 @@ import Testing
 }
 
 @Suite struct PolledTasksTests {
-    func run(_ h: AgentHarness, seconds: Int, step: Int = 5) async {
-        var done = 0
-        while done < seconds {
-            h.clock.advance(byMillis: Int64(step) * 1000)
-            done += step
-            await h.simulator.tick()
-            await h.agent.runRecoveryOnce()
-            await h.agent.runRelayOnce()
-        }
-    }
+    func run(_ h: AgentHarness, seconds: Int, step: Int = 5) async { await h.runLoops(seconds: seconds, step: step) }
 
     func poll(_ h: AgentHarness, _ id: String) async -> HTTPResponse {
         await h.agent.router.handle(

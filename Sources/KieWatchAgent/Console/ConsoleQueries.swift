@@ -350,39 +350,16 @@ struct ConsoleQueries {
 
     // MARK: Decoding
 
-    static let taskColumns = """
-        task_id, family, model, state, created_at, updated_at, completed_at, finished_at, callback_url,
-        expects_callback, deadline_at, last_callback_at, callbacks_received, recovered_at,
-        recovery_attempts, next_poll_at, result_source, fail_code, fail_msg, credits_consumed, missed,
-        gave_up_at
-        """
+    static let taskColumns = RecordSQL.taskColumns
 
-    static func task(from s: Statement) -> TaskRecord { task(from: s, offset: 0) }
+    static func task(from s: Statement) -> TaskRecord { RecordSQL.task(from: s) }
 
-    static func task(from s: Statement, offset o: Int32) -> TaskRecord {
-        TaskRecord(
-            taskID: s.string(at: o), family: ModelFamily(rawValue: s.string(at: o + 1)) ?? .market,
-            model: s.string(at: o + 2), state: TaskState(rawValue: s.string(at: o + 3)) ?? .created,
-            createdAt: s.int64(at: o + 4), updatedAt: s.int64(at: o + 5), completedAt: s.optionalInt64(at: o + 6),
-            finishedAt: s.optionalInt64(at: o + 7), callbackURL: s.optionalString(at: o + 8),
-            expectsCallback: s.int64(at: o + 9) != 0, deadlineAt: s.optionalInt64(at: o + 10),
-            lastCallbackAt: s.optionalInt64(at: o + 11), callbacksReceived: s.int(at: o + 12),
-            recoveredAt: s.optionalInt64(at: o + 13), recoveryAttempts: s.int(at: o + 14),
-            nextPollAt: s.optionalInt64(at: o + 15),
-            resultSource: s.optionalString(at: o + 16).flatMap(ResultSource.init(rawValue:)),
-            failCode: s.optionalString(at: o + 17), failMessage: s.optionalString(at: o + 18),
-            creditsConsumed: s.optionalDouble(at: o + 19), missed: s.int64(at: o + 20) != 0,
-            recoveryGaveUpAt: s.optionalInt64(at: o + 21))
-    }
+    static func task(from s: Statement, offset o: Int32) -> TaskRecord { RecordSQL.task(from: s, offset: o) }
 
     private func list<T>(_ sql: String, _ arguments: [SQLValue], _ decode: (Statement) -> T) throws -> [T] {
-        let s = try db.cachedStatement(sql)
-        defer { s.reset() }
-        try s.bind(arguments)
-        var out: [T] = []
-        while try s.step() { out.append(decode(s)) }
-        return out
+        try RecordSQL.list(sql, arguments, in: db, decode)
     }
+
 }
 
 // MARK: Rows
