@@ -22,16 +22,30 @@ extension KieSimulator {
     /// `GET /api/v1/jobs/recordInfo?taskId=`: the task's record, or 422 `recordInfo is null`.
     /// Veo ids are not market records, so they are unknown here too.
     func marketRecordInfo(_ request: HTTPRequest, now: EpochMillis) -> HTTPResponse {
-        guard let id = request.queryItem("taskId"), !id.isEmpty else { return invalid(422, "taskId is required") }
+        switch statusTask(request, family: .market, now: now) {
+        case .found(let task): Self.success(Self.marketRecord(task, now: now))
+        case .answer(let refusal): refusal
+        }
+    }
+
+    /// What a status call asks about: the task, brought up to `now`, or Kie's answer when the id
+    /// is missing or unknown to this family.
+    enum StatusLookup {
+        case found(SimulatedTask)
+        case answer(HTTPResponse)
+    }
+
+    func statusTask(_ request: HTTPRequest, family: ModelFamily, now: EpochMillis) -> StatusLookup {
+        guard let id = request.queryItem("taskId"), !id.isEmpty else { return .answer(invalid(422, "taskId is required")) }
         let task = state.withLock { state -> SimulatedTask? in
             state.advance(id, to: now, configuration: configuration)
             return state.tasks[id]
         }
-        guard let task, task.family == .market else {
+        guard let task, task.family == family else {
             state.withLock { $0.stats.validationErrors += 1 }
-            return .json(["code": 422, "msg": "recordInfo is null", "data": nil])
+            return .answer(.json(["code": 422, "msg": "recordInfo is null", "data": nil]))
         }
-        return Self.success(Self.marketRecord(task, now: now))
+        return .found(task)
     }
 
     /// The `data` of a recordInfo answer, shaped like fixtures/kie/recordinfo-*.json: `failCode` and

@@ -29,16 +29,10 @@ extension KieSimulator {
 
     /// `GET /api/v1/veo/record-info?taskId=`: the task's record, or 422 `recordInfo is null`.
     func veoRecordInfo(_ request: HTTPRequest, now: EpochMillis) -> HTTPResponse {
-        guard let id = request.queryItem("taskId"), !id.isEmpty else { return invalid(422, "taskId is required") }
-        let task = state.withLock { state -> SimulatedTask? in
-            state.advance(id, to: now, configuration: configuration)
-            return state.tasks[id]
+        switch statusTask(request, family: .veo, now: now) {
+        case .found(let task): Self.success(Self.veoRecord(task))
+        case .answer(let refusal): refusal
         }
-        guard let task, task.family == .veo else {
-            state.withLock { $0.stats.validationErrors += 1 }
-            return .json(["code": 422, "msg": "recordInfo is null", "data": nil])
-        }
-        return Self.success(Self.veoRecord(task))
     }
 
     /// The `data` of a record-info answer, shaped like fixtures/kie/veo-recordinfo-*.json.

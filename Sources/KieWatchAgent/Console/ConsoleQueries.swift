@@ -279,39 +279,18 @@ struct ConsoleQueries {
     }
 
     func calls(since: EpochMillis, model: String?, endpoint: String?, code: String?, limit: Int) throws -> [APICallRow] {
-        var sql = "SELECT \(Self.callColumns) FROM api_calls WHERE ts >= ?1"
-        var arguments: [SQLValue] = [.integer(since)]
-        if let model {
-            arguments.append(.text(model))
-            sql += " AND model = ?\(arguments.count)"
-        }
-        if let endpoint {
-            arguments.append(.text(endpoint))
-            sql += " AND endpoint = ?\(arguments.count)"
-        }
-        if let code {
-            arguments.append(.text(code))
-            sql += " AND \(Self.codeLabelSQL) = ?\(arguments.count)"
-        }
-        arguments.append(.integer(Int64(limit)))
-        sql += " ORDER BY ts DESC, id DESC LIMIT ?\(arguments.count)"
-        return try list(sql, arguments, APICallRow.init)
+        var query = FilteredSelect("SELECT \(Self.callColumns) FROM api_calls WHERE ts >= ?1", since: since)
+        query.and("model", model)
+        query.and("endpoint", endpoint)
+        query.and(Self.codeLabelSQL, code)
+        return try list(query.newestFirst(limit: limit), query.arguments, APICallRow.init)
     }
 
     func webhooks(since: EpochMillis, model: String?, result: String?, limit: Int) throws -> [WebhookRow] {
-        var sql = "SELECT \(Self.webhookColumns) FROM webhooks WHERE ts >= ?1"
-        var arguments: [SQLValue] = [.integer(since)]
-        if let model {
-            arguments.append(.text(model))
-            sql += " AND model = ?\(arguments.count)"
-        }
-        if let result {
-            arguments.append(.text(result))
-            sql += " AND result = ?\(arguments.count)"
-        }
-        arguments.append(.integer(Int64(limit)))
-        sql += " ORDER BY ts DESC, id DESC LIMIT ?\(arguments.count)"
-        return try list(sql, arguments, WebhookRow.init)
+        var query = FilteredSelect("SELECT \(Self.webhookColumns) FROM webhooks WHERE ts >= ?1", since: since)
+        query.and("model", model)
+        query.and("result", result)
+        return try list(query.newestFirst(limit: limit), query.arguments, WebhookRow.init)
     }
 
     /// Pending relays, next attempt first (`relay_outbox_due`).
@@ -469,4 +448,28 @@ struct CallErrorRow {
     var model: String
     var errors: Int64
     var lastMinute: Int64
+}
+
+/// A `SELECT ... WHERE ts >= ?1` with optional `AND column = ?` filters, numbered as added.
+struct FilteredSelect {
+    private(set) var sql: String
+    private(set) var arguments: [SQLValue]
+
+    init(_ base: String, since: EpochMillis) {
+        sql = base
+        arguments = [.integer(since)]
+    }
+
+    /// Adds `AND <expression> = ?N` when `value` is given.
+    mutating func and(_ expression: String, _ value: String?) {
+        guard let value else { return }
+        arguments.append(.text(value))
+        sql += " AND \(expression) = ?\(arguments.count)"
+    }
+
+    /// The statement, newest rows first, at most `limit` of them.
+    mutating func newestFirst(limit: Int) -> String {
+        arguments.append(.integer(Int64(limit)))
+        return sql + " ORDER BY ts DESC, id DESC LIMIT ?\(arguments.count)"
+    }
 }
