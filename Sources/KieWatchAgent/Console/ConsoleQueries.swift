@@ -32,13 +32,11 @@ struct ConsoleQueries {
         var merged: [WebhookKey: WebhookRollupRow] = [:]
         while try s.step() {
             let key = WebhookKey(model: s.string(at: 0), result: s.string(at: 1))
-            var row = merged.removeValue(forKey: key) ?? WebhookRollupRow(model: key.model, result: key.result)
-            row.deliveries += s.int64(at: 2)
             let delays = s.int64(at: 3)
-            row.delayCount += delays
-            row.lastMinute = max(row.lastMinute, s.int64(at: 5))
-            if delays > 0 { LatencyBuckets.accumulate(s.blob(at: 4), into: &row.delayBuckets) }
-            merged[key] = row
+            // Mutated in place: one hash per row, no copy of the bucket array.
+            merged[key, default: WebhookRollupRow(model: key.model, result: key.result)].add(
+                deliveries: s.int64(at: 2), delays: delays, minute: s.int64(at: 5),
+                buckets: delays > 0 ? s.blob(at: 4) : nil)
         }
         return merged.values.sorted { ($0.model, $0.result) < ($1.model, $1.result) }
     }
@@ -440,6 +438,14 @@ struct WebhookRollupRow {
     var delayCount: Int64 = 0
     var lastMinute: Int64 = .min
     var delayBuckets = [UInt64](repeating: 0, count: LatencyBuckets.count)
+
+    /// Adds one minute's rollup row.
+    mutating func add(deliveries: Int64, delays: Int64, minute: Int64, buckets: [UInt8]?) {
+        self.deliveries += deliveries
+        delayCount += delays
+        lastMinute = max(lastMinute, minute)
+        if let buckets { LatencyBuckets.accumulate(buckets, into: &delayBuckets) }
+    }
 }
 
 struct CallErrorRow {
