@@ -14,12 +14,13 @@ import Glibc
 enum DemoCommand: Subcommand {
     static let name = "demo"
     static let summary = "simulator + agent + synthetic app + console, all local"
-    static let usage = "kiewatch demo [--no-console] [--keep-db] [--listen HOST:PORT] [--seconds N]"
+    static let usage = "kiewatch demo [--no-console] [--keep-db] [--listen HOST:PORT] [--seconds N] [--seed N]"
     static let options: [OptionSpec] = [
         OptionSpec("--no-console", help: "keep running and print a one-line summary every 5 s instead of the console"),
         OptionSpec("--keep-db", help: "keep the demo's database (and logs) when it stops"),
         OptionSpec("--listen", value: "HOST:PORT", default: "127.0.0.1:0 (any free port)", help: "where the agent listens"),
         OptionSpec("--seconds", value: "N", help: "stop by itself after N seconds (with --no-console)"),
+        OptionSpec("--seed", value: "N", default: "the clock", help: "the fake Kie's seed: which tasks fail and which callbacks get lost"),
     ]
 
     static func run(_ arguments: [String]) async -> Int32 {
@@ -27,6 +28,7 @@ enum DemoCommand: Subcommand {
         let cli: CommandLineOptions
         let listen: HostPort
         var seconds: Int?
+        var seed = UInt64(SystemClock().now() % 1_000_000)
         do {
             cli = try CommandLineOptions(arguments, specs: options)
             if let extra = cli.positionals.first { throw ConfigError("\(extra): unexpected argument (see --help)") }
@@ -35,6 +37,10 @@ enum DemoCommand: Subcommand {
             if let raw = cli.lookup("--seconds")?.value {
                 guard let n = Int(raw), n > 0 else { throw ConfigError("--seconds: expected a whole number above 0, got '\(raw)'") }
                 seconds = n
+            }
+            if let raw = cli.lookup("--seed")?.value {
+                guard let n = UInt64(raw) else { throw ConfigError("--seed: expected a whole number, got '\(raw)'") }
+                seed = n
             }
         } catch {
             return CommandRouter.usageError("demo: \(error)")
@@ -51,7 +57,7 @@ enum DemoCommand: Subcommand {
         // 1. The fake Kie: a few lost, late and duplicate callbacks, some failures, the real 429 rule.
         var simulation = SimulatorConfiguration()
         simulation.speed = 12
-        simulation.seed = UInt64(SystemClock().now() % 1_000_000)
+        simulation.seed = seed
         simulation.dropCallbackRate = 0.12
         simulation.duplicateCallbackRate = 0.05
         simulation.lateCallbackRate = 0.04
