@@ -18,6 +18,7 @@ package enum Schema {
     package static let migrations: [Migration] = [
         Migration(version: 1, name: "time-series tables, tasks, relay outbox, rollups", sql: version1),
         Migration(version: 2, name: "webhook rollup, task rollup credits, console indexes", sql: version2),
+        Migration(version: 3, name: "fewer open-task indexes", sql: version3),
     ]
 
     /// The version this build writes and reads.
@@ -283,5 +284,14 @@ package enum Schema {
         CREATE INDEX tasks_done_awaiting_callback ON tasks(deadline_at)
             WHERE state IN ('success', 'fail') AND expects_callback = 1 AND callbacks_received = 0
               AND recovered_at IS NULL AND gave_up_at IS NULL;
+        """
+
+    /// Every callback that finishes a task takes it out of each partial index over open tasks;
+    /// three of them are covered by `tasks_open_deadline_callback(deadline_at, expects_callback,
+    /// state)` (stale lists, recovery, the in-flight gauge), so they go.
+    private static let version3 = """
+        DROP INDEX tasks_open_deadline;
+        DROP INDEX tasks_open_poll;
+        DROP INDEX tasks_open_model;
         """
 }
