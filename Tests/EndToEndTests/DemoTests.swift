@@ -6,7 +6,7 @@ import Testing
 /// whole stack, show traffic flowing and lost callbacks being recovered, and stop cleanly.
 @Suite struct DemoTests {
     @Test func theDemoRunsTrafficRecoversCallbacksAndStopsCleanly() async throws {
-        let kiewatch = try ScenarioBinary.locate()
+        let kiewatch = try LiveBinary.kiewatch()
         let result = try await ToolRunner.run(kiewatch, ["demo", "--no-console", "--seconds", "45", "--seed", "7"])
         #expect(result.status == 0, "\(result.output)")
         let summaries = result.output.split(separator: "\n").filter { $0.hasPrefix("app: ") }

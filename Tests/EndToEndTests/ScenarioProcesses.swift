@@ -36,18 +36,6 @@ func scenarioWait(
 
 // MARK: - The binary and its processes
 
-/// The `kiewatch` executable that `swift build` (and `swift test`) leaves in the package's
-/// `.build/debug`.
-enum ScenarioBinary {
-    static func locate() throws -> URL {
-        let url = ExternalTools.packageRoot.appendingPathComponent(".build/debug/kiewatch")
-        guard FileManager.default.isExecutableFile(atPath: url.path) else {
-            throw ScenarioError("\(url.path) is missing: run `swift build` first")
-        }
-        return url
-    }
-}
-
 /// A scratch directory for the database, sockets, config and logs; removed by `remove()`.
 struct ScenarioDirectory {
     let url: URL
@@ -180,29 +168,6 @@ struct ScenarioCommand {
             stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
             stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "",
             commandLine: (["kiewatch"] + arguments).joined(separator: " "))
-    }
-}
-
-/// A loopback TCP port that was free a moment ago (for `kiewatch simulate`, whose `--listen`
-/// needs a real port). Another process could take it before the simulator binds; the scenario
-/// then fails at start with the simulator's "cannot listen" in its log.
-enum ScenarioPort {
-    static func free() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw ScenarioError("socket(): errno \(errno)") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                bind(fd, sa, length) == 0 && getsockname(fd, sa, &length) == 0
-            }
-        }
-        guard bound else { throw ScenarioError("bind/getsockname on 127.0.0.1:0: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 

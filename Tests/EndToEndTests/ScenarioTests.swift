@@ -60,7 +60,7 @@ import Testing
 
     @Test(.timeLimit(.minutes(3)))
     func everyTaskReachesTheAppExactlyOnceAcrossAKill9AndEveryCountAgrees() async throws {
-        let kiewatch = try ScenarioBinary.locate()
+        let kiewatch = try LiveBinary.kiewatch()
         let scratch = try ScenarioDirectory()
         let stack = ScenarioStack(kiewatch: kiewatch, scratch: scratch, parameters: Parameters())
         defer {
@@ -191,7 +191,7 @@ final class ScenarioStack {
     }
 
     private func startSimulator() async throws {
-        simulatorPort = try ScenarioPort.free()
+        simulatorPort = try LivePorts.free()
         let p = parameters
         var arguments = [
             "simulate", "--listen", "127.0.0.1:\(simulatorPort)", "--speed", String(p.speed), "--seed", String(p.seed),

@@ -156,14 +156,4 @@ func connectRaw(_ path: String) throws -> Int32 {
 }
 
 /// Reads until the peer closes (with a 10 s guard so a bug fails instead of hanging).
-func readUntilClosed(_ fd: Int32) -> [UInt8] {
-    var result: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 4096)
-    while true {
-        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&poller, 1, 10_000) == 1 else { return result }
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard n > 0 else { return result }
-        result += chunk[0..<n]
-    }
-}
+func readUntilClosed(_ fd: Int32) -> [UInt8] { readAvailable(fd, waitingMillis: 10_000) }

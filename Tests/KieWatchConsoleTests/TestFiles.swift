@@ -42,13 +42,14 @@ func writeBytes(_ fd: Int32, _ bytes: [UInt8]) {
     }
 }
 
-/// Reads whatever is available from a descriptor without blocking.
-func readAvailable(_ fd: Int32) -> [UInt8] {
+/// Reads from a descriptor until nothing arrives within `waitingMillis` (0: only what is
+/// already there) or the peer closes.
+func readAvailable(_ fd: Int32, waitingMillis: Int32 = 0) -> [UInt8] {
     var result: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 4096)
     while true {
         var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&poller, 1, 0) == 1 else { return result }
+        guard poll(&poller, 1, waitingMillis) == 1 else { return result }
         let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
         guard n > 0 else { return result }
         result += chunk[0..<n]
