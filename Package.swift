@@ -38,6 +38,13 @@ let package = Package(
             dependencies: [
                 "KieWatchCore", "KieWatchStore", "KieWatchHTTP", "KieWatchMetrics",
                 "KieWatchSimulator", "KieWatchAgent", "KieWatchConsole",
+            ],
+            // Release builds link with lld and pack the ~80,000 relative relocations of a
+            // statically linked binary (DT_RELR, glibc >= 2.36): ~1.4 MiB less resident at start.
+            linkerSettings: [
+                .unsafeFlags(
+                    ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"],
+                    .when(platforms: [.linux], configuration: .release))
             ]
         ),
         .executableTarget(

@@ -1,13 +1,19 @@
 /// Picks the transport by URL scheme: our socket client for `http://` (loopback simulator,
 /// apps' webhook URLs), `URLSession` for `https://` (Kie). The proxy and the relay hold one of
 /// these; tests build it with their own transports.
+///
+/// `URLSessionTransport.shared` is only touched on the first `https://` request: creating a
+/// session initialises libcurl and its TLS library, a few MiB an agent pointed at a plain-HTTP
+/// upstream (the simulator) never needs.
 public struct HTTPClientRouter: HTTPTransport {
     public let http: any HTTPTransport
-    public let https: any HTTPTransport
+    private let httpsOverride: (any HTTPTransport)?
 
-    public init(http: any HTTPTransport = HTTPClient.shared, https: any HTTPTransport = URLSessionTransport.shared) {
+    public var https: any HTTPTransport { httpsOverride ?? URLSessionTransport.shared }
+
+    public init(http: any HTTPTransport = HTTPClient.shared, https: (any HTTPTransport)? = nil) {
         self.http = http
-        self.https = https
+        self.httpsOverride = https
     }
 
     public func send(_ request: HTTPClientRequest, timeout: Duration) async throws(HTTPClientError) -> HTTPResponse {

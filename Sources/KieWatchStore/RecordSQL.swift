@@ -135,6 +135,53 @@ package enum RecordSQL {
         try s.step()
     }
 
+    /// The task's columns as values, in `taskColumns` order.
+    static func values(of t: TaskRecord) -> [SQLValue] {
+        func int(_ v: Int64?) -> SQLValue { v.map(SQLValue.integer) ?? .null }
+        func text(_ v: String?) -> SQLValue { v.map(SQLValue.text) ?? .null }
+        return [
+            .text(t.taskID), .text(t.family.rawValue), .text(t.model), .text(t.state.rawValue),
+            .integer(t.createdAt), .integer(t.updatedAt), int(t.completedAt), int(t.finishedAt),
+            text(t.callbackURL), .integer(t.expectsCallback ? 1 : 0), int(t.deadlineAt), int(t.lastCallbackAt),
+            .integer(Int64(t.callbacksReceived)), int(t.recoveredAt), .integer(Int64(t.recoveryAttempts)),
+            int(t.nextPollAt), text(t.resultSource?.rawValue), text(t.failCode), text(t.failMessage),
+            t.creditsConsumed.map(SQLValue.real) ?? .null, .integer(t.missed ? 1 : 0), int(t.recoveryGaveUpAt),
+        ]
+    }
+
+    static let taskColumnNames: [String] = taskColumns.split(separator: ",").map {
+        String($0.trimmingPrefix(while: { $0 == " " || $0 == "\n" }))
+    }
+
+    /// Writes only the columns of `t` that differ from `old`, the stored version of the same
+    /// task: SQLite then rewrites only the indexes over those columns (a callback that finishes
+    /// a task leaves `tasks_created` and `tasks_model_created` alone). `sqlCache` keeps the
+    /// statement text per set of changed columns (a handful of shapes in practice).
+    static func update(_ t: TaskRecord, from old: TaskRecord, in db: Database, sqlCache: inout [UInt32: String]) throws {
+        precondition(t.taskID == old.taskID, "update(_:from:) needs two versions of one task")
+        let new = values(of: t)
+        let previous = values(of: old)
+        var changed: UInt32 = 0
+        var arguments: [SQLValue] = [new[0]]
+        for index in 1..<new.count where new[index] != previous[index] {
+            changed |= 1 << UInt32(index)
+            arguments.append(new[index])
+        }
+        guard changed != 0 else { return }
+        let sql: String
+        if let cached = sqlCache[changed] {
+            sql = cached
+        } else {
+            var assignments: [String] = []
+            for index in 1..<new.count where changed & (1 << UInt32(index)) != 0 {
+                assignments.append("\(taskColumnNames[index]) = ?\(assignments.count + 2)")
+            }
+            sql = "UPDATE tasks SET " + assignments.joined(separator: ", ") + " WHERE task_id = ?1"
+            sqlCache[changed] = sql
+        }
+        try db.execute(sql, arguments)
+    }
+
     package static func task(from s: Statement) -> TaskRecord { task(from: s, offset: 0) }
 
     /// A task from the statement's columns starting at `offset` (`taskColumns`, in order).

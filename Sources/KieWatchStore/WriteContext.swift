@@ -11,6 +11,8 @@ package final class WriteContext {
     let clock: any WallClock
     /// This closure's rollup deltas, merged into the batch's only when the closure succeeds.
     var rollups = RollupAccumulator()
+    /// `UPDATE tasks` statement text per set of changed columns (see `RecordSQL.update`).
+    private var taskUpdateSQL: [UInt32: String] = [:]
 
     init(db: Database, clock: any WallClock) {
         self.db = db
@@ -46,24 +48,32 @@ package final class WriteContext {
         try RecordSQL.task(id: id, in: db)
     }
 
-    /// Inserts or replaces a task row, and keeps `task_rollup` in step with the transition:
+    /// Inserts or updates a task row, and keeps `task_rollup` in step with the transition:
     /// a new row counts `created` (at `createdAt`), the first move to a terminal state counts
     /// `finished_success`/`finished_fail`, the duration and the credits (at `finishedAt`, else `updatedAt`),
     /// and `missed` turning true counts a missed webhook. Saving the same state twice counts
     /// nothing twice, so callers can simply save what they decided.
     package func save(_ task: TaskRecord) throws {
-        let old = try RecordSQL.task(id: task.taskID, in: db)
-        try RecordSQL.upsert(task, into: db)
-        if old == nil {
+        try save(task, replacing: try RecordSQL.task(id: task.taskID, in: db))
+    }
+
+    /// `save` for a caller that read the stored row in this same closure (`task(id:)`) and
+    /// changed it: `stored` is that row as read (nil: there was none), which spares a second
+    /// lookup; only the changed columns are written.
+    package func save(_ task: TaskRecord, replacing stored: TaskRecord?) throws {
+        if let stored {
+            try RecordSQL.update(task, from: stored, in: db, sqlCache: &taskUpdateSQL)
+        } else {
+            try RecordSQL.upsert(task, into: db)
             rollups.taskCreated(model: task.model, at: task.createdAt)
         }
         let learnedAt = task.finishedAt ?? task.updatedAt
-        if task.state.isTerminal && !(old?.state.isTerminal ?? false) {
+        if task.state.isTerminal && !(stored?.state.isTerminal ?? false) {
             let end = task.completedAt ?? learnedAt
             rollups.taskFinished(model: task.model, success: task.state == .success, at: learnedAt,
                                  durationMicros: (end - task.createdAt) * 1_000, credits: task.creditsConsumed ?? 0)
         }
-        if task.missed && !(old?.missed ?? false) {
+        if task.missed && !(stored?.missed ?? false) {
             rollups.taskMissed(model: task.model, at: learnedAt)
         }
     }
@@ -72,7 +82,7 @@ package final class WriteContext {
     @discardableResult
     package func insertIfAbsent(_ task: TaskRecord) throws -> Bool {
         guard try self.task(id: task.taskID) == nil else { return false }
-        try save(task)
+        try save(task, replacing: nil)
         return true
     }
 

@@ -54,6 +54,44 @@ struct StoreWriterTests {
         }
     }
 
+    /// `save(_:replacing:)` writes only the columns that changed; whatever changed (a value
+    /// set, replaced, or cleared back to NULL) must read back exactly, and the rest must stay.
+    @Test func savingAgainstTheStoredRowWritesEveryChangeAndKeepsTheRest() async throws {
+        try await withTemporaryDatabase { path in
+            let writer = try openWriter(path)
+            var first = task("t1", deadlineAt: t0 + 60_000)
+            first.nextPollAt = t0 + 1_000
+            first.failMessage = "pending"
+            let original = first
+            try await writer.write { try $0.save(original) }
+
+            var changed = original
+            changed.state = .success
+            changed.updatedAt = t0 + 5_000
+            changed.completedAt = t0 + 4_000
+            changed.finishedAt = t0 + 5_000
+            changed.callbacksReceived = 1
+            changed.creditsConsumed = 12.5
+            changed.resultSource = .callback
+            changed.nextPollAt = nil
+            changed.failMessage = nil
+            changed.missed = true
+            let saved = changed
+            try await writer.write { ctx in
+                let stored = try #require(try ctx.task(id: "t1"))
+                try ctx.save(saved, replacing: stored)
+                #expect(try ctx.task(id: "t1") == saved)
+                // Nothing changed: nothing written, nothing counted twice.
+                try ctx.save(saved, replacing: saved)
+            }
+            let reader = try StoreReader(path: path)
+            #expect(try reader.task(id: "t1") == saved)
+            #expect(try reader.db.rows("SELECT created, finished_success, missed FROM task_rollup")
+                    == [[.integer(1), .integer(1), .integer(1)]])
+            await writer.close()
+        }
+    }
+
     /// Holds the writer thread inside a closure until released, so that everything submitted
     /// meanwhile lands in the same next batch.
     private func holdWriter(_ writer: StoreWriter) async throws -> (Task<Void, any Error>, DispatchSemaphore) {

@@ -52,10 +52,11 @@ enum TaskWrites {
     ) throws -> StatusOutcome {
         var call = call
         var outcome = StatusOutcome()
-        if let id = report?.taskId ?? taskID, var task = try ctx.task(id: id) {
+        if let id = report?.taskId ?? taskID, let stored = try ctx.task(id: id) {
+            var task = stored
             if let report {
                 outcome.transition = TaskLifecycle.apply(report, to: &task, source: .proxy, now: now)
-                if outcome.transition.changed { try ctx.save(task) }
+                if outcome.transition.changed { try ctx.save(task, replacing: stored) }
             }
             outcome.task = task
             outcome.model = task.model
@@ -109,13 +110,14 @@ enum TaskWrites {
         _ ctx: WriteContext, report: TaskReport, body: [UInt8], relayHeaders: String, now: EpochMillis,
         record: WebhookRecord?
     ) throws -> CallbackOutcome {
-        guard var task = try ctx.task(id: report.taskId) else {
+        guard let stored = try ctx.task(id: report.taskId) else {
             if var row = record {
                 row.result = .unknownTask
                 try ctx.insert(row)
             }
             return .unknownTask
         }
+        var task = stored
         // The first callback is accepted and relayed even when the app already learned the
         // result by polling: the app asked for a callback. Later ones are duplicates, or late
         // when recovery got there first.
@@ -136,7 +138,7 @@ enum TaskWrites {
             }
             outcome = .accepted(task, relayed: relayed, finished: transition.becameTerminal)
         }
-        try ctx.save(task)
+        try ctx.save(task, replacing: stored)
         if var row = record {
             row.result = outcome.result
             row.model = row.model ?? task.model
@@ -179,7 +181,8 @@ enum TaskWrites {
         _ ctx: WriteContext, taskID: String, poll: PollResult, call: APICallRecord?, cadence: RecoveryCadence,
         scrubber: SecretScrubber, now: EpochMillis
     ) throws -> RecoveryOutcome {
-        guard var task = try ctx.task(id: taskID) else { return RecoveryOutcome() }
+        guard let stored = try ctx.task(id: taskID) else { return RecoveryOutcome() }
+        var task = stored
         var call = call
         call?.model = task.model
         if let call { try ctx.insert(call) }
@@ -222,7 +225,7 @@ enum TaskWrites {
                 outcome.gaveUp = true
             }
         }
-        try ctx.save(task)
+        try ctx.save(task, replacing: stored)
         try ctx.insert(RecoveryRecord(ts: now, taskID: task.taskID, model: task.model, result: outcome.result ?? .error, detail: detail))
         outcome.task = task
         return outcome
