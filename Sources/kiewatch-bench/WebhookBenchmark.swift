@@ -7,7 +7,8 @@ import Synchronization
 /// Webhook ingestion: durably acknowledged callback deliveries per second on loopback with
 /// 64 keep-alive connections, against the real `kiewatch serve` (group commit), plus the
 /// agent's memory (idle, during the flood, with 1,000 open connections) and the effect of
-/// concurrent `/metrics` scrapes on the acknowledgement rate.
+/// concurrent `/metrics` scrapes on the acknowledgement rate. The deliveries come from
+/// `LoadGenerator` (one thread, one epoll loop), which takes well under a tenth of a core.
 func runWebhookBenchmark(deliveries: Int, connections: Int) async throws {
     let directory = try benchDirectory("webhook")
     defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -30,7 +31,7 @@ func runWebhookBenchmark(deliveries: Int, connections: Int) async throws {
     let idle = agent.memory()
     print("  agent idle: resident \(mib(idle.rss)) (target <= 30 MiB)")
 
-    let url = "http://127.0.0.1:\(port)/webhooks/kie?secret=\(secret)"
+    let generator = LoadGenerator(port: port, path: "/webhooks/kie?secret=\(secret)", connections: connections)
     let body: @Sendable (Int) -> [UInt8] = { i in
         Array(#"{"code":200,"msg":"Playground task completed successfully.","data":{"taskId":"bench-\#(i)","model":"kling-2.6/text-to-video","state":"success","resultJson":"{\"resultUrls\":[\"https://files.example/v.mp4\"]}","completeTime":\#(SystemClock().now() - 2000),"createTime":\#(SystemClock().now() - 60000),"creditsConsumed":10}}"#.utf8)
     }
@@ -38,19 +39,19 @@ func runWebhookBenchmark(deliveries: Int, connections: Int) async throws {
     // Warm-up, then the measured flood; then alternating rounds without and with a scraper
     // hitting /metrics every second (15 times Prometheus' default rate), so both see the same
     // machine and database growth.
-    _ = try await flood(url: url, first: 0, count: 2000, connections: connections, client: client, body: body)
-    let plain = try await flood(url: url, first: 2000, count: deliveries, connections: connections, client: client, body: body)
+    _ = try await generator.flood(first: 0, count: 2000, body: body)
+    let plain = try await generator.flood(first: 2000, count: deliveries, body: body)
     var next = 2000 + deliveries
     let round = deliveries / 10
     var quiet: [FloodResult] = []
     var scraped: [FloodResult] = []
     var scrapes = 0
     for _ in 0..<5 {
-        quiet.append(try await flood(url: url, first: next, count: round, connections: connections, client: client, body: body))
+        quiet.append(try await generator.flood(first: next, count: round, body: body))
         next += round
         let scraping = ScrapeLoop(url: "http://127.0.0.1:\(port)/metrics", client: client)
         let scraper = Task { await scraping.run() }
-        scraped.append(try await flood(url: url, first: next, count: round, connections: connections, client: client, body: body))
+        scraped.append(try await generator.flood(first: next, count: round, body: body))
         next += round
         scraper.cancel()
         _ = await scraper.value
@@ -92,6 +93,8 @@ func runWebhookBenchmark(deliveries: Int, connections: Int) async throws {
     print("  acknowledged \(acked), stored as accepted \(stored)\(Int(stored) >= acked ? "" : "  <-- MISMATCH")")
 }
 
+/// What one flood measured: requests sent, how many failed, wall time, and latency percentiles
+/// (seconds) of the answered ones.
 struct FloodResult {
     var count: Int
     var errors: Int
@@ -99,48 +102,6 @@ struct FloodResult {
     var p50: Double
     var p99: Double
     var rate: Double { Double(count - errors) / seconds }
-}
-
-/// Sends `count` POSTs over `connections` concurrent keep-alive senders; latencies per request.
-func flood(
-    url: String, first: Int, count: Int, connections: Int, client: HTTPClient, body: @escaping @Sendable (Int) -> [UInt8]
-) async throws -> FloodResult {
-    let next = SharedCounter(first)
-    let end = first + count
-    let started = monotonicNanos()
-    let results = await withTaskGroup(of: ([Double], Int).self) { group in
-        for _ in 0..<connections {
-            group.addTask {
-                var latencies: [Double] = []
-                var errors = 0
-                while true {
-                    let i = next.next()
-                    if i >= end { break }
-                    let t0 = monotonicNanos()
-                    do {
-                        let request = try HTTPClientRequest(
-                            method: "POST", url: url, headers: ["Content-Type": "application/json"], body: body(i))
-                        let response = try await client.send(request, timeout: .seconds(30))
-                        if response.status != 200 { errors += 1 }
-                    } catch {
-                        errors += 1
-                    }
-                    latencies.append(Double(monotonicNanos() - t0) / 1e9)
-                }
-                return (latencies, errors)
-            }
-        }
-        var all: [Double] = []
-        var errors = 0
-        for await (l, e) in group {
-            all += l
-            errors += e
-        }
-        return (all.sorted(), errors)
-    }
-    let seconds = Double(monotonicNanos() - started) / 1e9
-    return FloodResult(
-        count: count, errors: results.1, seconds: seconds, p50: percentile(results.0, 0.5), p99: percentile(results.0, 0.99))
 }
 
 /// Scrapes `/metrics` every second until cancelled.
