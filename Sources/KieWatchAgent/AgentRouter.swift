@@ -15,13 +15,30 @@ public struct AgentRouter: HTTPHandler {
         webhooks = WebhookReceiver(context: context)
     }
 
+    /// Webhook deliveries are answered from the event loop and the writer thread, without a
+    /// task each: at thousands per second the hops through the task pool cost more than the
+    /// work. Everything else goes to `handle`.
+    public func handleInline(_ request: HTTPRequest, responder: InlineResponder) -> Bool {
+        guard request.method == "POST", let family = Self.webhookFamily(request.path) else { return false }
+        webhooks.receive(request, family: family, responder: responder)
+        return true
+    }
+
+    private static func webhookFamily(_ path: Substring) -> ModelFamily? {
+        switch path {
+        case "/webhooks/kie": .market
+        case "/webhooks/veo": .veo
+        default: nil
+        }
+    }
+
     public func handle(_ request: HTTPRequest) async -> HTTPResponse {
         let path = request.path
         if path.hasPrefix("/api/") { return await proxy.handle(request) }
         switch path {
         case "/webhooks/kie", "/webhooks/veo":
             guard request.method == "POST" else { return methodNotAllowed("POST") }
-            return await webhooks.handle(request, family: path == "/webhooks/veo" ? .veo : .market)
+            return await webhooks.handle(request, family: Self.webhookFamily(path) ?? .market)
         case "/metrics":
             guard request.method == "GET" || request.method == "HEAD" else { return methodNotAllowed("GET") }
             let format = ExpositionFormat.negotiate(accept: request.headers["Accept"])

@@ -16,8 +16,9 @@ final class Connection: EventHandler {
     enum State {
         /// Reading a request (or waiting for one).
         case reading
-        /// The handler is running; its response goes out with these framing decisions.
-        case handling(serial: UInt64, task: Task<Void, Never>, keepAlive: Bool, isHead: Bool, version: String)
+        /// The handler is running (in `task`, or inline when nil); its response goes out with
+        /// these framing decisions.
+        case handling(serial: UInt64, task: Task<Void, Never>?, keepAlive: Bool, isHead: Bool, version: String)
         /// A response is being written; then the next request, or a lingering close.
         case writing
         /// Our FIN is sent after a closing response; discard input until the peer closes, so
@@ -158,10 +159,15 @@ final class Connection: EventHandler {
         let loop = table.loop
         let this = LoopBound(self, loop: loop)
         deadline = monotonicNanos() + context.handlerTimeout
-        let task = Task {
-            let response = await handler.handle(request)
-            loop.execute { this.value.handlerFinished(serial: serial, response: response) }
+        let responder = InlineResponder { work in
+            loop.execute { this.value.handlerFinished(serial: serial, response: work()) }
         }
+        // The responder only queues a job, so the state below is set before any answer is handled.
+        if handler.handleInline(request, responder: responder) {
+            state = .handling(serial: serial, task: nil, keepAlive: keepAlive, isHead: isHead, version: version)
+            return
+        }
+        let task = Task { responder.respond(await handler.handle(request)) }
         state = .handling(serial: serial, task: task, keepAlive: keepAlive, isHead: isHead, version: version)
     }
 
@@ -199,7 +205,7 @@ final class Connection: EventHandler {
 
     /// Refuses the current request with `status` and closes (after a lingering close).
     private func respondAndClose(status: Int, message: String) {
-        if case .handling(_, let task, _, _, _) = state { task.cancel() }
+        if case .handling(_, let task, _, _, _) = state { task?.cancel() }
         write(ResponseWriter.errorResponse(status: status, message: message), thenClose: true)
     }
 
@@ -284,7 +290,7 @@ final class Connection: EventHandler {
     func close() {
         switch state {
         case .closed: return
-        case .handling(_, let task, _, _, _): task.cancel()
+        case .handling(_, let task, _, _, _): task?.cancel()
         default: break
         }
         state = .closed

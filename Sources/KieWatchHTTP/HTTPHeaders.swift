@@ -47,7 +47,7 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, E
     }
 }
 
-extension String {
+extension StringProtocol {
     /// ASCII case-insensitive equality, the comparison HTTP field names need (no locale, no allocation).
     public func equalsIgnoringASCIICase(_ other: String) -> Bool {
         let a = utf8, b = other.utf8

@@ -23,25 +23,38 @@ public struct HTTPRequest: Sendable {
 
     /// The path part of the target, without the query.
     public var path: Substring {
-        target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? target[...]
+        guard let q = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return target[...] }
+        return target[..<q]
     }
 
     /// The raw query string (after `?`), if any.
     public var query: Substring? {
-        guard let q = target.firstIndex(of: "?") else { return nil }
-        return target[target.index(after: q)...]
+        guard let q = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return nil }
+        return target[target.utf8.index(after: q)...]
     }
 
     /// The first value of query parameter `name`, percent-decoded (`+` as space).
+    /// Walks the query in place: only the value found is decoded into a new string.
     public func queryItem(_ name: String) -> String? {
         guard let query else { return nil }
-        for pair in query.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            if percentDecode(parts[0]) == name {
-                return parts.count > 1 ? percentDecode(parts[1]) : ""
+        let utf8 = query.utf8
+        var start = utf8.startIndex
+        while start < utf8.endIndex {
+            let end = utf8[start...].firstIndex(of: UInt8(ascii: "&")) ?? utf8.endIndex
+            let pair = query[start..<end]
+            let equals = pair.utf8.firstIndex(of: UInt8(ascii: "="))
+            if componentEquals(pair[..<(equals ?? pair.endIndex)], name) {
+                guard let equals else { return "" }
+                return percentDecode(pair[pair.utf8.index(after: equals)...])
             }
+            start = end == utf8.endIndex ? end : utf8.index(after: end)
         }
         return nil
+    }
+
+    private func componentEquals(_ encoded: Substring, _ name: String) -> Bool {
+        let plain = !encoded.utf8.contains { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }
+        return plain ? encoded.utf8.elementsEqual(name.utf8) : percentDecode(encoded) == name
     }
 
     /// Whether the connection stays open after this request (HTTP/1.1 default unless `close`).
@@ -54,20 +67,24 @@ public struct HTTPRequest: Sendable {
 
 /// Percent-decodes a URL component; `+` is a space (form encoding). Invalid escapes stay as they are.
 public func percentDecode(_ s: Substring) -> String {
+    let utf8 = s.utf8
+    guard utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) else { return String(s) }
     var out: [UInt8] = []
-    out.reserveCapacity(s.utf8.count)
-    var it = Array(s.utf8)[...]
-    while let b = it.popFirst() {
+    out.reserveCapacity(utf8.count)
+    var i = utf8.startIndex
+    while i < utf8.endIndex {
+        let b = utf8[i]
         if b == UInt8(ascii: "+") {
             out.append(0x20)
-        } else if b == UInt8(ascii: "%"), it.count >= 2, let h = hexValue(it[it.startIndex]),
-            let l = hexValue(it[it.startIndex + 1])
+        } else if b == UInt8(ascii: "%"), utf8.distance(from: i, to: utf8.endIndex) >= 3,
+            let h = hexValue(utf8[utf8.index(i, offsetBy: 1)]), let l = hexValue(utf8[utf8.index(i, offsetBy: 2)])
         {
             out.append(h << 4 | l)
-            it.removeFirst(2)
+            i = utf8.index(i, offsetBy: 2)
         } else {
             out.append(b)
         }
+        i = utf8.index(after: i)
     }
     return String(decoding: out, as: UTF8.self)
 }

@@ -74,6 +74,33 @@ public struct HTTPResponse: Sendable {
 /// The one extension point of the server: a request in, a response out.
 public protocol HTTPHandler: Sendable {
     func handle(_ request: HTTPRequest) async -> HTTPResponse
+
+    /// The path for hot requests whose only wait is a completion callback (a group commit):
+    /// called first, on the event loop thread. Return false (the default) and `handle` runs in
+    /// a task; return true and answer exactly once through `responder`, from any thread, later
+    /// or at once. It must not block: everything it does holds up the loop's other connections.
+    func handleInline(_ request: HTTPRequest, responder: InlineResponder) -> Bool
+}
+
+extension HTTPHandler {
+    public func handleInline(_ request: HTTPRequest, responder: InlineResponder) -> Bool { false }
+}
+
+/// How an inline handler answers: from any thread, exactly once, and the connection's event
+/// loop does the rest. `respond(after:)` moves the handler's own follow-up work (metrics,
+/// logs) onto the loop too, so the thread that completed the request (the store writer)
+/// goes straight back to its queue.
+public struct InlineResponder: Sendable {
+    private let deliver: @Sendable (@escaping @Sendable () -> HTTPResponse) -> Void
+
+    package init(deliver: @escaping @Sendable (@escaping @Sendable () -> HTTPResponse) -> Void) {
+        self.deliver = deliver
+    }
+
+    public func respond(_ response: HTTPResponse) { deliver { response } }
+
+    /// Runs `work` on the connection's event loop and sends the response it returns.
+    public func respond(after work: @escaping @Sendable () -> HTTPResponse) { deliver(work) }
 }
 
 /// A handler made from a closure (tests, small servers).

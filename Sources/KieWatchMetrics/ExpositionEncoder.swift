@@ -63,7 +63,7 @@ struct ExpositionEncoder {
     /// ` # {labels} value timestamp`, the OpenMetrics exemplar suffix of a sample line.
     mutating func appendExemplar(_ exemplar: Exemplar) {
         bytes.append(contentsOf: " # ".utf8)
-        bytes.append(contentsOf: exemplar.renderedLabels)
+        exemplar.appendLabels(to: &bytes)
         bytes.append(UInt8(ascii: " "))
         ExpositionText.appendValue(exemplar.value, to: &bytes)
         bytes.append(UInt8(ascii: " "))

@@ -57,6 +57,7 @@ package final class Database {
             try execute("PRAGMA foreign_keys = ON")
             // Keep the WAL from staying huge after a burst; checkpoints truncate it to this.
             try execute("PRAGMA journal_size_limit = 67108864")
+            try execute("PRAGMA wal_autocheckpoint = \(configuration.walAutocheckpointPages)")
             // The writer touches a task's row and its index pages for every callback: a page
             // cache that holds the hot part of the tasks table saves a read per page.
             try execute("PRAGMA cache_size = -\(configuration.writerCacheKiB)")

@@ -34,6 +34,11 @@ package struct StoreConfiguration: Sendable {
 
     /// The writer connection's page cache, in KiB (readers keep SQLite's 2 MiB default).
     package var writerCacheKiB = 16_384
+    /// WAL size (4 KiB pages) at which the writer checkpoints after a commit, which lets it
+    /// restart the WAL; between those, the checkpointer thread copies frames every
+    /// `checkpointInterval` (nil: no checkpointer, the writer does it all).
+    package var walAutocheckpointPages = 8_000
+    package var checkpointInterval: Duration? = .milliseconds(50)
 
     package init() {}
 }

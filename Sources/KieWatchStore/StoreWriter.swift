@@ -35,6 +35,7 @@ package final class StoreWriter: Sendable {
     private let errorCounter = Atomic<Int>(0)
     private let droppedCounter = Atomic<Int>(0)
     private let batchCounter = Atomic<Int>(0)
+    private let checkpointer: Checkpointer?
 
     /// Versions the opening migration applied (empty when the file was already up to date).
     package let appliedMigrations: [Int]
@@ -45,6 +46,9 @@ package final class StoreWriter: Sendable {
         self.configuration = configuration
         let db = try Database(path: path, mode: .readWrite, configuration: configuration)
         appliedMigrations = try Schema.migrate(db, now: configuration.clock.now())
+        checkpointer = try configuration.checkpointInterval.map {
+            try Checkpointer(path: path, configuration: configuration, interval: $0)
+        }
         let owned = WriterThreadState(db: db, clock: configuration.clock)
         let thread = Thread { [self] in self.run(owned) }
         thread.name = "kiewatch-store-writer"
@@ -87,16 +91,24 @@ package final class StoreWriter: Sendable {
     /// the write. `body` runs on the writer thread: keep it short and never block in it.
     package func write<T: Sendable>(_ body: @escaping @Sendable (WriteContext) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let job = Job(
-                run: { context in
-                    let value = try body(context)
-                    return { continuation.resume(returning: value) }
-                },
-                fail: { continuation.resume(throwing: $0) })
-            if !submit(.job(job)) {
-                continuation.resume(throwing: Self.closedError)
-            }
+            write(body) { continuation.resume(with: $0) }
         }
+    }
+
+    /// `write` for callers that are not tasks (an event loop answering inline): `completion`
+    /// gets the result after the COMMIT, or the error, exactly once, on the writer thread
+    /// (keep it short: hand the rest to another thread).
+    package func write<T: Sendable>(
+        _ body: @escaping @Sendable (WriteContext) throws -> T,
+        completion: @escaping @Sendable (Result<T, any Error>) -> Void
+    ) {
+        let job = Job(
+            run: { context in
+                let value = try body(context)
+                return { completion(.success(value)) }
+            },
+            fail: { completion(.failure($0)) })
+        if !submit(.job(job)) { completion(.failure(Self.closedError)) }
     }
 
     /// Returns once everything submitted before the call is committed; throws the COMMIT
@@ -185,6 +197,9 @@ package final class StoreWriter: Sendable {
                 let stop = process(taken[start..<end], owned)
                 start = end
                 if let stop {
+                    // The checkpointer's connection goes first, so the writer's close is the
+                    // last one and checkpoints and removes the WAL.
+                    checkpointer?.stop()
                     owned.close()
                     stop()
                     return

@@ -64,3 +64,56 @@ struct HTTPServerTests {
         }
     }
 }
+
+/// Answers `/inline*` through `handleInline`: at once, from another thread later, or never
+/// (`/inline-never`); everything else through `handle`.
+private struct InlineHandler: HTTPHandler {
+    func handleInline(_ request: HTTPRequest, responder: InlineResponder) -> Bool {
+        switch request.path {
+        case "/inline-now":
+            responder.respond(.text("now \(request.method)"))
+        case "/inline-later":
+            let body = request.body
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(50)) {
+                responder.respond(after: { .text("later \(body.count)") })
+            }
+        case "/inline-never":
+            break
+        default:
+            return false
+        }
+        return true
+    }
+
+    func handle(_ request: HTTPRequest) async -> HTTPResponse { .text("task \(request.path)") }
+}
+
+@Suite(.serialized)
+struct HTTPServerInlineHandlerTests {
+    @Test func inlineAnswersKeepTheConnectionAndItsOrder() async throws {
+        try await withHTTPServer(handler: InlineHandler()) { server, port in
+            let client = try await RawHTTPClient(port: port)
+            // Pipelined: a late inline answer, then a task-handled request, then an immediate one.
+            try await client.send(
+                "POST /inline-later HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+                    + "GET /other HTTP/1.1\r\nHost: x\r\n\r\nGET /inline-now HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try await client.readResponse().text == "later 3")
+            #expect(try await client.readResponse().text == "task /other")
+            #expect(try await client.readResponse().text == "now GET")
+            #expect(server.stats.requestsServed == 3)
+            #expect(server.stats.acceptedConnections == 1)
+        }
+    }
+
+    @Test func anInlineHandlerThatNeverAnswersGetsTheHandlerTimeout() async throws {
+        var configuration = HTTPServer.Configuration()
+        configuration.handlerTimeout = .milliseconds(200)
+        configuration.handlerTimeoutStatus = 504
+        try await withHTTPServer(configuration: configuration, handler: InlineHandler()) { server, port in
+            let client = try await RawHTTPClient(port: port)
+            try await client.send("GET /inline-never HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try await client.readResponse().status == 504)
+            #expect(server.stats.handlerTimeouts == 1)
+        }
+    }
+}

@@ -1,3 +1,4 @@
+import Foundation
 import Dispatch
 import KieWatchCore
 import KieWatchTestSupport
@@ -88,6 +89,33 @@ struct StoreWriterTests {
             #expect(try reader.task(id: "t1") == saved)
             #expect(try reader.db.rows("SELECT created, finished_success, missed FROM task_rollup")
                     == [[.integer(1), .integer(1), .integer(1)]])
+            await writer.close()
+        }
+    }
+
+    /// With the writer's own autocheckpoint out of reach, committed pages reach the database
+    /// file only through the checkpointer thread; without it they stay in the WAL.
+    @Test(arguments: [true, false])
+    func theCheckpointerCopiesCommittedFramesIntoTheDatabaseFile(withCheckpointer: Bool) async throws {
+        try await withTemporaryDatabase { path in
+            var configuration = StoreConfiguration()
+            configuration.clock = TestClock(t0)
+            configuration.walAutocheckpointPages = 1_000_000
+            configuration.checkpointInterval = withCheckpointer ? .milliseconds(20) : nil
+            let writer = try StoreWriter(path: path, configuration: configuration)
+            func fileSize() -> Int { (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0 }
+            let before = fileSize()
+            for i in 0..<2_000 {
+                writer.record(WebhookRecord(ts: t0 + Int64(i), family: .market, auth: .ok, result: .accepted,
+                                            body: [UInt8](repeating: 0x61, count: 1_000)))
+            }
+            try await writer.flush()
+            var grown = false
+            for _ in 0..<100 where !grown {
+                try await Task.sleep(for: .milliseconds(20))
+                grown = fileSize() > before + 1_000_000
+            }
+            #expect(grown == withCheckpointer)
             await writer.close()
         }
     }

@@ -34,15 +34,16 @@ public struct WebhookAuthenticator: Sendable {
     /// The shared-secret check, done before the body is even parsed.
     public func checkSecret(_ request: HTTPRequest) -> Verdict {
         guard let secret else { return .ok }
-        var presented: String?
+        var presented: Substring?
         if let q = request.queryItem("secret") {
-            presented = q
-        } else if let auth = request.headers["Authorization"] {
-            let parts = auth.split(separator: " ", maxSplits: 1)
-            if parts.count == 2, parts[0].lowercased() == "bearer" { presented = String(parts[1]) }
+            presented = q[...]
+        } else if let auth = request.headers["Authorization"], let space = auth.utf8.firstIndex(of: UInt8(ascii: " ")),
+            auth[..<space].equalsIgnoringASCIICase("bearer")
+        {
+            presented = auth[auth.utf8.index(after: space)...]
         }
         guard let presented, !presented.isEmpty else { return .missingSecret }
-        return constantTimeEquals(Array(presented.utf8), secret) ? .ok : .badSecret
+        return constantTimeEquals(presented.utf8, secret) ? .ok : .badSecret
     }
 
     /// The signature check, which needs the task id from the body.

@@ -16,6 +16,17 @@ struct WebhookReceiver: Sendable {
     }
 
     func handle(_ request: HTTPRequest, family: ModelFamily) async -> HTTPResponse {
+        await withCheckedContinuation { continuation in
+            receive(request, family: family, responder: InlineResponder { continuation.resume(returning: $0()) })
+        }
+    }
+
+    /// Decides a delivery and answers once: at once for a rejected one, after the commit for
+    /// an accepted one. Never blocks, so the event loop runs it inline
+    /// (`AgentRouter.handleInline`) and no task is started per callback; the writer thread only
+    /// hands the outcome over, and the metrics are counted where the response is sent.
+    func receive(_ request: HTTPRequest, family: ModelFamily, responder: InlineResponder) {
+        let respond = responder.respond(_:)
         let now = context.clock.now()
         let signatureTimestamp = request.headers["X-Webhook-Timestamp"]
         let signature = request.headers["X-Webhook-Signature"]
@@ -25,45 +36,53 @@ struct WebhookReceiver: Sendable {
 
         let secretVerdict = authenticator.checkSecret(request)
         guard secretVerdict.isAccepted else {
-            return await reject(&row, verdict: secretVerdict, status: 401, message: "unauthorized")
+            return respond(reject(&row, verdict: secretVerdict, status: 401, message: "unauthorized"))
         }
         guard let envelope = KieEnvelope(body: request.body) else {
-            return await malformed(&row, reason: "body is not a JSON object")
+            return respond(malformed(&row, reason: "body is not a JSON object"))
         }
         let report: TaskReport
         do {
             report = try KieWire.callback(envelope, family: family)
         } catch {
             row.taskID = envelope.data["taskId"]?.nonEmptyString
-            return await malformed(&row, reason: error.message)
+            return respond(malformed(&row, reason: error.message))
         }
         row.taskID = report.taskId
         row.model = report.model
         row.state = report.state
         let signatureVerdict = authenticator.checkSignature(request, taskId: report.taskId, now: now)
         guard signatureVerdict.isAccepted else {
-            return await reject(&row, verdict: signatureVerdict, status: 401, message: "bad signature")
+            return respond(reject(&row, verdict: signatureVerdict, status: 401, message: "bad signature"))
         }
 
         let relayHeaders = TaskWrites.relayHeaders(timestamp: signatureTimestamp, signature: signature)
         let delivery = row
-        let outcome: TaskWrites.CallbackOutcome
-        do {
-            outcome = try await context.writer.write { ctx in
-                try TaskWrites.recordCallback(ctx, report: report, webhook: delivery, relayHeaders: relayHeaders, now: now)
+        let context = self.context
+        context.writer.write { ctx in
+            try TaskWrites.recordCallback(ctx, report: report, webhook: delivery, relayHeaders: relayHeaders, now: now)
+        } completion: { result in
+            responder.respond {
+                switch result {
+                case .failure(let error):
+                    // Not committed, so not acknowledged: Kie retries the delivery.
+                    context.storeFailed("webhook", error, task: report.taskId)
+                    return .kieError(code: 503, msg: "kiewatch: could not store the callback, retry later", status: 503)
+                case .success(let outcome):
+                    // Counted before the 200 leaves, so whoever sees the 200 also sees the count.
+                    if let credits = report.creditsRemaining { CreditTracker.publish(balance: credits, context: context) }
+                    Self.observe(outcome, model: report.model, context: context)
+                    if case .unknownTask = outcome {
+                        context.logger.warn("webhook.unknown_task", ["task": report.taskId, "family": family.rawValue])
+                    }
+                    return Self.acknowledged
+                }
             }
-        } catch {
-            // Not committed, so not acknowledged: Kie retries the delivery.
-            context.storeFailed("webhook", error, task: report.taskId)
-            return .kieError(code: 503, msg: "kiewatch: could not store the callback, retry later", status: 503)
         }
-        if let credits = report.creditsRemaining { CreditTracker.publish(balance: credits, context: context) }
-        Self.observe(outcome, model: report.model, context: context)
-        if case .unknownTask = outcome {
-            context.logger.warn("webhook.unknown_task", ["task": report.taskId, "family": family.rawValue])
-        }
-        return .json(["code": 200, "msg": "success"])
     }
+
+    /// Kie's expected answer to a delivery, built once.
+    private static let acknowledged = HTTPResponse.json(["code": 200, "msg": "success"])
 
     /// Metrics for a decided callback (also used when an early callback is matched at create).
     static func observe(_ outcome: TaskWrites.CallbackOutcome, model: String?, context: AgentContext) {
@@ -82,21 +101,21 @@ struct WebhookReceiver: Sendable {
     }
 
     private func reject(_ row: inout WebhookRecord, verdict: WebhookAuthenticator.Verdict, status: Int, message: String)
-        async -> HTTPResponse
+        -> HTTPResponse
     {
         row.auth = WebhookAuth(verdict)
         row.result = .unauthorized
         // An unauthenticated body is not kept: it is untrusted and may be large.
         row.body = []
-        return await recordRejected(row, status: status, message: message)
+        return recordRejected(row, status: status, message: message)
     }
 
-    private func malformed(_ row: inout WebhookRecord, reason: String) async -> HTTPResponse {
+    private func malformed(_ row: inout WebhookRecord, reason: String) -> HTTPResponse {
         row.result = .malformed
-        return await recordRejected(row, status: 400, message: "malformed callback: \(reason)")
+        return recordRejected(row, status: 400, message: "malformed callback: \(reason)")
     }
 
-    private func recordRejected(_ row: WebhookRecord, status: Int, message: String) async -> HTTPResponse {
+    private func recordRejected(_ row: WebhookRecord, status: Int, message: String) -> HTTPResponse {
         if !context.writer.record(row) { context.storeFailed("webhook", StoreQueueFull(), task: row.taskID) }
         context.metrics.webhooksReceived.labels(AgentMetrics.modelLabel(row.model), row.result.rawValue).increment()
         context.logger.warn(

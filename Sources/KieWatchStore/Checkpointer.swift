@@ -1,0 +1,54 @@
+import CSQLite
+import Dispatch
+import Foundation
+import Synchronization
+
+/// Copies committed WAL frames into the database file on its own thread and connection, so
+/// the writer thread spends its time on commits, not on checkpoint I/O and fsyncs.
+///
+/// It runs a PASSIVE checkpoint every `interval`: it never waits on the writer nor blocks it.
+/// Only the writer can restart the WAL (at the start of a transaction, once every frame is in
+/// the database), so the writer keeps SQLite's own autocheckpoint at
+/// `StoreConfiguration.walAutocheckpointPages` as the backstop that bounds the WAL under a
+/// sustained flood; by then this thread has already copied most frames, so the writer's
+/// checkpoint is short.
+final class Checkpointer: Sendable {
+    private let stopSignal = DispatchSemaphore(value: 0)
+    private let stopped = DispatchSemaphore(value: 0)
+    private let passes = Atomic<Int>(0)
+
+    /// Opens a second connection to `path` (already created and migrated by the writer).
+    init(path: String, configuration: StoreConfiguration, interval: Duration) throws {
+        let db = try Database(path: path, mode: .readWrite, configuration: configuration)
+        let owned = ConnectionBox(db)
+        let nanos = interval.components.seconds * 1_000_000_000 + interval.components.attoseconds / 1_000_000_000
+        let thread = Thread { [self] in
+            while stopSignal.wait(timeout: .now() + .nanoseconds(Int(nanos))) == .timedOut {
+                // Best effort: a busy or failed pass is simply retried on the next tick, and
+                // the writer's own checkpoint keeps the WAL bounded meanwhile.
+                _ = sqlite3_wal_checkpoint_v2(owned.db.handle, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+                passes.add(1, ordering: .relaxed)
+            }
+            owned.close()
+            stopped.signal()
+        }
+        thread.name = "kiewatch-store-checkpointer"
+        thread.start()
+    }
+
+    /// Checkpoint passes so far (tests).
+    var passCount: Int { passes.load(ordering: .relaxed) }
+
+    /// Stops the thread and closes its connection; returns once both are done.
+    func stop() {
+        stopSignal.signal()
+        stopped.wait()
+    }
+}
+
+/// The checkpointer's connection, handed to its thread once and used only there.
+private final class ConnectionBox: @unchecked Sendable {
+    private(set) var db: Database!
+    init(_ db: Database) { self.db = db }
+    func close() { db = nil }
+}
