@@ -11,8 +11,17 @@ extension JSONValue {
 
     /// Parses one JSON text (RFC 8259; surrounding whitespace allowed, nothing else after it).
     public static func parse(_ bytes: some Collection<UInt8>) throws(JSONParseError) -> JSONValue {
-        var parser = JSONParser(bytes: Array(bytes))
-        return try parser.parseDocument()
+        let array = Array(bytes)
+        // The parser reads through a buffer pointer: no bounds-check or retain per byte.
+        let result: Result<JSONValue, JSONParseError> = array.withUnsafeBufferPointer { buffer in
+            var parser = JSONParser(bytes: buffer)
+            do throws(JSONParseError) {
+                return .success(try parser.parseDocument())
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
     }
 
     public static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
@@ -21,10 +30,11 @@ extension JSONValue {
 }
 
 private struct JSONParser {
-    let bytes: [UInt8]
+    /// Valid only during `JSONValue.parse`, which owns the array behind it.
+    let bytes: UnsafeBufferPointer<UInt8>
     var index = 0
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
     mutating func parseDocument() throws(JSONParseError) -> JSONValue {
         skipWhitespace()
@@ -194,7 +204,7 @@ private struct JSONParser {
         return value
     }
 
-    func validatedUTF8(_ slice: ArraySlice<UInt8>) throws(JSONParseError) -> String {
+    func validatedUTF8(_ slice: some Collection<UInt8>) throws(JSONParseError) -> String {
         guard let s = String(validating: slice, as: UTF8.self) else { throw fail("invalid UTF-8 in a string") }
         return s
     }

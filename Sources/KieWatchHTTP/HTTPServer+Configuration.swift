@@ -49,7 +49,7 @@ extension HTTPServer {
         /// so the client receives the response instead of a reset caused by its unread bytes.
         public var lingerTimeout: Duration = .seconds(2)
         /// Event-loop threads. One sustains tens of thousands of small requests per second;
-        /// handlers run on the Swift concurrency pool, not on the loops.
+        /// handlers run on the Swift concurrency pool, not on the loops (`handleInline` aside).
         public var eventLoopCount = 1
         /// How often deadlines are checked: timeouts fire up to this much late.
         public var timerResolution: Duration = .milliseconds(100)

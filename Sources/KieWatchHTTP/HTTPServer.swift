@@ -6,7 +6,9 @@ import Synchronization
 ///
 /// Event loops (one thread each, `Configuration.eventLoopCount`) read and parse requests and
 /// write responses; each complete request runs its `HTTPHandler` in a Swift concurrency `Task`,
-/// so a handler may await anything (a group commit, an upstream call) without holding a loop.
+/// so a handler may await anything (a group commit, an upstream call) without holding a loop,
+/// unless the handler takes it on the loop through `handleInline` and answers by callback
+/// (the agent's webhooks: no task per request on the hottest path).
 /// Every limit in `Configuration` is enforced with the matching status and a closed connection,
 /// and never affects other connections.
 ///

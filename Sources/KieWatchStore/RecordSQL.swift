@@ -155,31 +155,37 @@ package enum RecordSQL {
 
     /// Writes only the columns of `t` that differ from `old`, the stored version of the same
     /// task: SQLite then rewrites only the indexes over those columns (a callback that finishes
-    /// a task leaves `tasks_created` and `tasks_model_created` alone). `sqlCache` keeps the
-    /// statement text per set of changed columns (a handful of shapes in practice).
-    static func update(_ t: TaskRecord, from old: TaskRecord, in db: Database, sqlCache: inout [UInt32: String]) throws {
+    /// a task leaves `tasks_created` and `tasks_model_created` alone). `statements` keeps the
+    /// prepared statement per set of changed columns (a handful of shapes in practice).
+    static func update(
+        _ t: TaskRecord, from old: TaskRecord, in db: Database, statements: inout [UInt32: Statement]
+    ) throws {
         precondition(t.taskID == old.taskID, "update(_:from:) needs two versions of one task")
         let new = values(of: t)
         let previous = values(of: old)
         var changed: UInt32 = 0
-        var arguments: [SQLValue] = [new[0]]
-        for index in 1..<new.count where new[index] != previous[index] {
-            changed |= 1 << UInt32(index)
-            arguments.append(new[index])
-        }
+        for index in 1..<new.count where new[index] != previous[index] { changed |= 1 << UInt32(index) }
         guard changed != 0 else { return }
-        let sql: String
-        if let cached = sqlCache[changed] {
-            sql = cached
+        let statement: Statement
+        if let cached = statements[changed] {
+            statement = cached
         } else {
             var assignments: [String] = []
             for index in 1..<new.count where changed & (1 << UInt32(index)) != 0 {
                 assignments.append("\(taskColumnNames[index]) = ?\(assignments.count + 2)")
             }
-            sql = "UPDATE tasks SET " + assignments.joined(separator: ", ") + " WHERE task_id = ?1"
-            sqlCache[changed] = sql
+            statement = try db.cachedStatement(
+                "UPDATE tasks SET " + assignments.joined(separator: ", ") + " WHERE task_id = ?1")
+            statements[changed] = statement
         }
-        try db.execute(sql, arguments)
+        defer { statement.reset() }
+        try statement.bind(new[0], at: 1)
+        var parameter: Int32 = 2
+        for index in 1..<new.count where changed & (1 << UInt32(index)) != 0 {
+            try statement.bind(new[index], at: parameter)
+            parameter += 1
+        }
+        _ = try statement.step()
     }
 
     package static func task(from s: Statement) -> TaskRecord { task(from: s, offset: 0) }

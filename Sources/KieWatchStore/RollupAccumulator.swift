@@ -5,8 +5,8 @@ import KieWatchCore
 ///
 /// A batch of 4,096 calls touches a handful of (minute, endpoint, model, code) keys, so the
 /// rollups cost a few upserts per batch instead of one per row. A `write` closure gets its
-/// own accumulator, merged into the batch's only when its savepoint is released, so a closure
-/// that rolls back leaves no trace in the rollups either.
+/// own journal (`RollupJournal`), applied to the batch's only when its savepoint is released,
+/// so a closure that rolls back leaves no trace in the rollups either.
 package struct RollupAccumulator {
     package struct CallKey: Hashable {
         package var minute: Int64
@@ -114,46 +114,6 @@ package struct RollupAccumulator {
         tasks[TaskKey(minute: Self.minute(ts), model: model), default: TaskDelta()].missed += 1
     }
 
-    package mutating func merge(_ other: RollupAccumulator) {
-        for (key, delta) in other.calls {
-            if var mine = calls[key] {
-                mine.calls += delta.calls
-                mine.errors += delta.errors
-                mine.latencySumMicros += delta.latencySumMicros
-                mine.latencyMaxMicros = max(mine.latencyMaxMicros, delta.latencyMaxMicros)
-                for i in mine.buckets.indices { mine.buckets[i] &+= delta.buckets[i] }
-                calls[key] = mine
-            } else {
-                calls[key] = delta
-            }
-        }
-        for (key, delta) in other.tasks {
-            if var mine = tasks[key] {
-                mine.created += delta.created
-                mine.finishedSuccess += delta.finishedSuccess
-                mine.finishedFail += delta.finishedFail
-                mine.missed += delta.missed
-                mine.durationSumMicros += delta.durationSumMicros
-                mine.credits += delta.credits
-                for i in mine.buckets.indices { mine.buckets[i] &+= delta.buckets[i] }
-                tasks[key] = mine
-            } else {
-                tasks[key] = delta
-            }
-        }
-        for (key, delta) in other.webhooks {
-            if var mine = webhooks[key] {
-                mine.deliveries += delta.deliveries
-                mine.delayCount += delta.delayCount
-                mine.delaySumMillis += delta.delaySumMillis
-                for i in mine.buckets.indices { mine.buckets[i] &+= delta.buckets[i] }
-                webhooks[key] = mine
-            } else {
-                webhooks[key] = delta
-            }
-        }
-    }
-
     package mutating func removeAll() {
         calls.removeAll(keepingCapacity: true)
         tasks.removeAll(keepingCapacity: true)
@@ -258,5 +218,44 @@ extension RollupAccumulator.CallDelta {
         latencySumMicros += latency
         if latency > latencyMaxMicros { latencyMaxMicros = latency }
         buckets[LatencyBuckets.index(micros: latency)] &+= 1
+    }
+}
+
+/// A `write` closure's rollup changes, noted as they happen and applied to the batch's
+/// accumulator only when the closure's savepoint is released (dropped when it rolls back).
+/// Noting is an append: the closure builds no dictionaries of its own.
+package struct RollupJournal {
+    enum Entry {
+        case call(APICallRecord)
+        case webhook(WebhookRecord)
+        case taskCreated(model: String, at: EpochMillis)
+        case taskFinished(model: String, success: Bool, at: EpochMillis, durationMicros: Int64, credits: Double)
+        case taskMissed(model: String, at: EpochMillis)
+    }
+
+    private(set) var entries: [Entry] = []
+
+    mutating func add(_ call: APICallRecord) { entries.append(.call(call)) }
+    mutating func add(_ webhook: WebhookRecord) { entries.append(.webhook(webhook)) }
+    mutating func taskCreated(model: String, at ts: EpochMillis) { entries.append(.taskCreated(model: model, at: ts)) }
+    mutating func taskFinished(model: String, success: Bool, at ts: EpochMillis, durationMicros: Int64, credits: Double) {
+        entries.append(.taskFinished(model: model, success: success, at: ts, durationMicros: durationMicros, credits: credits))
+    }
+    mutating func taskMissed(model: String, at ts: EpochMillis) { entries.append(.taskMissed(model: model, at: ts)) }
+
+    mutating func removeAll() { entries.removeAll(keepingCapacity: true) }
+
+    /// Adds every noted change to `accumulator`.
+    func apply(to accumulator: inout RollupAccumulator) {
+        for entry in entries {
+            switch entry {
+            case .call(let call): accumulator.add(call)
+            case .webhook(let webhook): accumulator.add(webhook)
+            case .taskCreated(let model, let ts): accumulator.taskCreated(model: model, at: ts)
+            case .taskFinished(let model, let success, let ts, let duration, let credits):
+                accumulator.taskFinished(model: model, success: success, at: ts, durationMicros: duration, credits: credits)
+            case .taskMissed(let model, let ts): accumulator.taskMissed(model: model, at: ts)
+            }
+        }
     }
 }

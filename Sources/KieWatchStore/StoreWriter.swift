@@ -227,7 +227,7 @@ package final class StoreWriter: Sendable {
         let needsTransaction = writes > 0
         var droppedAlone = 0      // records whose own insert failed (already counted)
         do {
-            if needsTransaction { try db.cachedStatement("BEGIN IMMEDIATE").execute() }
+            if needsTransaction { try db.statement(TransactionSQL.begin).execute() }
             for (index, item) in batch.enumerated() {
                 switch item {
                 case .call(let call):
@@ -256,7 +256,7 @@ package final class StoreWriter: Sendable {
             }
             if needsTransaction {
                 try owned.rollups.write(to: db)
-                try db.cachedStatement("COMMIT").execute()
+                try db.statement(TransactionSQL.commit).execute()
                 batchCounter.add(1, ordering: .relaxed)
             }
         } catch {
@@ -300,18 +300,18 @@ package final class StoreWriter: Sendable {
     /// caller has been told). Throws when the failure ended the whole transaction.
     private func runJob(_ job: Job, _ owned: WriterThreadState) throws -> (@Sendable () -> Void)? {
         let db = owned.db!
-        try db.cachedStatement("SAVEPOINT kw_job").execute()
+        try db.statement(TransactionSQL.savepoint).execute()
         let context = owned.context!
         context.rollups.removeAll()
         do {
             let done = try job.run(context)
-            try db.cachedStatement("RELEASE kw_job").execute()
-            owned.rollups.merge(context.rollups)
+            try db.statement(TransactionSQL.release).execute()
+            context.rollups.apply(to: &owned.rollups)
             return done
         } catch {
             guard db.isInTransaction else { throw error }
-            try db.cachedStatement("ROLLBACK TO kw_job").execute()
-            try db.cachedStatement("RELEASE kw_job").execute()
+            try db.statement(TransactionSQL.rollbackToSavepoint).execute()
+            try db.statement(TransactionSQL.release).execute()
             job.fail(error)
             return nil
         }
@@ -320,7 +320,7 @@ package final class StoreWriter: Sendable {
     private func rollback(_ db: Database) {
         guard db.isInTransaction else { return }
         do {
-            try db.cachedStatement("ROLLBACK").execute()
+            try db.statement(TransactionSQL.rollback).execute()
         } catch {
             report(error as? StoreError ?? StoreError(kind: .sqlite, message: "rollback failed: \(error)"))
         }
@@ -390,4 +390,14 @@ private final class WriterThreadState: @unchecked Sendable {
         context = nil
         db = nil
     }
+}
+
+/// The writer's transaction statements, prepared once each (no SQL hashing per job).
+private enum TransactionSQL {
+    static let begin = StatementSlot(index: 10, sql: "BEGIN IMMEDIATE")
+    static let commit = StatementSlot(index: 11, sql: "COMMIT")
+    static let rollback = StatementSlot(index: 12, sql: "ROLLBACK")
+    static let savepoint = StatementSlot(index: 13, sql: "SAVEPOINT kw_job")
+    static let release = StatementSlot(index: 14, sql: "RELEASE kw_job")
+    static let rollbackToSavepoint = StatementSlot(index: 15, sql: "ROLLBACK TO kw_job")
 }

@@ -9,10 +9,10 @@ import KieWatchCore
 package final class WriteContext {
     let db: Database
     let clock: any WallClock
-    /// This closure's rollup deltas, merged into the batch's only when the closure succeeds.
-    var rollups = RollupAccumulator()
-    /// `UPDATE tasks` statement text per set of changed columns (see `RecordSQL.update`).
-    private var taskUpdateSQL: [UInt32: String] = [:]
+    /// This closure's rollup changes, applied to the batch's only when the closure succeeds.
+    var rollups = RollupJournal()
+    /// `UPDATE tasks` statements per set of changed columns (see `RecordSQL.update`).
+    private var taskUpdates: [UInt32: Statement] = [:]
 
     init(db: Database, clock: any WallClock) {
         self.db = db
@@ -62,7 +62,7 @@ package final class WriteContext {
     /// lookup; only the changed columns are written.
     package func save(_ task: TaskRecord, replacing stored: TaskRecord?) throws {
         if let stored {
-            try RecordSQL.update(task, from: stored, in: db, sqlCache: &taskUpdateSQL)
+            try RecordSQL.update(task, from: stored, in: db, statements: &taskUpdates)
         } else {
             try RecordSQL.upsert(task, into: db)
             rollups.taskCreated(model: task.model, at: task.createdAt)

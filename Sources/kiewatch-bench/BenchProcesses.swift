@@ -51,6 +51,14 @@ final class KiewatchProcess {
         throw BenchError("kiewatch \(process.arguments?.first ?? "") did not come up on port \(port)")
     }
 
+    /// Whether the process runs without `libswiftCore.so` mapped (built with `--static-swift-stdlib`).
+    var linksSwiftRuntimeStatically: Bool {
+        guard let maps = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/maps", encoding: .utf8) else {
+            return false
+        }
+        return !maps.contains("libswiftCore.so")
+    }
+
     /// Resident and peak resident memory in bytes, from /proc/PID/status.
     func memory() -> (rss: Int, peak: Int) {
         guard let text = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8) else {

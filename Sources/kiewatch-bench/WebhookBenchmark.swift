@@ -16,7 +16,10 @@ func runWebhookBenchmark(deliveries: Int, connections: Int) async throws {
     let secret = "bench-secret"
 
     // Tasks the callbacks are for, created directly in the store (as the proxy would have).
-    let taskCount = deliveries * 3 + 1000  // warm-up, the flood, and 10 rounds of a tenth
+    // Warm-up, the flood, and 10 alternating rounds of a quarter of it each: long enough
+    // (about a second at the target rate) for the once-a-second scraper to land in every round.
+    let round = deliveries / 4
+    let taskCount = 2000 + deliveries + 10 * round + 1000
     try await seedTasks(path: db, count: taskCount, withAppURL: nil)
 
     let port = try freePort()
@@ -29,7 +32,11 @@ func runWebhookBenchmark(deliveries: Int, connections: Int) async throws {
     try await agent.waitUntilReady(path: "/healthz", client: client)
     try await Task.sleep(for: .seconds(1))
     let idle = agent.memory()
-    print("  agent idle: resident \(mib(idle.rss)) (target <= 30 MiB)")
+    let linkage = agent.linksSwiftRuntimeStatically
+        ? "Swift runtime linked statically"
+        : "Swift runtime as shared libraries; the deployment build is `swift build -c release --static-swift-stdlib`"
+    print(String(format: "  agent idle: resident %@ = %.1f MB (target <= 30 MB; %@)",
+                 mib(idle.rss), Double(idle.rss) / 1e6, linkage))
 
     let generator = LoadGenerator(port: port, path: "/webhooks/kie?secret=\(secret)", connections: connections)
     let body: @Sendable (Int) -> [UInt8] = { i in
@@ -42,7 +49,6 @@ func runWebhookBenchmark(deliveries: Int, connections: Int) async throws {
     _ = try await generator.flood(first: 0, count: 2000, body: body)
     let plain = try await generator.flood(first: 2000, count: deliveries, body: body)
     var next = 2000 + deliveries
-    let round = deliveries / 10
     var quiet: [FloodResult] = []
     var scraped: [FloodResult] = []
     var scrapes = 0
