@@ -35,10 +35,11 @@ public struct AgentRouter: HTTPHandler {
     public func handle(_ request: HTTPRequest) async -> HTTPResponse {
         let path = request.path
         if path.hasPrefix("/api/") { return await proxy.handle(request) }
-        switch path {
-        case "/webhooks/kie", "/webhooks/veo":
+        if let family = Self.webhookFamily(path) {
             guard request.method == "POST" else { return methodNotAllowed("POST") }
-            return await webhooks.handle(request, family: Self.webhookFamily(path) ?? .market)
+            return await webhooks.handle(request, family: family)
+        }
+        switch path {
         case "/metrics":
             guard request.method == "GET" || request.method == "HEAD" else { return methodNotAllowed("GET") }
             let format = ExpositionFormat.negotiate(accept: request.headers["Accept"])
