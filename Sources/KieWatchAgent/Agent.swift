@@ -70,13 +70,16 @@ public final class Agent: AgentActions, Sendable {
 
     // MARK: Background work
 
-    /// Starts the relay, recovery, gauge, credit and retention loops.
-    public func startBackgroundWork() {
+    /// Starts the relay, recovery, gauge, credit and retention loops, and the idle memory trim,
+    /// which watches `activity` (a count of requests served) to know when the agent is quiet.
+    public func startBackgroundWork(activity: @escaping @Sendable () -> Int) {
         let config = configuration
+        let trim = IdleMemoryTrim(activity: activity)
         var tasks = [
             Task { await relay.run() },
             Task { await recovery.run() },
             Task { await gauges.run() },
+            Task { await trim.run() },
             Task { [context] in
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(60))

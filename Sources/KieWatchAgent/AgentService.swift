@@ -56,7 +56,10 @@ public final class AgentService: Sendable {
             throw ServiceError("cannot open the admin socket at \(configuration.adminSocketPath): \(error)")
         }
         agent.connectionCount.withLock { $0 = { [server] in server.connectionCount } }
-        agent.startBackgroundWork()
+        agent.startBackgroundWork(activity: { [server] in
+            let stats = server.stats
+            return stats.acceptedConnections + stats.requestsServed
+        })
         logger.info(
             "agent.started",
             ["version": KieWatchVersion.current, "listen": effective.listen.description,

@@ -61,6 +61,9 @@ package final class Database {
             // The writer touches a task's row and its index pages for every callback: a page
             // cache that holds the hot part of the tasks table saves a read per page.
             try execute("PRAGMA cache_size = -\(configuration.writerCacheKiB)")
+            // Each write closure runs in its own SAVEPOINT, whose statement journal spills to a
+            // temporary file past 64 KiB: a pwrite per page on the hot path. Keep it in memory.
+            try execute("PRAGMA temp_store = MEMORY")
             try SQLFunctions.register(on: connection)
         case .readOnly:
             try execute("PRAGMA query_only = 1")

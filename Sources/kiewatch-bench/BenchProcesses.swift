@@ -17,7 +17,10 @@ final class KiewatchProcess {
         return me.deletingLastPathComponent().appendingPathComponent("kiewatch").path
     }
 
-    init(_ arguments: [String], port: Int, directory: String, environment: [String: String] = [:], logName: String) throws {
+    /// `launcher`, when given, is a command line that ends by exec'ing its last argument
+    /// (this binary) with `arguments`, so the process measured is still the agent.
+    init(_ arguments: [String], port: Int, directory: String, environment: [String: String] = [:], logName: String,
+         launcher: [String] = []) throws {
         self.port = port
         self.directory = directory
         let logPath = directory + "/" + logName
@@ -25,8 +28,13 @@ final class KiewatchProcess {
             throw BenchError("cannot create \(logPath)")
         }
         log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        process.executableURL = URL(fileURLWithPath: Self.executable)
-        process.arguments = arguments
+        if launcher.isEmpty {
+            process.executableURL = URL(fileURLWithPath: Self.executable)
+            process.arguments = arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = launcher + [Self.executable] + arguments
+        }
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
         process.environment = env
@@ -53,17 +61,15 @@ final class KiewatchProcess {
 
     /// Whether the process runs without `libswiftCore.so` mapped (built with `--static-swift-stdlib`).
     var linksSwiftRuntimeStatically: Bool {
-        guard let maps = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/maps", encoding: .utf8) else {
-            return false
-        }
+        guard let maps = procFile("maps") else { return false }
         return !maps.contains("libswiftCore.so")
     }
 
-    /// Resident and peak resident memory in bytes, from /proc/PID/status.
-    func memory() -> (rss: Int, peak: Int) {
-        guard let text = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8) else {
-            return (0, 0)
-        }
+    /// Resident, peak resident, and the anonymous (heap, stacks) and file-backed (code and
+    /// data of the binary and its libraries) parts of resident memory, in bytes, from
+    /// /proc/PID/status.
+    func memory() -> ResidentMemory {
+        guard let text = procFile("status") else { return ResidentMemory(rss: 0, peak: 0, anonymous: 0, file: 0) }
         func field(_ name: String) -> Int {
             for line in text.split(separator: "\n") where line.hasPrefix(name) {
                 let digits = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
@@ -71,7 +77,16 @@ final class KiewatchProcess {
             }
             return 0
         }
-        return (field("VmRSS:"), field("VmHWM:"))
+        return ResidentMemory(rss: field("VmRSS:"), peak: field("VmHWM:"), anonymous: field("RssAnon:"), file: field("RssFile:"))
+    }
+
+    /// The whole of /proc/PID/NAME. (`String(contentsOfFile:)` stops after the first 4 KiB of a
+    /// proc file, whose size reads as 0.)
+    private func procFile(_ name: String) -> String? {
+        guard let handle = FileHandle(forReadingAtPath: "/proc/\(process.processIdentifier)/\(name)") else { return nil }
+        defer { try? handle.close() }
+        guard let data = try? handle.readToEnd() else { return nil }
+        return String(decoding: data, as: UTF8.self)
     }
 
     func stop() {
@@ -111,6 +126,18 @@ func benchDirectory(_ name: String) throws -> String {
     return path
 }
 
+/// Runs a tool found on PATH to completion, its output discarded; whether it exited 0.
+func runTool(_ arguments: [String]) -> Bool {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    guard (try? process.run()) != nil else { return false }
+    process.waitUntilExit()
+    return process.terminationStatus == 0
+}
+
 struct BenchError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
@@ -121,6 +148,18 @@ func percentile(_ sorted: [Double], _ q: Double) -> Double {
     guard !sorted.isEmpty else { return .nan }
     let rank = Int((q * Double(sorted.count)).rounded(.up)) - 1
     return sorted[min(max(rank, 0), sorted.count - 1)]
+}
+
+struct ResidentMemory {
+    let rss: Int
+    let peak: Int
+    let anonymous: Int
+    let file: Int
+
+    /// "25.5 MiB = 26.7 MB (4.1 MiB anonymous, 21.4 MiB file-backed)"
+    var described: String {
+        String(format: "%@ = %.1f MB (%@ anonymous, %@ file-backed)", mib(rss), Double(rss) / 1e6, mib(anonymous), mib(file))
+    }
 }
 
 func mib(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }

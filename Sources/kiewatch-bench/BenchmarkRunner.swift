@@ -22,6 +22,9 @@ enum BenchmarkRunner {
         ) {
             try await runWebhookBenchmark(deliveries: 60_000, connections: 64)
         },
+        Scenario(name: "https", summary: "agent resident memory idle after proxied calls over HTTPS (target <= 30 MB)") {
+            try await runHTTPSMemoryBenchmark(calls: 5)
+        },
         Scenario(name: "proxy", summary: "added latency at 100 req/s (p50 <= 1 ms, p99 <= 3 ms); 1,000 req/s sustained") {
             try await runProxyBenchmark(seconds: 20)
         },

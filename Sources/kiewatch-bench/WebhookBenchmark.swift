@@ -35,8 +35,7 @@ func runWebhookBenchmark(deliveries: Int, connections: Int) async throws {
     let linkage = agent.linksSwiftRuntimeStatically
         ? "Swift runtime linked statically"
         : "Swift runtime as shared libraries; the deployment build is `swift build -c release --static-swift-stdlib`"
-    print(String(format: "  agent idle: resident %@ = %.1f MB (target <= 30 MB; %@)",
-                 mib(idle.rss), Double(idle.rss) / 1e6, linkage))
+    print("  agent idle: resident \(idle.described) (target <= 30 MB; \(linkage))")
 
     let generator = LoadGenerator(port: port, path: "/webhooks/kie?secret=\(secret)", connections: connections)
     let body: @Sendable (Int) -> [UInt8] = { i in

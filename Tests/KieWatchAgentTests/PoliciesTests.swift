@@ -1,6 +1,7 @@
 import KieWatchAgent
 import KieWatchCore
 import KieWatchHTTP
+import Synchronization
 import Testing
 
 @Suite struct WebhookAuthenticatorTests {
@@ -148,5 +149,35 @@ import Testing
         #expect(failBody["code"] == 422 && failBody["msg"] == "flagged")
         let odd: JSONValue = ["taskId": "v", "successFlag": 3, "errorCode": 999]
         #expect(SynthesizedCallback.body(for: try KieWire.veoRecord(odd), statusData: odd)["code"] == 501)
+    }
+}
+
+@Suite struct IdleMemoryTrimTests {
+    @Test func trimsOncePerQuietSpellNeverUnderLoad() {
+        let served = Mutex(0)
+        let trims = Mutex(0)
+        let trim = IdleMemoryTrim(activity: { served.withLock { $0 } }, release: { trims.withLock { $0 += 1 } })
+        // Quiet since startup: the first tick trims what opening the store left, the next do not.
+        #expect(trim.tick())
+        #expect(!trim.tick())
+        #expect(trims.withLock { $0 } == 1)
+        // Requests between every tick: no trim.
+        for _ in 0..<5 {
+            served.withLock { $0 += 100 }
+            #expect(!trim.tick())
+        }
+        // The burst is over: one trim, then nothing until the next burst.
+        #expect(trim.tick())
+        #expect(!trim.tick())
+        #expect(!trim.tick())
+        served.withLock { $0 += 1 }
+        #expect(!trim.tick())
+        #expect(trim.tick())
+        #expect(trims.withLock { $0 } == 3)
+    }
+
+    @Test func theRealTrimRuns() {
+        // glibc's malloc_trim, on this process: quiet since init, so it runs and returns.
+        #expect(IdleMemoryTrim(activity: { 0 }).tick())
     }
 }

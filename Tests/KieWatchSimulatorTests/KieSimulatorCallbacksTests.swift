@@ -113,7 +113,17 @@ import Testing
 
     @Test func sameSeedAndRequestsGiveTheSameRun() async throws {
         func run(seed: UInt64) async -> ([CallbackDelivery], SimulatorStats, [Int], [String?]) {
-            let h = Harness(sender: RecordingSender(failures: [.status(503), .timedOut, .status(500)])) {
+            // Failures chosen by body, not by arrival order: callbacks due at the same moment
+            // are sent concurrently, and which arrives first is the scheduler's choice.
+            let sender = RecordingSender { body in
+                switch body.reduce(0, { ($0 &* 31 &+ Int($1)) & 0xFFFF }) % 16 {
+                case 0: .status(503)
+                case 1: .timedOut
+                case 2: .status(500)
+                default: .status(200)
+                }
+            }
+            let h = Harness(sender: sender) {
                 $0.seed = seed
                 $0.speed = 100
                 $0.rateLimit = nil

@@ -16,14 +16,24 @@ final class RecordingSender: CallbackSender {
 
     private let posts = Mutex<[Post]>([])
     private let script: Mutex<[CallbackResult]>
+    private let answer: (@Sendable ([UInt8]) -> CallbackResult)?
 
     /// `failures` are returned for the first posts, in order; every later post gets 200.
     init(failures: [CallbackResult] = []) {
         script = Mutex(failures)
+        answer = nil
+    }
+
+    /// Every post gets `answer(body)`: the same body, the same result, whatever order
+    /// concurrent deliveries arrive in.
+    init(answer: @escaping @Sendable ([UInt8]) -> CallbackResult) {
+        script = Mutex([])
+        self.answer = answer
     }
 
     func post(url: String, body: [UInt8], headers: HTTPHeaders, timeout: Duration) async -> CallbackResult {
         posts.withLock { $0.append(Post(url: url, body: body, headers: headers)) }
+        if let answer { return answer(body) }
         return script.withLock { $0.isEmpty ? .status(200) : $0.removeFirst() }
     }
 

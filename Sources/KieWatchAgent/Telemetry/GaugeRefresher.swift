@@ -21,10 +21,14 @@ final class GaugeRefresher: Sendable {
         let m = context.metrics
         do {
             let (perModel, relay, bytes) = try reader.withLock { r in
+                // Only the open tasks, through their partial index: left to itself the planner
+                // walks every task in model order to save the GROUP BY sort (0.5 s for 200,000
+                // tasks, every refresh, against 0.05 s this way).
                 let perModel = try r.db.rows(
                     """
                     SELECT model, count(*), sum(deadline_at IS NOT NULL AND deadline_at <= ?1)
-                    FROM tasks WHERE state NOT IN ('success', 'fail') GROUP BY model
+                    FROM tasks INDEXED BY tasks_open_deadline_callback
+                    WHERE state NOT IN ('success', 'fail') GROUP BY model
                     """, [.integer(now)])
                 let relay = try r.db.rows(
                     "SELECT count(*), min(created_at) FROM relay_outbox WHERE state = 'pending'")
