@@ -126,14 +126,20 @@ func benchDirectory(_ name: String) throws -> String {
     return path
 }
 
-/// Runs a tool found on PATH to completion, its output discarded; whether it exited 0.
-func runTool(_ arguments: [String]) -> Bool {
+/// Starts a tool found on PATH, its output discarded.
+func startTool(_ arguments: [String]) throws -> Process {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = arguments
     process.standardOutput = FileHandle.nullDevice
     process.standardError = FileHandle.nullDevice
-    guard (try? process.run()) != nil else { return false }
+    try process.run()
+    return process
+}
+
+/// Runs a tool found on PATH to completion, its output discarded; whether it exited 0.
+func runTool(_ arguments: [String]) -> Bool {
+    guard let process = try? startTool(arguments) else { return false }
     process.waitUntilExit()
     return process.terminationStatus == 0
 }

@@ -24,13 +24,8 @@ func runHTTPSMemoryBenchmark(calls: Int) async throws {
     try (system + Data(contentsOf: URL(fileURLWithPath: certificate))).write(to: URL(fileURLWithPath: bundle))
 
     let tlsPort = try freePort()
-    let server = Process()
-    server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    server.arguments = ["openssl", "s_server", "-accept", "127.0.0.1:\(tlsPort)", "-cert", certificate, "-key", key,
-                        "-www", "-quiet"]
-    server.standardOutput = FileHandle.nullDevice
-    server.standardError = FileHandle.nullDevice
-    try server.run()
+    let server = try startTool(["openssl", "s_server", "-accept", "127.0.0.1:\(tlsPort)", "-cert", certificate,
+                                "-key", key, "-www", "-quiet"])
     defer {
         // SIGKILL: a child spawned from a thread that blocks SIGTERM (as the concurrency pool's
         // do) starts with it blocked, and s_server installs no handler that would unblock it.
@@ -39,9 +34,9 @@ func runHTTPSMemoryBenchmark(calls: Int) async throws {
     }
 
     // The namespace's bundle replaces the system one for the agent only.
-    let namespaced = runTool(["unshare", "-m", "sh", "-c", "mount --bind \"$0\" \(systemBundle)", bundle])
-    let launcher = namespaced
-        ? ["unshare", "-m", "sh", "-c", "mount --bind \"$0\" \(systemBundle) && exec \"$@\"", bundle] : []
+    let mount = "mount --bind \"$0\" \(systemBundle)"
+    let namespaced = runTool(["unshare", "-m", "sh", "-c", mount, bundle])
+    let launcher = namespaced ? ["unshare", "-m", "sh", "-c", mount + " && exec \"$@\"", bundle] : []
     let port = try freePort()
     let agent = try KiewatchProcess(
         ["serve", "--listen", "127.0.0.1:\(port)", "--db", directory + "/kiewatch.db",
