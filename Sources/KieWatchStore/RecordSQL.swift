@@ -215,7 +215,7 @@ package enum RecordSQL {
         return try s.step() ? task(from: s) : nil
     }
 
-    /// Non-terminal tasks expecting a callback whose deadline has passed; uses `tasks_open_deadline`.
+    /// Non-terminal tasks expecting a callback whose deadline has passed; uses `tasks_open_deadline_callback`.
     static let selectStale = """
         SELECT \(taskColumns) FROM tasks
         WHERE state NOT IN ('success', 'fail') AND deadline_at <= ?1 AND expects_callback = 1
@@ -224,7 +224,7 @@ package enum RecordSQL {
 
     /// Stale tasks whose next recovery poll is due (never polled, or `next_poll_at` passed),
     /// excluding those recovery gave up on; polling apps' tasks included, and tasks whose result
-    /// the app learned by polling while their callback is still owed. Uses `tasks_open_deadline`
+    /// the app learned by polling while their callback is still owed. Uses `tasks_open_deadline_callback`
     /// and `tasks_done_awaiting_callback`.
     static let selectRecoveryDue = """
         SELECT * FROM (

@@ -14,8 +14,10 @@ import Synchronization
 /// meanwhile. Submissions are applied in queue order, so each producer's order is kept.
 ///
 /// Failure model:
-/// - a `write` closure that throws is rolled back to its own SAVEPOINT and its caller gets the
-///   error; the rest of the batch commits;
+/// - a `write` closure that throws is rolled back alone and its caller gets the error; the rest
+///   of the batch commits. (The batch runs first without per-closure SAVEPOINTs; a throw rolls
+///   it back and runs it again with them, so a closure can run twice: keep its effects inside
+///   the `WriteContext`.);
 /// - a fire-and-forget record that fails to insert is dropped and counted (`storeErrors`,
 ///   `droppedRecords`, `onError`);
 /// - a failed COMMIT (disk full, I/O error) rolls the batch back: every waiter in it gets the
@@ -83,10 +85,11 @@ package final class StoreWriter: Sendable {
 
     // MARK: Durable writes
 
-    /// Runs `body` on the writer thread inside the next batch, in its own SAVEPOINT, and
-    /// returns its result once the batch has COMMITTED (durably acknowledged).
+    /// Runs `body` on the writer thread inside the next batch and returns its result once the
+    /// batch has COMMITTED (durably acknowledged).
     ///
-    /// If `body` throws, only its own changes roll back and the error is rethrown here. If the
+    /// If `body` throws, only its own changes roll back and the error is rethrown here; `body`
+    /// may then have run twice (see the failure model), so it must not act outside `WriteContext`. If the
     /// COMMIT fails, the COMMIT's error is thrown. Cancelling the calling task does not cancel
     /// the write. `body` runs on the writer thread: keep it short and never block in it.
     package func write<T: Sendable>(_ body: @escaping @Sendable (WriteContext) throws -> T) async throws -> T {
@@ -210,7 +213,15 @@ package final class StoreWriter: Sendable {
     }
 
     /// Runs one batch in one transaction; returns the stop callback if the batch held one.
-    private func process(_ batch: ArraySlice<Item>, _ owned: WriterThreadState) -> (@Sendable () -> Void)? {
+    ///
+    /// Optimistically first: jobs run without their own SAVEPOINT, whose statement journal
+    /// copies every page a job touches (a fifth of the writer's work per callback). Should a
+    /// job or record fail alone (the transaction still open), the batch is rolled back and run
+    /// again `isolated`, each job in its SAVEPOINT and each record on its own, so only the
+    /// failing one is lost. A failure that ends the transaction fails the batch either way.
+    private func process(
+        _ batch: ArraySlice<Item>, _ owned: WriterThreadState, isolated: Bool = false
+    ) -> (@Sendable () -> Void)? {
         let db = owned.db!
         var stop: (@Sendable () -> Void)?
         var completions: [@Sendable () -> Void] = []
@@ -231,19 +242,19 @@ package final class StoreWriter: Sendable {
             for (index, item) in batch.enumerated() {
                 switch item {
                 case .call(let call):
-                    droppedAlone += try insertRecord(db) {
+                    droppedAlone += try insertRecord(db, isolated: isolated) {
                         _ = try RecordSQL.insert(call, into: db)
                         owned.rollups.add(call)
                     }
                 case .webhook(let webhook):
-                    droppedAlone += try insertRecord(db) {
+                    droppedAlone += try insertRecord(db, isolated: isolated) {
                         _ = try RecordSQL.insert(webhook, into: db)
                         owned.rollups.add(webhook)
                     }
                 case .recovery(let recovery):
-                    droppedAlone += try insertRecord(db) { _ = try RecordSQL.insert(recovery, into: db) }
+                    droppedAlone += try insertRecord(db, isolated: isolated) { _ = try RecordSQL.insert(recovery, into: db) }
                 case .job(let job):
-                    if let done = try runJob(job, owned) {
+                    if let done = try runJob(job, owned, isolated: isolated) {
                         completions.append(done)
                     } else {
                         settled.insert(index)
@@ -261,6 +272,11 @@ package final class StoreWriter: Sendable {
             }
         } catch {
             owned.rollups.removeAll()
+            if !isolated && db.isInTransaction {
+                // One job or record failed alone: undo the batch, then redo it isolated.
+                rollback(db)
+                if !db.isInTransaction { return process(batch, owned, isolated: true) }
+            }
             let storeError = error as? StoreError
                 ?? StoreError(kind: .sqlite, code: 0, message: "write batch failed: \(error)")
             report(storeError)
@@ -280,29 +296,35 @@ package final class StoreWriter: Sendable {
         return stop
     }
 
-    /// Inserts one fire-and-forget record. Its own failure drops only that record; a failure
-    /// that ended the transaction (SQLite rolls back by itself on SQLITE_FULL, I/O errors)
-    /// aborts the whole batch. Returns 1 when the record was dropped, else 0.
+    /// Inserts one fire-and-forget record. When `isolated`, its own failure drops only that
+    /// record; a failure that ended the transaction (SQLite rolls back by itself on SQLITE_FULL,
+    /// I/O errors) aborts the whole batch. Returns 1 when the record was dropped, else 0.
     @inline(__always)
-    private func insertRecord(_ db: Database, _ insert: () throws -> Void) throws -> Int {
+    private func insertRecord(_ db: Database, isolated: Bool, _ insert: () throws -> Void) throws -> Int {
         do {
             try insert()
             return 0
         } catch {
-            guard db.isInTransaction else { throw error }
+            guard isolated, db.isInTransaction else { throw error }
             droppedCounter.add(1, ordering: .relaxed)
             report(error as? StoreError ?? StoreError(kind: .sqlite, message: "record insert failed: \(error)"))
             return 1
         }
     }
 
-    /// Runs a job in a SAVEPOINT. Returns its completion, or nil when it failed alone (its
-    /// caller has been told). Throws when the failure ended the whole transaction.
-    private func runJob(_ job: Job, _ owned: WriterThreadState) throws -> (@Sendable () -> Void)? {
+    /// Runs a job: when `isolated`, in a SAVEPOINT, and returns nil when it failed alone (its
+    /// caller has been told). Throws when the failure ended the whole transaction, or, not
+    /// isolated, on any failure. Returns the job's completion.
+    private func runJob(_ job: Job, _ owned: WriterThreadState, isolated: Bool) throws -> (@Sendable () -> Void)? {
         let db = owned.db!
-        try db.statement(TransactionSQL.savepoint).execute()
         let context = owned.context!
         context.rollups.removeAll()
+        guard isolated else {
+            let done = try job.run(context)
+            context.rollups.apply(to: &owned.rollups)
+            return done
+        }
+        try db.statement(TransactionSQL.savepoint).execute()
         do {
             let done = try job.run(context)
             try db.statement(TransactionSQL.release).execute()

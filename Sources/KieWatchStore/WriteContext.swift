@@ -1,7 +1,7 @@
 import KieWatchCore
 
 /// What a `StoreWriter.write` closure gets: typed helpers and raw SQL on the writer's
-/// connection, inside the closure's own SAVEPOINT within the current batch transaction.
+/// connection, within the current batch transaction.
 ///
 /// Only valid during the closure; do not let it escape (it is not Sendable, and the connection
 /// belongs to the writer thread). Everything done through it commits with the batch or, if the

@@ -158,6 +158,25 @@ import Testing
         #expect(metric(h, #"kiewatch_tasks_stale{model="kling-2.6/text-to-video"} 1"#))
     }
 
+    /// Stale means a callback was expected and has not come by the deadline: a polling app's
+    /// task past the same deadline is in flight, not stale (the gauge agrees with `stale`).
+    @Test func theStaleGaugeCountsOnlyTasksThatExpectACallback() async throws {
+        let h = try AgentHarness(simulator: { $0.dropCallbackRate = 1 }, agent: { $0.apiKey = nil })
+        _ = try await h.createMarket()
+        _ = try await h.createMarket(callback: false)
+        _ = try await h.createMarket(model: "sora-2-text-to-video", callback: false)
+        h.agent.refreshGauges()
+        #expect(metric(h, #"kiewatch_tasks_inflight{model="kling-2.6/text-to-video"} 2"#))
+        #expect(metric(h, #"kiewatch_tasks_stale{model="kling-2.6/text-to-video"} 0"#))
+        await run(h, seconds: 20 * 60, step: 30)
+        h.agent.refreshGauges()
+        #expect(metric(h, #"kiewatch_tasks_inflight{model="kling-2.6/text-to-video"} 2"#))
+        #expect(metric(h, #"kiewatch_tasks_stale{model="kling-2.6/text-to-video"} 1"#))
+        #expect(metric(h, #"kiewatch_tasks_inflight{model="sora-2-text-to-video"} 1"#))
+        #expect(metric(h, #"kiewatch_tasks_stale{model="sora-2-text-to-video"} 0"#))
+        #expect(try h.reader().staleTasks(now: h.clock.now(), limit: 10).count == 1)  // the console's `stale`
+    }
+
     @Test func tenPercentDroppedCallbacksAreAllRecoveredAndEveryResultArrivesOnce() async throws {
         let h = try AgentHarness(simulator: {
             $0.dropCallbackRate = 0.1

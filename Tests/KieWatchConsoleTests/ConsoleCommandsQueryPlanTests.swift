@@ -35,4 +35,13 @@ struct ConsoleCommandsQueryPlanTests {
         #expect(detail.contains(expected), "\(detail)")
         #expect(!detail.contains("SCAN api_calls") && !detail.contains("SCAN webhooks") && !detail.contains("SCAN tasks"))
     }
+
+    /// The gauge refresh runs every 2 s over every open task: one walk of a covering index,
+    /// already in model order, so no row lookups and no sort.
+    @Test func openTaskGaugesWalkOneCoveringIndexWithoutSorting() async throws {
+        let fixture = try await ConsoleFixture.make()
+        let reader = try StoreReader(path: fixture.path)
+        let detail = try plan(reader, GaugeRefresher.selectOpenPerModel)
+        #expect(detail == "SCAN tasks USING COVERING INDEX tasks_open_model", "\(detail)")
+    }
 }

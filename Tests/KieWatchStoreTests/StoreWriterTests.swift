@@ -173,6 +173,53 @@ struct StoreWriterTests {
         }
     }
 
+    /// The batch runs first without per-closure savepoints; a closure that throws after others
+    /// already wrote sends it round again with them. Whatever ran before the failure must then
+    /// land exactly once: rows, task transitions and rollups.
+    @Test func workDoneBeforeAFailingClosureInItsBatchLandsExactlyOnce() async throws {
+        try await withTemporaryDatabase { path in
+            let writer = try openWriter(path)
+            let (holder, release) = try await holdWriter(writer)
+            let before = Task {
+                try await writer.write { context in
+                    try context.save(task("before"))
+                    try context.insert(call(taskID: "before"))
+                    return try context.task(id: "before")?.taskID
+                }
+            }
+            try await waitUntil { writer.queueDepth == 1 }
+            writer.record(call(taskID: "fire-and-forget"))
+            try await waitUntil { writer.queueDepth == 2 }
+            let failing = Task {
+                try await writer.write { context in
+                    try context.save(task("doomed"))
+                    throw Refused()
+                }
+            }
+            try await waitUntil { writer.queueDepth == 3 }
+            let after = Task { try await writer.write { try $0.save(task("after")) } }
+            try await waitUntil { writer.queueDepth == 4 }
+            let batchesBefore = writer.committedBatches
+            release.signal()
+
+            try await holder.value
+            #expect(try await before.value == "before")
+            await #expect(throws: Refused.self) { try await failing.value }
+            try await after.value
+            #expect(writer.committedBatches == batchesBefore + 2, "holder's batch, then one commit for the four")
+
+            let reader = try StoreReader(path: path)
+            #expect(try reader.db.rows("SELECT task_id FROM tasks ORDER BY task_id") == [[.text("after")], [.text("before")]])
+            #expect(try reader.db.rows("SELECT task_id FROM api_calls ORDER BY id") == [[.text("before")], [.text("fire-and-forget")]])
+            let rollup = try reader.taskRollups(fromMinute: 0, toMinute: Int64.max)
+            #expect(rollup.map(\.created) == [2])
+            let calls = try reader.db.rows("SELECT sum(calls) FROM call_rollup")
+            #expect(calls == [[.integer(2)]])
+            #expect(writer.storeErrors == 0 && writer.droppedRecords == 0)
+            await writer.close()
+        }
+    }
+
     @Test func aFailedCommitFailsItsWholeBatchAndTheWriterCarriesOn() async throws {
         try await withTemporaryDatabase { path in
             let errors = Locked<[StoreError]>([])

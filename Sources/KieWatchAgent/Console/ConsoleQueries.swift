@@ -133,7 +133,7 @@ struct ConsoleQueries {
         try scalar("SELECT count(*) FROM tasks WHERE state NOT IN ('success', 'fail')") ?? 0
     }
 
-    /// Stale tasks and the earliest passed deadline (`tasks_open_deadline`).
+    /// Stale tasks and the earliest passed deadline (`tasks_open_deadline_callback`).
     func staleSummary(now: EpochMillis) throws -> (count: Int64, oldestDeadline: EpochMillis?) {
         let rows = try db.rows(Self.selectStaleSummary, [.integer(now)])
         return (rows.first?[0].int64 ?? 0, rows.first?[1].int64)
@@ -258,7 +258,7 @@ struct ConsoleQueries {
         return try list(sql, arguments, Self.task(from:))
     }
 
-    /// Stale tasks, oldest deadline first (`tasks_open_deadline`).
+    /// Stale tasks, oldest deadline first (`tasks_open_deadline_callback`).
     func staleTasks(now: EpochMillis, limit: Int) throws -> [TaskRecord] {
         try reader.staleTasks(now: now, limit: limit)
     }
