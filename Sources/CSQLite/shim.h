@@ -1,4 +1,10 @@
 #ifndef KIEWATCH_CSQLITE_SHIM_H
 #define KIEWATCH_CSQLITE_SHIM_H
 #include <sqlite3.h>
+
+/// `sqlite3_config` is variadic, which Swift cannot call: one fixed-argument wrapper per use.
+/// Turns SQLite's allocation statistics on or off; only valid before SQLite initializes.
+static inline int kiewatch_sqlite3_config_memstatus(int on) {
+    return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, on);
+}
 #endif

@@ -125,16 +125,20 @@ private struct JSONParser {
     mutating func parseString() throws(JSONParseError) -> String {
         index += 1  // opening quote
         let start = index
-        // Fast path: no escapes.
+        // Fast path: no escapes; pure ASCII needs no UTF-8 validation (and the generic
+        // validating initializer costs more than the rest of the parse).
+        var ascii = true
         while index < bytes.count {
             let b = bytes[index]
             if b == UInt8(ascii: "\"") {
-                let s = try validatedUTF8(bytes[start..<index])
+                let raw = UnsafeBufferPointer(rebasing: bytes[start..<index])
+                let s = ascii ? String(decoding: raw, as: UTF8.self) : try validatedUTF8(raw)
                 index += 1
                 return s
             }
             if b == UInt8(ascii: "\\") { break }
             if b < 0x20 { throw fail("control character in a string") }
+            if b >= 0x80 { ascii = false }
             index += 1
         }
         var out = Array(bytes[start..<index])

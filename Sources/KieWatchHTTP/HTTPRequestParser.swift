@@ -266,10 +266,20 @@ public struct HTTPRequestParser: Sendable {
     /// Decides the body framing once the head is complete (RFC 9112 §6).
     private mutating func finishHead() -> Step {
         guard let requestLine else { return .fail(.invalidRequestLine) }
-        let headers = HTTPHeaders(fields)
-        if headers.values("Host").count > 1 { return .fail(.multipleHosts) }
-        let transferEncodings = headers.values("Transfer-Encoding")
-        let contentLengths = headers.values("Content-Length")
+        // One pass over the fields for the three that decide the framing.
+        var hosts = 0
+        var transferEncodings: [String] = []
+        var contentLengths: [String] = []
+        for field in fields {
+            if field.name.equalsIgnoringASCIICase("Host") {
+                hosts += 1
+            } else if field.name.equalsIgnoringASCIICase("Transfer-Encoding") {
+                transferEncodings.append(field.value)
+            } else if field.name.equalsIgnoringASCIICase("Content-Length") {
+                contentLengths.append(field.value)
+            }
+        }
+        if hosts > 1 { return .fail(.multipleHosts) }
         if !transferEncodings.isEmpty && !contentLengths.isEmpty { return .fail(.contentLengthWithTransferEncoding) }
 
         var bodyState: State?
@@ -300,7 +310,7 @@ public struct HTTPRequestParser: Sendable {
             if length > 0 { bodyState = .fixedBody(remaining: length) }
         }
 
-        if requestLine.version == "HTTP/1.1", let expect = headers["Expect"] {
+        if requestLine.version == "HTTP/1.1", let expect = HTTPHeaders(fields)["Expect"] {
             guard expect.trimmingWhitespace().lowercased() == "100-continue" else {
                 return .fail(.expectationFailed)
             }

@@ -19,7 +19,11 @@ enum ResponseWriter {
         let bodyAllowed = !(status < 200 || status == 204 || status == 304)
         var out: [UInt8] = []
         out.reserveCapacity(128 + response.headers.count * 32 + (includeBody && bodyAllowed ? response.body.count : 0))
-        out.append(contentsOf: "HTTP/1.1 \(status) \(HTTPResponse.reasonPhrase(status))\r\n".utf8)
+        out.append(contentsOf: "HTTP/1.1 ".utf8)
+        appendDecimal(status, to: &out)
+        out.append(UInt8(ascii: " "))
+        out.append(contentsOf: HTTPResponse.reasonPhrase(status).utf8)
+        out.append(contentsOf: "\r\n".utf8)
         for field in response.headers {
             if field.name.equalsIgnoringASCIICase("Content-Length")
                 || field.name.equalsIgnoringASCIICase("Transfer-Encoding")
@@ -34,7 +38,9 @@ enum ResponseWriter {
             out.append(contentsOf: "\r\n".utf8)
         }
         if bodyAllowed {
-            out.append(contentsOf: "Content-Length: \(response.body.count)\r\n".utf8)
+            out.append(contentsOf: "Content-Length: ".utf8)
+            appendDecimal(response.body.count, to: &out)
+            out.append(contentsOf: "\r\n".utf8)
         }
         if !keepAlive {
             out.append(contentsOf: "Connection: close\r\n".utf8)
@@ -49,6 +55,18 @@ enum ResponseWriter {
     /// The answer to a request refused before (or instead of) the handler.
     static func errorResponse(status: Int, message: String) -> [UInt8] {
         serialize(.text(message + "\n", status: status), includeBody: true, keepAlive: false)
+    }
+
+    /// `n` (not negative) in decimal, without building a String per response.
+    private static func appendDecimal(_ n: Int, to out: inout [UInt8]) {
+        var divisor = 1
+        while divisor <= n / 10 { divisor *= 10 }
+        var rest = n
+        while divisor > 0 {
+            out.append(UInt8(ascii: "0") + UInt8(rest / divisor))
+            rest %= divisor
+            divisor /= 10
+        }
     }
 
     private static func isSafeName(_ name: String) -> Bool {

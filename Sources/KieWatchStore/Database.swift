@@ -19,10 +19,18 @@ package final class Database {
     private var statementCache: [String: Statement] = [:]
     private var slotCache: [Statement?] = []
 
+    /// Process-wide SQLite settings, applied once before the first connection initializes the
+    /// library: allocation statistics off, since kiewatch reads none of them and keeping them
+    /// takes one process-wide mutex around every allocation of every connection.
+    private static let librarySettings: Void = {
+        _ = kiewatch_sqlite3_config_memstatus(0)
+    }()
+
     /// Opens (and for `.readWrite`, creates) the database at `path` and applies the pragmas.
     ///
     /// A file that is not SQLite throws `StoreError.Kind.notADatabase`, never crashes.
     package init(path: String, mode: Mode, configuration: StoreConfiguration = StoreConfiguration()) throws {
+        _ = Self.librarySettings
         if mode == .readWrite {
             try DatabaseFile.createPrivate(at: path)
         }
@@ -61,8 +69,8 @@ package final class Database {
             // The writer touches a task's row and its index pages for every callback: a page
             // cache that holds the hot part of the tasks table saves a read per page.
             try execute("PRAGMA cache_size = -\(configuration.writerCacheKiB)")
-            // Each write closure runs in its own SAVEPOINT, whose statement journal spills to a
-            // temporary file past 64 KiB: a pwrite per page on the hot path. Keep it in memory.
+            // A batch redone with a SAVEPOINT per closure (after one failed) keeps a statement
+            // journal that spills to a temporary file past 64 KiB: keep it in memory.
             try execute("PRAGMA temp_store = MEMORY")
             try SQLFunctions.register(on: connection)
         case .readOnly:

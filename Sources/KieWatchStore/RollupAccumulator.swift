@@ -56,6 +56,9 @@ package struct RollupAccumulator {
     package private(set) var calls: [CallKey: CallDelta] = [:]
     package private(set) var tasks: [TaskKey: TaskDelta] = [:]
     package private(set) var webhooks: [WebhookKey: WebhookDelta] = [:]
+    /// Change in the number of non-terminal tasks per model. Not a table: the writer publishes
+    /// it after the COMMIT (`StoreWriter.openTasksByModel`), so `write(to:)` leaves it alone.
+    package private(set) var openTasks: [String: Int] = [:]
 
     package init() {}
 
@@ -114,10 +117,21 @@ package struct RollupAccumulator {
         tasks[TaskKey(minute: Self.minute(ts), model: model), default: TaskDelta()].missed += 1
     }
 
+    package mutating func openTasks(model: String, delta: Int) {
+        openTasks[model, default: 0] += delta
+    }
+
+    /// The open-task changes so far, leaving none behind.
+    package mutating func takeOpenTasks() -> [String: Int] {
+        defer { openTasks.removeAll(keepingCapacity: true) }
+        return openTasks
+    }
+
     package mutating func removeAll() {
         calls.removeAll(keepingCapacity: true)
         tasks.removeAll(keepingCapacity: true)
         webhooks.removeAll(keepingCapacity: true)
+        openTasks.removeAll(keepingCapacity: true)
     }
 
     // MARK: Writing
@@ -158,7 +172,7 @@ package struct RollupAccumulator {
         """
 
     /// Upserts every delta into `call_rollup` / `task_rollup` / `webhook_rollup`, then empties
-    /// the accumulator.
+    /// them (`openTasks` stays, for the writer to take).
     package mutating func write(to db: Database) throws {
         if !calls.isEmpty {
             let statement = try db.cachedStatement(Self.callUpsertSQL)
@@ -206,7 +220,9 @@ package struct RollupAccumulator {
                 try statement.step()
             }
         }
-        removeAll()
+        calls.removeAll(keepingCapacity: true)
+        tasks.removeAll(keepingCapacity: true)
+        webhooks.removeAll(keepingCapacity: true)
     }
 }
 
@@ -221,8 +237,8 @@ extension RollupAccumulator.CallDelta {
     }
 }
 
-/// A `write` closure's rollup changes, noted as they happen and applied to the batch's
-/// accumulator only when the closure's savepoint is released (dropped when it rolls back).
+/// A `write` closure's rollup and open-task changes, noted as they happen and applied to the
+/// batch's accumulator only when the closure succeeds (dropped when it rolls back).
 /// Noting is an append: the closure builds no dictionaries of its own.
 package struct RollupJournal {
     enum Entry {
@@ -231,6 +247,7 @@ package struct RollupJournal {
         case taskCreated(model: String, at: EpochMillis)
         case taskFinished(model: String, success: Bool, at: EpochMillis, durationMicros: Int64, credits: Double)
         case taskMissed(model: String, at: EpochMillis)
+        case openTasks(model: String, delta: Int)
     }
 
     private(set) var entries: [Entry] = []
@@ -242,6 +259,7 @@ package struct RollupJournal {
         entries.append(.taskFinished(model: model, success: success, at: ts, durationMicros: durationMicros, credits: credits))
     }
     mutating func taskMissed(model: String, at ts: EpochMillis) { entries.append(.taskMissed(model: model, at: ts)) }
+    mutating func openTasks(model: String, delta: Int) { entries.append(.openTasks(model: model, delta: delta)) }
 
     mutating func removeAll() { entries.removeAll(keepingCapacity: true) }
 
@@ -255,6 +273,7 @@ package struct RollupJournal {
             case .taskFinished(let model, let success, let ts, let duration, let credits):
                 accumulator.taskFinished(model: model, success: success, at: ts, durationMicros: duration, credits: credits)
             case .taskMissed(let model, let ts): accumulator.taskMissed(model: model, at: ts)
+            case .openTasks(let model, let delta): accumulator.openTasks(model: model, delta: delta)
             }
         }
     }

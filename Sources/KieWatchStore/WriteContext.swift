@@ -52,7 +52,9 @@ package final class WriteContext {
     /// a new row counts `created` (at `createdAt`), the first move to a terminal state counts
     /// `finished_success`/`finished_fail`, the duration and the credits (at `finishedAt`, else `updatedAt`),
     /// and `missed` turning true counts a missed webhook. Saving the same state twice counts
-    /// nothing twice, so callers can simply save what they decided.
+    /// nothing twice, so callers can simply save what they decided. Opening or finishing a task
+    /// moves the writer's open-task count (`StoreWriter.openTasksByModel`): saving through here
+    /// is the only way task rows may change state.
     package func save(_ task: TaskRecord) throws {
         try save(task, replacing: try RecordSQL.task(id: task.taskID, in: db))
     }
@@ -75,6 +77,12 @@ package final class WriteContext {
         }
         if task.missed && !(stored?.missed ?? false) {
             rollups.taskMissed(model: task.model, at: learnedAt)
+        }
+        let wasOpen = stored.map { !$0.state.isTerminal } ?? false
+        let isOpen = !task.state.isTerminal
+        if wasOpen != isOpen || (wasOpen && stored?.model != task.model) {
+            if wasOpen, let stored { rollups.openTasks(model: stored.model, delta: -1) }
+            if isOpen { rollups.openTasks(model: task.model, delta: 1) }
         }
     }
 

@@ -36,12 +36,12 @@ struct ConsoleCommandsQueryPlanTests {
         #expect(!detail.contains("SCAN api_calls") && !detail.contains("SCAN webhooks") && !detail.contains("SCAN tasks"))
     }
 
-    /// The gauge refresh runs every 2 s over every open task: one walk of a covering index,
-    /// already in model order, so no row lookups and no sort.
-    @Test func openTaskGaugesWalkOneCoveringIndexWithoutSorting() async throws {
+    /// The gauge refresh runs every 2 s: stale tasks per model come from a range of the
+    /// open-deadline index (only the stale ones are visited), never a walk of the tasks.
+    @Test func staleGaugeVisitsOnlyStaleTasks() async throws {
         let fixture = try await ConsoleFixture.make()
         let reader = try StoreReader(path: fixture.path)
-        let detail = try plan(reader, GaugeRefresher.selectOpenPerModel)
-        #expect(detail == "SCAN tasks USING COVERING INDEX tasks_open_model", "\(detail)")
+        let detail = try plan(reader, GaugeRefresher.selectStalePerModel)
+        #expect(detail.hasPrefix("SEARCH tasks USING INDEX tasks_open_deadline_callback (deadline_at<?)"), "\(detail)")
     }
 }

@@ -37,6 +37,15 @@ import Testing
 
     @Test func rejectsInvalidUTF8() {
         #expect(throws: JSONParseError.self) { try JSONValue.parse([0x22, 0xFF, 0xFE, 0x22]) }
+        #expect(throws: JSONParseError.self) { try JSONValue.parse(Array(#"{"a":"ok","b":"x"#.utf8) + [0xC3, 0x22, 0x7D]) }
+    }
+
+    @Test func keepsUnescapedNonASCIIAndASCIIStringsExactly() throws {
+        let v = try JSONValue.parse(Array(#"{"ascii":"bench-42","latin":"naïve café","emoji":"🎬 done","empty":""}"#.utf8))
+        #expect(v["ascii"] == .string("bench-42"))
+        #expect(v["latin"] == .string("naïve café"))
+        #expect(v["emoji"] == .string("🎬 done"))
+        #expect(v["empty"] == .string(""))
     }
 
     @Test func limitsNesting() {

@@ -7,6 +7,16 @@ import Testing
 @testable import KieWatchStore
 
 struct DatabaseTests {
+    /// Allocation statistics would put one process-wide mutex around every SQLite allocation of
+    /// every connection; the first open turns them off, so SQLite counts nothing.
+    @Test func sqliteKeepsNoAllocationStatistics() throws {
+        let tmp = try TemporaryDatabase()
+        let db = try Database(path: tmp.path, mode: .readWrite)
+        try db.execute("CREATE TABLE t(s TEXT); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) INSERT INTO t SELECT hex(randomblob(500)) FROM n")
+        #expect(sqlite3_memory_used() == 0)
+        #expect(sqlite3_memory_highwater(0) == 0)
+    }
+
     @Test func bindsAndReadsEveryType() throws {
         let tmp = try TemporaryDatabase()
         let db = try Database(path: tmp.path, mode: .readWrite)

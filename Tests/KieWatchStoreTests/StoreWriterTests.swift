@@ -220,6 +220,57 @@ struct StoreWriterTests {
         }
     }
 
+    /// The in-flight gauge reads the writer's open-task counts: they must agree with the file
+    /// after opens, finishes, a model learned late, a closure that failed, and a restart.
+    @Test func openTaskCountsFollowCommittedSavesAndSurviveARestart() async throws {
+        try await withTemporaryDatabase { path in
+            func counted(_ reader: StoreReader) throws -> [String: Int] {
+                var out: [String: Int] = [:]
+                for row in try reader.db.rows(
+                    "SELECT model, count(*) FROM tasks WHERE state NOT IN ('success', 'fail') GROUP BY model")
+                {
+                    out[row[0].string!] = Int(row[1].int64!)
+                }
+                return out
+            }
+            let writer = try openWriter(path)
+            #expect(writer.openTasksByModel.isEmpty)
+            try await writer.write { ctx in
+                for i in 0..<3 { try ctx.save(task("a\(i)", model: "kling")) }
+                for i in 0..<2 { try ctx.save(task("b\(i)", model: "veo3", state: .generating)) }
+                try ctx.save(task("done", model: "kling", state: .success))
+                try ctx.save(task("unknown", model: "unknown"))
+            }
+            #expect(writer.openTasksByModel == ["kling": 3, "veo3": 2, "unknown": 1])
+
+            try await writer.write { ctx in
+                try ctx.save(task("a0", model: "kling", state: .success))
+                try ctx.save(task("b0", model: "veo3", state: .fail))
+                try ctx.save(task("b1", model: "veo3", state: .success))
+                try ctx.save(task("unknown", model: "sora-2", state: .generating))  // model learned later
+                try ctx.save(task("a1", model: "kling", state: .generating))         // open to open
+                try ctx.save(task("done", model: "kling", state: .success))          // terminal again
+            }
+            #expect(writer.openTasksByModel == ["kling": 2, "sora-2": 1])
+
+            await #expect(throws: Refused.self) {
+                try await writer.write { ctx in
+                    try ctx.save(task("c0", model: "wan"))
+                    try ctx.save(task("a2", model: "kling", state: .success))
+                    throw Refused()
+                }
+            }
+            #expect(writer.openTasksByModel == ["kling": 2, "sora-2": 1])
+            let reader = try StoreReader(path: path)
+            #expect(try counted(reader) == writer.openTasksByModel)
+            await writer.close()
+
+            let reopened = try openWriter(path)
+            #expect(reopened.openTasksByModel == ["kling": 2, "sora-2": 1])
+            await reopened.close()
+        }
+    }
+
     @Test func aFailedCommitFailsItsWholeBatchAndTheWriterCarriesOn() async throws {
         try await withTemporaryDatabase { path in
             let errors = Locked<[StoreError]>([])
@@ -250,6 +301,7 @@ struct StoreWriterTests {
             }
             #expect(writer.storeErrors == 1)
             #expect(writer.droppedRecords == 1)
+            #expect(writer.openTasksByModel.isEmpty, "the bystander's open task was never committed")
             #expect(errors.value.count == 1)
             #expect(errors.value.first?.description.contains("FOREIGN KEY constraint failed") == true)
 

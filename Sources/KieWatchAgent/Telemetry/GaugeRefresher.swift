@@ -3,8 +3,8 @@ import KieWatchStore
 import Synchronization
 
 /// Recomputes the gauges that describe what the store holds (in-flight and stale tasks per
-/// model, relay backlog, store size) on its own read connection, off the data plane, so a
-/// scrape only reads numbers.
+/// model, relay backlog, store size), off the data plane, so a scrape only reads numbers:
+/// in-flight from the writer's committed open-task counts, the rest on its own read connection.
 final class GaugeRefresher: Sendable {
     let context: AgentContext
     private let reader: Mutex<StoreReader>
@@ -20,20 +20,21 @@ final class GaugeRefresher: Sendable {
         let now = context.clock.now()
         let m = context.metrics
         do {
-            let (perModel, relay, bytes) = try reader.withLock { r in
-                // One walk of the open tasks' (model, deadline_at, expects_callback, state) index: no
-                // row lookups, no sort. Stale as everywhere: expects a callback, deadline passed.
-                let perModel = try r.db.rows(Self.selectOpenPerModel, [.integer(now)])
+            let inFlight = context.writer.openTasksByModel
+            let (stalePerModel, relay, bytes) = try reader.withLock { r in
+                let stale = try r.db.rows(Self.selectStalePerModel, [.integer(now)])
                 let relay = try r.db.rows(
                     "SELECT count(*), min(created_at) FROM relay_outbox WHERE state = 'pending'")
-                return (perModel, relay, r.databaseBytes)
+                return (stale, relay, r.databaseBytes)
             }
-            var current = Set<String>()
-            for row in perModel {
-                let model = row[0].string ?? TaskLifecycle.unknownModel
-                current.insert(model)
-                m.tasksInflight.labels(model).set(Double(row[1].int64 ?? 0))
-                m.tasksStale.labels(model).set(Double(row[2].int64 ?? 0))
+            var stale: [String: Double] = [:]
+            for row in stalePerModel {
+                stale[row[0].string ?? TaskLifecycle.unknownModel] = Double(row[1].int64 ?? 0)
+            }
+            let current = Set(inFlight.keys).union(stale.keys)
+            for model in current {
+                m.tasksInflight.labels(model).set(Double(inFlight[model] ?? 0))
+                m.tasksStale.labels(model).set(stale[model] ?? 0)
             }
             let gone = shown.withLock { old -> Set<String> in
                 let gone = old.subtracting(current)
@@ -55,9 +56,12 @@ final class GaugeRefresher: Sendable {
         m.createRateLimitUtilization.labels().set(context.createWindow.utilization())
     }
 
-    static let selectOpenPerModel = """
-        SELECT model, count(*), sum(expects_callback = 1 AND deadline_at <= ?1)
-        FROM tasks WHERE state NOT IN ('success', 'fail') GROUP BY model
+    /// Stale tasks per model: a range of the open-deadline index, then one row lookup per
+    /// stale task for its model (few, unless Kie has stopped calling back altogether).
+    static let selectStalePerModel = """
+        SELECT model, count(*) FROM tasks INDEXED BY tasks_open_deadline_callback
+        WHERE state NOT IN ('success', 'fail') AND deadline_at <= ?1 AND expects_callback = 1
+        GROUP BY model
         """
 
     func run(every interval: Duration = .seconds(2)) async {
