@@ -7,4 +7,10 @@
 static inline int kiewatch_sqlite3_config_memstatus(int on) {
     return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, on);
 }
+
+/// The memory a connection's page cache takes in one block when it opens
+/// (`SQLITE_CONFIG_PAGECACHE` with no buffer); 0: none, pages are allocated as they are used.
+static inline int kiewatch_sqlite3_config_pagecache_initial_lines(int lines) {
+    return sqlite3_config(SQLITE_CONFIG_PAGECACHE, (void *)0, 0, lines);
+}
 #endif

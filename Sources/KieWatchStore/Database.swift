@@ -21,9 +21,12 @@ package final class Database {
 
     /// Process-wide SQLite settings, applied once before the first connection initializes the
     /// library: allocation statistics off, since kiewatch reads none of them and keeping them
-    /// takes one process-wide mutex around every allocation of every connection.
+    /// takes one process-wide mutex around every allocation of every connection; no page-cache
+    /// block allocated up front per connection (20 pages, 86 KiB, for each of the agent's six),
+    /// pages come as they are used.
     private static let librarySettings: Void = {
         _ = kiewatch_sqlite3_config_memstatus(0)
+        _ = kiewatch_sqlite3_config_pagecache_initial_lines(0)
     }()
 
     /// Opens (and for `.readWrite`, creates) the database at `path` and applies the pragmas.

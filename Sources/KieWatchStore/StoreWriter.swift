@@ -223,7 +223,6 @@ package final class StoreWriter: Sendable {
     private func run(_ owned: WriterThreadState) {
         let limit = max(configuration.maxBatchItems, 1)
         var taken: [Item] = []
-        taken.reserveCapacity(limit)
         while true {
             takeAll(into: &taken)
             var start = 0
@@ -240,7 +239,9 @@ package final class StoreWriter: Sendable {
                     return
                 }
             }
-            taken.removeAll(keepingCapacity: true)
+            // A burst's buffer (up to `maxBatchItems` items of 168 bytes) is handed back rather
+            // than kept for the next; the few dozen a busy writer takes each time are kept.
+            taken.removeAll(keepingCapacity: taken.count <= 256)
         }
     }
 
