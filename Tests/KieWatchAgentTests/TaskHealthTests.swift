@@ -242,10 +242,17 @@ import Testing
         let h = try AgentHarness(simulator: { $0.dropCallbackRate = 0.5; $0.seed = 3 })
         for _ in 0..<10 { _ = try await h.createMarket() }
         await h.advance(seconds: 600)
+        // Rejected deliveries have no model: counted under "unknown" before and after.
+        let unauthorized = await h.agent.router.handle(
+            HTTPRequest(method: "POST", target: "/webhooks/kie?secret=wrong", body: Array(#"{"code":200}"#.utf8)))
+        #expect(unauthorized.status == 401)
+        try await h.agent.flush()
         let before = String(decoding: h.agent.metrics.registry.render(.prometheusText), as: UTF8.self)
+        #expect(before.contains(#"kiewatch_webhooks_received_total{model="unknown",result="unauthorized"} 1"#))
         try await h.restart()
         let after = String(decoding: h.agent.metrics.registry.render(.prometheusText), as: UTF8.self)
-        for family in ["kiewatch_api_requests_total{", "kiewatch_tasks_created_total{", "kiewatch_webhooks_received_total{", "kiewatch_relay_attempts_total{"] {
+        for family in ["kiewatch_api_requests_total{", "kiewatch_tasks_created_total{", "kiewatch_webhooks_received_total{",
+                       "kiewatch_relay_attempts_total{", "kiewatch_credits_consumed_total{"] {
             let b = before.split(separator: "\n").filter { $0.hasPrefix(family) }
             let a = after.split(separator: "\n").filter { $0.hasPrefix(family) }
             #expect(!b.isEmpty)

@@ -4,8 +4,9 @@ import KieWatchStore
 
 /// Rebuilds the counters from the store at start, so a restart does not reset
 /// `kiewatch_*_total` (rate() copes with resets, but the console, the e2e check and humans
-/// comparing totals should not have to). Counts come from the rollups and the small tables;
-/// histograms start empty.
+/// comparing totals should not have to). Counts come from the rollups and the small tables,
+/// never a walk of `webhooks` or `tasks` (millions of rows: seconds before the agent could
+/// serve); histograms start empty.
 enum CounterRestore {
     static func restore(_ m: AgentMetrics, from reader: StoreReader, credits: inout Double?) throws {
         for row in try reader.db.rows(
@@ -25,7 +26,11 @@ enum CounterRestore {
             add(m.webhooksMissed.labels(model), row[4])
         }
         for row in try reader.db.rows(
-            "SELECT coalesce(model, 'unknown'), CASE result WHEN 'late' THEN 'duplicate' ELSE result END, count(*) FROM webhooks GROUP BY 1, 2")
+            """
+            SELECT CASE model WHEN '' THEN 'unknown' ELSE model END,
+                   CASE result WHEN 'late' THEN 'duplicate' ELSE result END, sum(deliveries)
+            FROM webhook_rollup GROUP BY 1, 2
+            """)
         {
             guard let model = row[0].string, let result = row[1].string else { continue }
             add(m.webhooksReceived.labels(model, result), row[2])
@@ -46,7 +51,7 @@ enum CounterRestore {
             add(m.relayAttempts.labels(result), row[1])
         }
         for row in try reader.db.rows(
-            "SELECT model, sum(credits_consumed) FROM tasks WHERE credits_consumed > 0 AND state IN ('success', 'fail') GROUP BY model")
+            "SELECT model, sum(credits) FROM task_rollup WHERE credits > 0 GROUP BY model")
         {
             guard let model = row[0].string else { continue }
             switch row[1] {
