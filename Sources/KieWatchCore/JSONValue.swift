@@ -128,10 +128,17 @@ extension JSONValue {
 
 extension String {
     var trimmingSpaces: String {
-        var s = Substring(self)
-        while let c = s.first, c == " " || c == "\t" || c == "\n" || c == "\r" { s.removeFirst() }
-        while let c = s.last, c == " " || c == "\t" || c == "\n" || c == "\r" { s.removeLast() }
-        return String(s)
+        // On the UTF-8 bytes (spaces are ASCII), not Characters: no grapheme breaking.
+        let bytes = utf8
+        guard let first = bytes.firstIndex(where: { !Self.isSpace($0) }) else { return "" }
+        let last = bytes.lastIndex(where: { !Self.isSpace($0) })!
+        if first == bytes.startIndex && last == bytes.index(before: bytes.endIndex) { return self }
+        // Both ends are scalar boundaries: `first` starts a scalar, `last` ends one.
+        return String(decoding: bytes[first...last], as: UTF8.self)
+    }
+
+    private static func isSpace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
     }
 }
 

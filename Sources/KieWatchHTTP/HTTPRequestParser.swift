@@ -291,6 +291,10 @@ public struct HTTPRequestParser: Sendable {
             if codings.contains(where: { $0 != "chunked" }) { return .fail(.unsupportedTransferEncoding) }
             if codings.count != 1 { return .fail(.invalidTransferEncoding) }
             bodyState = .chunkSize
+        } else if contentLengths.count == 1, let length = Self.plainDecimal(contentLengths[0]) {
+            // The usual case, one field of plain digits, without splitting or trimming.
+            if length > limits.maxBodyBytes { return .fail(.bodyTooLarge) }
+            if length > 0 { bodyState = .fixedBody(remaining: length) }
         } else if !contentLengths.isEmpty {
             var length: Int?
             for field in contentLengths {
@@ -324,6 +328,18 @@ public struct HTTPRequestParser: Sendable {
             if start == buffer.count { return .emit(.expectContinue) }
         }
         return .again
+    }
+
+    /// `text` as a decimal when it is 1 to 18 ASCII digits and nothing else; nil otherwise.
+    private static func plainDecimal(_ text: String) -> Int? {
+        let digits = text.utf8
+        guard (1...18).contains(digits.count) else { return nil }
+        var value = 0
+        for byte in digits {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return value
     }
 
     // MARK: Body

@@ -40,6 +40,15 @@ import Testing
         #expect(throws: JSONParseError.self) { try JSONValue.parse(Array(#"{"a":"ok","b":"x"#.utf8) + [0xC3, 0x22, 0x7D]) }
     }
 
+    @Test func embeddedJSONAndNumbersInStringsIgnoreSurroundingWhitespace() {
+        #expect(JSONValue.string(" \t{\"a\":[1]}\r\n").unwrappingEmbeddedJSON == ["a": [1]])
+        #expect(JSONValue.string("[\"é\"]  ").unwrappingEmbeddedJSON == ["é"])
+        #expect(JSONValue.string(" 🎬 done ").unwrappingEmbeddedJSON == .string(" 🎬 done "))
+        #expect(JSONValue.string(" 12.5\t").doubleValue == 12.5)
+        #expect(JSONValue.string("\n42 ").intValue == 42)
+        #expect(JSONValue.string("   ").doubleValue == nil)
+    }
+
     @Test func keepsUnescapedNonASCIIAndASCIIStringsExactly() throws {
         let v = try JSONValue.parse(Array(#"{"ascii":"bench-42","latin":"naïve café","emoji":"🎬 done","empty":""}"#.utf8))
         #expect(v["ascii"] == .string("bench-42"))

@@ -88,6 +88,13 @@ private let small = HTTPRequestParser.Limits(maxHeaderBytes: 256, maxHeaderCount
         #expect(outcomes == [.request(Parsed("POST", "/webhooks/kie", headers: ["Content-Length: 11"], body: "hello world"))])
     }
 
+    @Test(arguments: ["0005", " 5 ", "5", "5, 5"])
+    func contentLengthInEveryAcceptedSpelling(value: String) {
+        let outcomes = parse("POST / HTTP/1.1\r\ncontent-LENGTH: \(value)\r\n\r\nhelloGET / HTTP/1.1\r\n\r\n", byteByByte: false)
+        #expect(outcomes.count == 2)
+        if case .request(let request) = outcomes.first { #expect(request.body == "hello") }
+    }
+
     @Test(arguments: [false, true])
     func repeatedIdenticalContentLengthIsAccepted(byteByByte: Bool) {
         let outcomes = parse(
@@ -237,6 +244,8 @@ private let small = HTTPRequestParser.Limits(maxHeaderBytes: 256, maxHeaderCount
         ("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", .invalidContentLength),
         ("POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\n", .invalidContentLength),
         ("POST / HTTP/1.1\r\nContent-Length: 1 2\r\n\r\n", .invalidContentLength),
+        ("POST / HTTP/1.1\r\nContent-Length: 5x\r\n\r\n", .invalidContentLength),
+        ("POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n", .bodyTooLarge),
         ("POST / HTTP/1.1\r\nContent-Length:\r\n\r\n", .invalidContentLength),
         ("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", .unsupportedTransferEncoding),
         ("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", .unsupportedTransferEncoding),
