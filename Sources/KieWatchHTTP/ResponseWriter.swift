@@ -20,7 +20,7 @@ enum ResponseWriter {
         var out: [UInt8] = []
         out.reserveCapacity(128 + response.headers.count * 32 + (includeBody && bodyAllowed ? response.body.count : 0))
         out.append(contentsOf: "HTTP/1.1 ".utf8)
-        appendDecimal(status, to: &out)
+        out.appendDecimal(status)
         out.append(UInt8(ascii: " "))
         out.append(contentsOf: HTTPResponse.reasonPhrase(status).utf8)
         out.append(contentsOf: "\r\n".utf8)
@@ -39,7 +39,7 @@ enum ResponseWriter {
         }
         if bodyAllowed {
             out.append(contentsOf: "Content-Length: ".utf8)
-            appendDecimal(response.body.count, to: &out)
+            out.appendDecimal(response.body.count)
             out.append(contentsOf: "\r\n".utf8)
         }
         if !keepAlive {
@@ -57,23 +57,26 @@ enum ResponseWriter {
         serialize(.text(message + "\n", status: status), includeBody: true, keepAlive: false)
     }
 
-    /// `n` (not negative) in decimal, without building a String per response.
-    private static func appendDecimal(_ n: Int, to out: inout [UInt8]) {
-        var divisor = 1
-        while divisor <= n / 10 { divisor *= 10 }
-        var rest = n
-        while divisor > 0 {
-            out.append(UInt8(ascii: "0") + UInt8(rest / divisor))
-            rest %= divisor
-            divisor /= 10
-        }
-    }
-
     private static func isSafeName(_ name: String) -> Bool {
         !name.isEmpty && name.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }
     }
 
     private static func isSafeValue(_ value: String) -> Bool {
         value.utf8.allSatisfy { $0 >= 0x20 || $0 == UInt8(ascii: "\t") } && !value.utf8.contains(0x7F)
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Appends `n` (not negative) in decimal, without building a String (status lines and
+    /// `Content-Length` values, once per message).
+    package mutating func appendDecimal(_ n: Int) {
+        var divisor = 1
+        while divisor <= n / 10 { divisor *= 10 }
+        var rest = n
+        while divisor > 0 {
+            append(UInt8(ascii: "0") + UInt8(rest / divisor))
+            rest %= divisor
+            divisor /= 10
+        }
     }
 }

@@ -46,7 +46,7 @@ extension StoreWriter {
     /// Deletes rows older than `cutoff` from every time-series table, the rollups, finished
     /// relays and terminal tasks, `batchSize` rows per write.
     ///
-    /// Each batch is its own short `write` (one savepoint inside a group commit), so retention
+    /// Each batch is its own short `write` (one closure inside a group commit), so retention
     /// interleaves with live traffic instead of holding the write lock for a long delete.
     /// Never deletes pending relays or tasks that are not terminal.
     @discardableResult

@@ -5,7 +5,7 @@ import KieWatchCore
 ///
 /// A batch of 4,096 calls touches a handful of (minute, endpoint, model, code) keys, so the
 /// rollups cost a few upserts per batch instead of one per row. A `write` closure gets its
-/// own journal (`RollupJournal`), applied to the batch's only when its savepoint is released,
+/// own journal (`RollupJournal`), applied to the batch's only when the closure succeeds,
 /// so a closure that rolls back leaves no trace in the rollups either.
 package struct RollupAccumulator {
     package struct CallKey: Hashable {

@@ -299,24 +299,13 @@ private final class LoadConnection {
     func prepare(head: [UInt8], body: [UInt8]) {
         outbox.removeAll(keepingCapacity: true)
         outbox.append(contentsOf: head)
-        appendDecimal(body.count)
+        outbox.appendDecimal(body.count)
         outbox.append(UInt8(ascii: "\r"))
         outbox.append(UInt8(ascii: "\n"))
         outbox.append(UInt8(ascii: "\r"))
         outbox.append(UInt8(ascii: "\n"))
         outbox.append(contentsOf: body)
         sent = 0
-    }
-
-    private func appendDecimal(_ value: Int) {
-        var divisor = 1
-        while divisor <= value / 10 { divisor *= 10 }
-        var rest = value
-        while divisor > 0 {
-            outbox.append(UInt8(ascii: "0") + UInt8(rest / divisor))
-            rest %= divisor
-            divisor /= 10
-        }
     }
 }
 
