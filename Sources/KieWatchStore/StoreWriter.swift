@@ -15,9 +15,9 @@ import Synchronization
 ///
 /// Failure model:
 /// - a `write` closure that throws is rolled back alone and its caller gets the error; the rest
-///   of the batch commits. (The batch runs first without per-closure SAVEPOINTs; a throw rolls
+///   of the batch commits. The batch runs first without per-closure SAVEPOINTs; a throw rolls
 ///   it back and runs it again with them, so a closure can run twice: keep its effects inside
-///   the `WriteContext`.);
+///   the `WriteContext`;
 /// - a fire-and-forget record that fails to insert is dropped and counted (`storeErrors`,
 ///   `droppedRecords`, `onError`);
 /// - a failed COMMIT (disk full, I/O error) rolls the batch back: every waiter in it gets the
@@ -120,10 +120,11 @@ package final class StoreWriter: Sendable {
     /// Runs `body` on the writer thread inside the next batch and returns its result once the
     /// batch has COMMITTED (durably acknowledged).
     ///
-    /// If `body` throws, only its own changes roll back and the error is rethrown here; `body`
-    /// may then have run twice (see the failure model), so it must not act outside `WriteContext`. If the
+    /// If `body` throws, only its own changes roll back and the error is rethrown here. If the
     /// COMMIT fails, the COMMIT's error is thrown. Cancelling the calling task does not cancel
-    /// the write. `body` runs on the writer thread: keep it short and never block in it.
+    /// the write. `body` runs on the writer thread: keep it short and never block in it; it may
+    /// run twice when another closure of its batch throws (see the failure model), so it must
+    /// not act outside `WriteContext`.
     package func write<T: Sendable>(_ body: @escaping @Sendable (WriteContext) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             write(body) { continuation.resume(with: $0) }
