@@ -59,21 +59,15 @@ extension StringProtocol {
         }), let equal {
             return equal
         }
-        for (x, y) in zip(a, b) where x != y {
-            let lx = x >= 0x41 && x <= 0x5A ? x | 0x20 : x
-            let ly = y >= 0x41 && y <= 0x5A ? y | 0x20 : y
-            if lx != ly { return false }
-        }
+        return Self.asciiCaseInsensitiveEqual(a, b)
+    }
+
+    @inline(__always)
+    private static func asciiCaseInsensitiveEqual(_ x: some Collection<UInt8>, _ y: some Collection<UInt8>) -> Bool {
+        for (p, q) in zip(x, y) where p != q && lowercased(p) != lowercased(q) { return false }
         return true
     }
 
     @inline(__always)
-    private static func asciiCaseInsensitiveEqual(_ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>) -> Bool {
-        for i in 0..<x.count where x[i] != y[i] {
-            let lx = x[i] >= 0x41 && x[i] <= 0x5A ? x[i] | 0x20 : x[i]
-            let ly = y[i] >= 0x41 && y[i] <= 0x5A ? y[i] | 0x20 : y[i]
-            if lx != ly { return false }
-        }
-        return true
-    }
+    private static func lowercased(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte }
 }

@@ -291,25 +291,8 @@ public struct HTTPRequestParser: Sendable {
             if codings.contains(where: { $0 != "chunked" }) { return .fail(.unsupportedTransferEncoding) }
             if codings.count != 1 { return .fail(.invalidTransferEncoding) }
             bodyState = .chunkSize
-        } else if contentLengths.count == 1, let length = Self.plainDecimal(contentLengths[0]) {
-            // The usual case, one field of plain digits, without splitting or trimming.
-            if length > limits.maxBodyBytes { return .fail(.bodyTooLarge) }
-            if length > 0 { bodyState = .fixedBody(remaining: length) }
         } else if !contentLengths.isEmpty {
-            var length: Int?
-            for field in contentLengths {
-                for part in field.split(separator: ",", omittingEmptySubsequences: false) {
-                    let digits = part.trimmingWhitespace()
-                    guard !digits.isEmpty, digits.utf8.allSatisfy(\.isDigit) else {
-                        return .fail(.invalidContentLength)
-                    }
-                    // Anything past 18 digits is far over any limit; Int would overflow.
-                    let value = digits.utf8.count > 18 ? Int.max : Int(digits) ?? Int.max
-                    if let length, length != value { return .fail(.invalidContentLength) }
-                    length = value
-                }
-            }
-            guard let length else { return .fail(.invalidContentLength) }
+            guard let length = Self.contentLength(contentLengths) else { return .fail(.invalidContentLength) }
             if length > limits.maxBodyBytes { return .fail(.bodyTooLarge) }
             if length > 0 { bodyState = .fixedBody(remaining: length) }
         }
@@ -330,16 +313,33 @@ public struct HTTPRequestParser: Sendable {
         return .again
     }
 
-    /// `text` as a decimal when it is 1 to 18 ASCII digits and nothing else; nil otherwise.
-    private static func plainDecimal(_ text: String) -> Int? {
-        let digits = text.utf8
-        guard (1...18).contains(digits.count) else { return nil }
-        var value = 0
-        for byte in digits {
-            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
-            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+    /// The body length the `Content-Length` fields give: each a comma-separated list of decimals
+    /// (OWS around each), all equal (RFC 9110 §8.6). Nil when a part is empty or not digits, or
+    /// two disagree; past 18 digits, far over any limit, the length is `Int.max`. Read on the
+    /// bytes, without splitting or trimming into new strings (every request with a body).
+    private static func contentLength(_ fields: [String]) -> Int? {
+        func isSpace(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        var length: Int?
+        for field in fields {
+            var rest = field.utf8[...]
+            while true {
+                while let byte = rest.first, isSpace(byte) { rest = rest.dropFirst() }
+                var value = 0
+                var digits = 0
+                while let byte = rest.first, byte.isDigit {
+                    digits += 1
+                    value = digits > 18 ? Int.max : value * 10 + Int(byte - UInt8(ascii: "0"))
+                    rest = rest.dropFirst()
+                }
+                while let byte = rest.first, isSpace(byte) { rest = rest.dropFirst() }
+                guard digits > 0, length == nil || length == value else { return nil }
+                length = value
+                guard let separator = rest.first else { break }
+                guard separator == UInt8(ascii: ",") else { return nil }
+                rest = rest.dropFirst()
+            }
         }
-        return value
+        return length
     }
 
     // MARK: Body

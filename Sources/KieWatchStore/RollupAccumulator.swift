@@ -62,8 +62,6 @@ package struct RollupAccumulator {
 
     package init() {}
 
-    package var isEmpty: Bool { calls.isEmpty && tasks.isEmpty && webhooks.isEmpty }
-
     /// The rollup minute of a timestamp: whole minutes since the epoch.
     @inline(__always)
     package static func minute(_ ts: EpochMillis) -> Int64 {

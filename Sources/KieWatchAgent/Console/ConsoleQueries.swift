@@ -128,7 +128,7 @@ struct ConsoleQueries {
 
     // MARK: Counts for status
 
-    /// Non-terminal tasks (`tasks_open_model`).
+    /// Non-terminal tasks (counted on `tasks_open_deadline_callback`, which holds only them).
     func inFlightCount() throws -> Int64 {
         try scalar("SELECT count(*) FROM tasks WHERE state NOT IN ('success', 'fail')") ?? 0
     }
