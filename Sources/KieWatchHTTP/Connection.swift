@@ -41,6 +41,11 @@ final class Connection: EventHandler {
     private(set) var deadline: UInt64
     /// Edge-triggered input: true from a readiness event until a read comes back short or empty.
     private var readable = false
+    /// The peer has sent its FIN (`EPOLLRDHUP`). Its edge may come with the last data, and no
+    /// edge follows it: a short read then no longer means there is nothing more to learn, so
+    /// reading goes on to the empty read that reports the close (else a client that sends a
+    /// partial request and shuts down its side holds the connection until a timeout).
+    private var peerFinished = false
     private var serial: UInt64 = 0
 
     init(socket: Socket, remoteAddress: String, table: ConnectionTable, context: ServerContext) {
@@ -78,6 +83,7 @@ final class Connection: EventHandler {
         if events & (Epoll.output | Epoll.hangUp) != 0 && outputOffset < output.count {
             flush()
         }
+        if events & (Epoll.readHangUp | Epoll.hangUp) != 0 { peerFinished = true }
         if events & (Epoll.input | Epoll.readHangUp | Epoll.hangUp) != 0 {
             readable = true
             readAvailable()
@@ -105,8 +111,9 @@ final class Connection: EventHandler {
                 close()  // the peer closed; a half-sent request cannot be completed
                 return
             case .processed(let count):
-                // A short read drained the socket; a new edge comes with new data.
-                if count < buffer.count { readable = false }
+                // A short read drained the socket; a new edge comes with new data (but none
+                // with a FIN already announced: read on until it shows as the empty read).
+                if count < buffer.count && !peerFinished { readable = false }
                 if case .lingering = state { continue }
                 let wasIdle = parser.phase == .idle
                 parser.append(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
