@@ -942,6 +942,17 @@ struct CaseGenerator {
             String(repeating: "9", count: 7_000), "%E2%80%AE", "%C0%AF", known, "\(known)%00", "+", "%2B%2F",
         ]
         let value = random.pick(values)
+        if random.chance(0.2) {
+            // Odd paths and methods, all under /api/ but never /api/file-* (that upstream is not on loopback).
+            let path = random.pick([
+                "/api/v1/chat/credit", "/api/", "/api//v1/jobs/recordInfo?taskId=x", "/api/%2e%2e/metrics",
+                "/api/v1/jobs/recordInfo?taskId=x#fragment", "/api/v1/jobs/recordInfo/../recordInfo?taskId=x",
+                "/api/v1/veo/record-info?taskId=\(value)", "/api/v1/unknown/endpoint?a=1",
+            ])
+            let method = random.pick(["GET", "HEAD", "DELETE", "PUT", "OPTIONS"])
+            let bytes = Self.request(method: method, target: path, headers: auth, body: [], contentLength: method == "PUT" ? nil : [])
+            return FuzzCase(index: 0, label: "proxy.path=\(method) \(path.prefix(40))", bytes: bytes, expectation: .answer(statuses), taskID: nil)
+        }
         let path = random.pick(["/api/v1/jobs/recordInfo", "/api/v1/veo/record-info"])
         let query = random.chance(0.9) ? "?taskId=\(value)" : "?\(value)"
         let bytes = Self.request(method: "GET", target: path + query, headers: auth, body: [], contentLength: [])
