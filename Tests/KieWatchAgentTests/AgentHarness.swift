@@ -179,10 +179,12 @@ final class AgentHarness {
     func task(_ id: String) throws -> TaskRecord? { try reader().task(id: id) }
 
     /// Every text value stored in the database except the relay's own columns.
-    func storedText(excluding: Set<String> = ["tasks.callback_url", "relay_outbox.url"]) throws -> String {
+    func storedText(
+        excluding: Set<String> = ["tasks.callback_url", "relay_outbox.url", "callback_routes.callback_url"]
+    ) throws -> String {
         let r = try reader()
         var out = ""
-        for table in ["api_calls", "webhooks", "tasks", "recoveries", "relay_outbox", "relay_attempts", "meta"] {
+        for table in ["api_calls", "webhooks", "tasks", "recoveries", "relay_outbox", "relay_attempts", "meta", "callback_routes"] {
             let columns = try r.db.rows("SELECT name FROM pragma_table_info('\(table)')").compactMap { $0[0].string }
             for column in columns where !excluding.contains("\(table).\(column)") {
                 for row in try r.db.rows("SELECT CAST(\(column) AS TEXT) FROM \(table)") {
