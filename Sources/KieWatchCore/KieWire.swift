@@ -20,17 +20,6 @@ public enum KieWire {
         return CreateRequest(family: family, model: model, callBackURL: json["callBackUrl"]?.nonEmptyString)
     }
 
-    /// The body with its `callBackUrl` set to `url` (added when absent), other members unchanged.
-    public static func replacingCallBackURL(in json: JSONValue, with url: String) -> JSONValue {
-        guard case .object(var members) = json else { return json }
-        if let i = members.firstIndex(where: { $0.key == "callBackUrl" }) {
-            members[i].value = .string(url)
-        } else {
-            members.append((key: "callBackUrl", value: .string(url)))
-        }
-        return .object(members)
-    }
-
     /// Where a create body names the app's callback URL: the top-level `callBackUrl` string
     /// members, read from the raw bytes so the body can be passed on unchanged but for them.
     public struct CallBackURLField: Sendable, Equatable {

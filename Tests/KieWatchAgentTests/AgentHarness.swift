@@ -132,11 +132,11 @@ final class AgentHarness {
 
     /// The app's create call through the agent.
     func createMarket(model: String = "kling-2.6/text-to-video", callback: Bool = true) async throws -> String {
-        var body: JSONValue = ["model": .string(model), "input": ["prompt": "a red panda", "duration": "5"]]
-        if callback {
-            body = KieWire.replacingCallBackURL(in: body, with: "https://app.example/hooks/kie?secret=\(Self.appSecret)")
-        }
-        return try await create(path: "/api/v1/jobs/createTask", body: body)
+        var members: [(key: String, value: JSONValue)] = [
+            ("model", .string(model)), ("input", ["prompt": "a red panda", "duration": "5"]),
+        ]
+        if callback { members.append(("callBackUrl", .string("https://app.example/hooks/kie?secret=\(Self.appSecret)"))) }
+        return try await create(path: "/api/v1/jobs/createTask", body: .object(members))
     }
 
     func createVeo(model: String = "veo3_fast") async throws -> String {
