@@ -4,8 +4,11 @@
 /// Parsing a body and serializing it again changes what the app sent: `12345678901234567890`
 /// becomes `1.2345678901234567e+19`, `-0.0`, `1.0` and `10E2` change form, escapes and spacing
 /// move. The proxy must hand Kie the app's bytes with only the callback URL swapped, so this
-/// reads the whole document once (validating it as RFC 8259 does, without building values),
-/// notes where the wanted members' values start and end, and splices.
+/// reads the whole document once (its structure validated as RFC 8259 says, no values built),
+/// notes where the wanted members' values start and end, and splices. What is inside a string
+/// is not held against the body (bytes that are not UTF-8, a lone surrogate escape, which
+/// decodes to U+FFFD): a lenient parser at Kie would read such a body, and then it must carry
+/// the agent's URL, not the app's.
 ///
 /// Keys are compared after unescaping (`"callBack\u0055rl"` is `callBackUrl`); only members of
 /// the outermost object count, so a `callBackUrl` inside `input` or an array is never touched.

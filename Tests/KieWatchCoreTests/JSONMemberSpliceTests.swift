@@ -45,6 +45,13 @@ import Testing
         #expect(JSONMemberSplice.stringMembers(named: "callBackUrl", in: Array(" \r\n{}\t".utf8)) == [])
     }
 
+    /// A lenient parser at Kie would read this body, so it must carry the agent's URL.
+    @Test func whatIsInsideAStringDoesNotHideTheCallbackURL() {
+        let body = Array(#"{"prompt":"bad "#.utf8) + [0xFF, 0xC3] + Array(#" \ud800 x","callBackUrl":"\ud800u"}"#.utf8)
+        #expect(JSONMemberSplice.stringMembers(named: "callBackUrl", in: body)?.map(\.value) == ["\u{FFFD}u"])
+        #expect((try? JSONValue.parse(body)) == nil, "the strict parser refuses it")
+    }
+
     @Test func deepNestingCostsNoStack() {
         let depth = 200_000
         let body = #"{"a":"# + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + #","callBackUrl":"u"}"#
