@@ -31,10 +31,12 @@ public struct AgentConfiguration: Sendable {
     /// The effective public URL.
     public var effectivePublicURL: String { publicURL ?? "http://\(listen)" }
 
-    /// The callback URL sent to Kie for a family: the agent's webhook path with the secret,
-    /// because Kie can carry a secret only in the URL.
-    public func callbackURL(for family: ModelFamily) -> String {
-        let base = effectivePublicURL + family.webhookPath
+    /// The callback URL sent to Kie for a family: the agent's webhook path, with the route's
+    /// token when there is one (`/webhooks/kie/<token>`), and the secret, because Kie can carry
+    /// a secret only in the URL.
+    public func callbackURL(for family: ModelFamily, token: String? = nil) -> String {
+        var base = effectivePublicURL + family.webhookPath
+        if let token { base += "/" + token }
         guard let callbackSecret, !callbackSecret.isEmpty else { return base }
         return base + "?secret=" + percentEncode(callbackSecret)
     }

@@ -41,12 +41,12 @@ final class AgentContext: Sendable {
             secrets: [configuration.callbackSecret, configuration.webhookHMACKey, configuration.apiKey])
     }
 
-    /// The callback URL to give Kie for a family, with the port actually bound.
-    func callbackURL(for family: ModelFamily) -> String {
+    /// The callback URL to give Kie for a route, with the port actually bound.
+    func callbackURL(for family: ModelFamily, token: String) -> String {
         var effective = configuration
         let port = boundPort.load(ordering: .relaxed)
         if port != 0 { effective.listen.port = port }
-        return effective.callbackURL(for: family)
+        return effective.callbackURL(for: family, token: token)
     }
 
     /// Records a failed store write: logged with what was lost, counted in `kiewatch_store_errors_total`.

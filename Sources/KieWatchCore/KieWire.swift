@@ -20,15 +20,28 @@ public enum KieWire {
         return CreateRequest(family: family, model: model, callBackURL: json["callBackUrl"]?.nonEmptyString)
     }
 
-    /// The body with its `callBackUrl` set to `url` (added when absent), other members unchanged.
-    public static func replacingCallBackURL(in json: JSONValue, with url: String) -> JSONValue {
-        guard case .object(var members) = json else { return json }
-        if let i = members.firstIndex(where: { $0.key == "callBackUrl" }) {
-            members[i].value = .string(url)
-        } else {
-            members.append((key: "callBackUrl", value: .string(url)))
-        }
-        return .object(members)
+    /// Where a create body names the app's callback URL: the top-level `callBackUrl` string
+    /// members, read from the raw bytes so the body can be passed on unchanged but for them.
+    public struct CallBackURLField: Sendable, Equatable {
+        /// The app's URL: the first non-empty one (what `createRequest` reads).
+        public var url: String
+        /// Every top-level `callBackUrl` string member: all are replaced, so that whichever a
+        /// parser keeps of duplicate keys, Kie never gets the app's own URL.
+        public var members: [JSONMemberSplice.StringMember]
+    }
+
+    /// The app's callback URL in a create body; nil when the body is not a JSON object or has
+    /// no non-empty top-level `callBackUrl` string (then no callback is expected).
+    public static func callBackURLField(in body: [UInt8]) -> CallBackURLField? {
+        guard let members = JSONMemberSplice.stringMembers(named: "callBackUrl", in: body),
+            let url = members.first(where: { !$0.value.isEmpty })?.value
+        else { return nil }
+        return CallBackURLField(url: url, members: members)
+    }
+
+    /// The create body with the callback URL replaced by `url`; every other byte unchanged.
+    public static func replacingCallBackURL(_ field: CallBackURLField, in body: [UInt8], with url: String) -> [UInt8] {
+        JSONMemberSplice.replacing(field.members, in: body, with: url)
     }
 
     /// `data.taskId` of a create answer.

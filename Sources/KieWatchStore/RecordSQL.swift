@@ -348,6 +348,38 @@ package enum RecordSQL {
         return db.lastInsertRowID
     }
 
+    // MARK: callback_routes
+
+    static let insertRoute = """
+        INSERT INTO callback_routes(token, family, model, callback_url, created_at, task_id)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+        """
+
+    static let selectRoute = """
+        SELECT token, family, model, callback_url, created_at, task_id FROM callback_routes WHERE token = ?1
+        """
+
+    static let bindRoute = "UPDATE callback_routes SET task_id = ?2 WHERE token = ?1 AND task_id IS NULL"
+
+    static let deleteUnboundRoute = "DELETE FROM callback_routes WHERE token = ?1 AND task_id IS NULL"
+
+    static func insert(_ r: CallbackRoute, into db: Database) throws {
+        _ = try db.execute(insertRoute, [
+            .text(r.token), .text(r.family.rawValue), .text(r.model), .text(r.callbackURL), .integer(r.createdAt),
+            r.taskID.map(SQLValue.text) ?? .null,
+        ])
+    }
+
+    static func route(token: String, in db: Database) throws -> CallbackRoute? {
+        let s = try db.cachedStatement(selectRoute)
+        defer { s.reset() }
+        try s.bind(token, at: 1)
+        guard try s.step(), let family = ModelFamily(rawValue: s.string(at: 1)) else { return nil }
+        return CallbackRoute(
+            token: s.string(at: 0), family: family, model: s.string(at: 2), callbackURL: s.string(at: 3),
+            createdAt: s.int64(at: 4), taskID: s.optionalString(at: 5))
+    }
+
     // MARK: meta
 
     static let upsertMeta = """

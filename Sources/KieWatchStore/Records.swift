@@ -69,8 +69,7 @@ package enum WebhookResult: String, Sendable, CaseIterable {
     case late
 }
 
-/// One webhook delivery from Kie, kept raw: an early callback for a task the agent does not
-/// know yet is matched later from `body`.
+/// One webhook delivery from Kie, with its body as received (secrets scrubbed).
 package struct WebhookRecord: Sendable, Equatable {
     package var id: Int64?
     package var ts: EpochMillis
@@ -174,6 +173,32 @@ package struct TaskRecord: Sendable, Equatable {
         self.creditsConsumed = creditsConsumed
         self.missed = missed
         self.recoveryGaveUpAt = recoveryGaveUpAt
+    }
+}
+
+/// Where the callbacks of one create go: the token in the callback URL the agent gave Kie
+/// (`/webhooks/<kie|veo>/<token>`), committed before the create reaches Kie.
+package struct CallbackRoute: Sendable, Equatable {
+    /// Random and unguessable (128 bits), URL-safe.
+    package var token: String
+    package var family: ModelFamily
+    package var model: String
+    /// The app's own callback URL with its secret: where the callbacks are relayed.
+    package var callbackURL: String
+    package var createdAt: EpochMillis
+    /// Kie's task id, once the create answer (or a callback that came first) named it.
+    package var taskID: String?
+
+    package init(
+        token: String, family: ModelFamily, model: String, callbackURL: String, createdAt: EpochMillis,
+        taskID: String? = nil
+    ) {
+        self.token = token
+        self.family = family
+        self.model = model
+        self.callbackURL = callbackURL
+        self.createdAt = createdAt
+        self.taskID = taskID
     }
 }
 

@@ -21,6 +21,7 @@ package enum Schema {
         Migration(version: 3, name: "fewer open-task indexes", sql: version3),
         Migration(version: 4, name: "open tasks by model, covering the in-flight and stale gauges", sql: version4),
         Migration(version: 5, name: "open tasks counted in memory, not indexed by model", sql: version5),
+        Migration(version: 6, name: "callback routes: create -> callback mapping before the create reaches Kie", sql: version6),
     ]
 
     /// The version this build writes and reads.
@@ -313,5 +314,24 @@ package enum Schema {
     /// `tasks_open_deadline_callback`.
     private static let version5 = """
         DROP INDEX tasks_open_model;
+        """
+
+    /// The callback URL the agent gives Kie names a route (`/webhooks/kie/<token>`), committed
+    /// before the create is forwarded: the app's URL is durable before Kie can call back, an
+    /// early callback (before the create answer) finds its app, and a create answer that was
+    /// never stored (disk full, kill -9) loses no callback. `task_id` is bound by the create
+    /// answer, or by the first callback when that comes first. `callback_url` is the app's own
+    /// URL with its secret (like `tasks.callback_url`). Retention deletes routes by age
+    /// (`callback_routes_created`); a callback to a pruned route is matched by its task id.
+    private static let version6 = """
+        CREATE TABLE callback_routes (
+            token        TEXT    PRIMARY KEY,
+            family       TEXT    NOT NULL,
+            model        TEXT    NOT NULL,
+            callback_url TEXT    NOT NULL,
+            created_at   INTEGER NOT NULL,
+            task_id      TEXT
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX callback_routes_created ON callback_routes(created_at);
         """
 }

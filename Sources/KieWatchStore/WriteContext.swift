@@ -121,6 +121,28 @@ package final class WriteContext {
         try RecordSQL.insert(attempt, into: db)
     }
 
+    // MARK: Callback routes
+
+    package func insert(_ route: CallbackRoute) throws {
+        try RecordSQL.insert(route, into: db)
+    }
+
+    package func route(token: String) throws -> CallbackRoute? {
+        try RecordSQL.route(token: token, in: db)
+    }
+
+    /// Names the task of a route not bound yet; returns whether it did (a route is bound once).
+    @discardableResult
+    package func bindRoute(token: String, taskID: String) throws -> Bool {
+        try db.execute(RecordSQL.bindRoute, [.text(token), .text(taskID)]) > 0
+    }
+
+    /// Deletes a route no task was bound to (Kie refused the create); returns whether it did.
+    @discardableResult
+    package func deleteUnboundRoute(token: String) throws -> Bool {
+        try db.execute(RecordSQL.deleteUnboundRoute, [.text(token)]) > 0
+    }
+
     // MARK: Meta
 
     package func setMeta(_ key: String, _ value: String) throws {

@@ -132,11 +132,11 @@ final class AgentHarness {
 
     /// The app's create call through the agent.
     func createMarket(model: String = "kling-2.6/text-to-video", callback: Bool = true) async throws -> String {
-        var body: JSONValue = ["model": .string(model), "input": ["prompt": "a red panda", "duration": "5"]]
-        if callback {
-            body = KieWire.replacingCallBackURL(in: body, with: "https://app.example/hooks/kie?secret=\(Self.appSecret)")
-        }
-        return try await create(path: "/api/v1/jobs/createTask", body: body)
+        var members: [(key: String, value: JSONValue)] = [
+            ("model", .string(model)), ("input", ["prompt": "a red panda", "duration": "5"]),
+        ]
+        if callback { members.append(("callBackUrl", .string("https://app.example/hooks/kie?secret=\(Self.appSecret)"))) }
+        return try await create(path: "/api/v1/jobs/createTask", body: .object(members))
     }
 
     func createVeo(model: String = "veo3_fast") async throws -> String {
@@ -179,10 +179,12 @@ final class AgentHarness {
     func task(_ id: String) throws -> TaskRecord? { try reader().task(id: id) }
 
     /// Every text value stored in the database except the relay's own columns.
-    func storedText(excluding: Set<String> = ["tasks.callback_url", "relay_outbox.url"]) throws -> String {
+    func storedText(
+        excluding: Set<String> = ["tasks.callback_url", "relay_outbox.url", "callback_routes.callback_url"]
+    ) throws -> String {
         let r = try reader()
         var out = ""
-        for table in ["api_calls", "webhooks", "tasks", "recoveries", "relay_outbox", "relay_attempts", "meta"] {
+        for table in ["api_calls", "webhooks", "tasks", "recoveries", "relay_outbox", "relay_attempts", "meta", "callback_routes"] {
             let columns = try r.db.rows("SELECT name FROM pragma_table_info('\(table)')").compactMap { $0[0].string }
             for column in columns where !excluding.contains("\(table).\(column)") {
                 for row in try r.db.rows("SELECT CAST(\(column) AS TEXT) FROM \(table)") {

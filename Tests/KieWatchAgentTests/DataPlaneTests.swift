@@ -14,9 +14,10 @@ import Testing
         #expect(task.model == "kling-2.6/text-to-video")
         #expect(task.callbackURL == "https://app.example/hooks/kie?secret=\(AgentHarness.appSecret)")
         #expect(task.expectsCallback)
-        // Kie got the agent's URL, never the app's.
+        // Kie got the agent's URL (naming the create's callback route), never the app's.
         let param = try #require(h.simulator.task(id: id))
-        #expect(param.callBackUrl == "http://127.0.0.1:9464/webhooks/kie?secret=\(AgentHarness.callbackSecret)")
+        let token = try #require(try h.reader().db.rows("SELECT token FROM callback_routes").first?[0].string)
+        #expect(param.callBackUrl == "http://127.0.0.1:9464/webhooks/kie/\(token)?secret=\(AgentHarness.callbackSecret)")
 
         await h.advance(seconds: 600)
         #expect(h.app.counts() == [id: 1])
@@ -143,8 +144,8 @@ import Testing
         #expect(try h.task(id)?.callbacksReceived == 3)
     }
 
-    @Test func aCallbackForAnUnknownTaskIsKeptAndMatchedWhenTheTaskAppears() async throws {
-        // Every callback races its create answer.
+    @Test func aCallbackThatRacesItsCreateAnswerIsAcceptedThroughItsRoute() async throws {
+        // Every callback races its create answer (more in CallbackRoutingTests).
         let h = try AgentHarness(simulator: { $0.earlyCallbackRate = 1 })
         let id = try await h.createMarket()
         await h.agent.runRelayOnce()
@@ -153,7 +154,7 @@ import Testing
         #expect(task.state.isTerminal)
         #expect(task.resultSource == .callback)
         let results = try h.reader().db.rows("SELECT result FROM webhooks").compactMap { $0[0].string }
-        #expect(results == ["unknown_task"])
+        #expect(results == ["accepted"])
     }
 
     @Test func signaturesAreCheckedWhenConfigured() async throws {

@@ -28,14 +28,17 @@ import Testing
         #expect(veoDefault.model == "veo3")
     }
 
-    @Test func callBackURLIsReplacedOrAdded() throws {
-        let original = try Fixtures.kieJSON("create-market-request-kling26.json")
-        let rewritten = KieWire.replacingCallBackURL(in: original, with: "http://agent/webhooks/kie")
-        #expect(rewritten["callBackUrl"] == "http://agent/webhooks/kie")
-        #expect(rewritten["input"] == original["input"])
-        #expect(rewritten.objectValue?.map(\.key) == original.objectValue?.map(\.key))
-        let noCallback = try Fixtures.kieJSON("create-market-request-sora2-i2v-nocallback.json")
-        #expect(KieWire.replacingCallBackURL(in: noCallback, with: "u")["callBackUrl"] == "u")
+    @Test func callBackURLIsReplacedInTheBytesAndNeverAdded() throws {
+        let original = try Fixtures.kie("create-market-request-kling26.json")
+        let field = try #require(KieWire.callBackURLField(in: original))
+        let rewritten = try JSONValue.parse(
+            KieWire.replacingCallBackURL(field, in: original, with: "http://agent/webhooks/kie/t"))
+        let before = try JSONValue.parse(original)
+        #expect(rewritten["callBackUrl"] == "http://agent/webhooks/kie/t")
+        #expect(rewritten["input"] == before["input"])
+        #expect(rewritten.objectValue?.map(\.key) == before.objectValue?.map(\.key))
+        let noCallback = try Fixtures.kie("create-market-request-sora2-i2v-nocallback.json")
+        #expect(KieWire.callBackURLField(in: noCallback) == nil)
     }
 
     @Test func createAnswer() throws {
