@@ -142,7 +142,9 @@ enum TaskWrites {
         if var row = record {
             row.result = outcome.result
             row.model = row.model ?? task.model
-            if let completed = task.completedAt, outcome.result == .accepted { row.delayMillis = max(0, now - completed) }
+            if let completed = task.completedAt, outcome.result == .accepted {
+                row.delayMillis = max(0, now.saturatingSubtracting(completed))
+            }
             try ctx.insert(row)
         }
         return outcome
