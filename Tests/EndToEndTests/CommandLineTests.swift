@@ -3,13 +3,13 @@ import KieWatchTestSupport
 import Testing
 
 /// The command line as a person types it: bad values are one line on stderr and exit code 2,
-/// never a crash (issue 18, point 3: `serve --retention` with a huge value exited 132).
+/// never a crash (issue 18, point 3: `serve --retention` with parts summing past Int64.max
+/// exited 132).
 @Suite struct CommandLineTests {
     @Test(arguments: [
-        (["serve", "--retention", String(repeating: "8999999999999999ms", count: 1000)],
+        (["serve", "--retention", String(repeating: "8999999999999999ms", count: 1100)],
          "kiewatch: serve: --retention: a duration can be at most 36500d"),
-        (["demo", "--no-console", "--seconds", "9223372036854775807"],
-         "kiewatch: demo: --seconds: expected a whole number from 1 to 3153600000, got '9223372036854775807'"),
+        (["serve", "--retention", "36501d"], "kiewatch: serve: --retention: a duration can be at most 36500d"),
     ])
     func outOfRangeNumbersAreAOneLineErrorAndExitCode2(arguments: [String], expected: String) async throws {
         let kiewatch = try LiveBinary.kiewatch()

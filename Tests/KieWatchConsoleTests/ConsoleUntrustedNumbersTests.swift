@@ -6,7 +6,9 @@ import Testing
 /// Console arguments are numbers from outside too: a window whose parts add up past Int64
 /// (issue 18, point 3) is a one-line error plus usage, never a trap in the agent.
 struct ConsoleUntrustedNumbersTests {
-    static let huge = String(repeating: "8999999999999999ms", count: 1000)
+    /// Each part under the old per-part limit (9e15); 1,100 of them pass Int64.max, where the
+    /// old sum trapped (1,000, the issue's example, stays just below it).
+    static let huge = String(repeating: "8999999999999999ms", count: 1100)
 
     @Test(arguments: [
         ("calls since=\(huge)", "usage: calls [model=M] [endpoint=E] [code=C] [since=WINDOW] [limit=N]"),
