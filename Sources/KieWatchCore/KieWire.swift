@@ -2,6 +2,11 @@
 /// `msg`/`message`, null or empty `failCode`, `resultJson` as a JSON string / object / null,
 /// Veo times as epoch ms or `YYYY-MM-DD HH:mm:ss`, Veo `resultUrls` as an array or a JSON
 /// string, credits as `creditsConsumed` or `consumeCredits`/`remainedCredits`.
+///
+/// Strict on output: numbers (times, credits, progress) come out only inside the ranges
+/// `TaskReport` documents; a value outside them (NaN, an infinity, `1e16` ms, a negative
+/// price) is read as absent rather than passed on to arithmetic that would trap or to a
+/// column that cannot hold it.
 public enum KieWire {
 
     // MARK: Create requests
@@ -72,9 +77,9 @@ public enum KieWire {
             failCode: data["failCode"]?.nonEmptyString,
             failMessage: data["failMsg"]?.nonEmptyString,
             resultURLs: marketResultURLs(data["resultJson"]),
-            creditsConsumed: data.first("creditsConsumed", "consumeCredits")?.doubleValue,
-            creditsRemaining: data["remainedCredits"]?.doubleValue,
-            progress: data["progress"]?.intValue.flatMap { Int(exactly: $0) }
+            creditsConsumed: number(data.first("creditsConsumed", "consumeCredits"), in: TaskReport.plausibleCreditsConsumed),
+            creditsRemaining: number(data["remainedCredits"], in: TaskReport.plausibleCreditBalance),
+            progress: data["progress"]?.intValue.flatMap { (0...100).contains($0) ? Int($0) : nil }
         )
     }
 
@@ -152,10 +157,12 @@ public enum KieWire {
 
     // MARK: Credits
 
-    /// `GET /api/v1/chat/credit` → the integer balance in `data`.
+    /// `GET /api/v1/chat/credit` → the integer balance in `data` (nil when it is not a
+    /// number within `TaskReport.plausibleCreditBalance`).
     public static func creditBalance(_ envelope: KieEnvelope) -> Double? {
         guard envelope.code == 200 else { return nil }
-        return envelope.data.doubleValue ?? envelope.data.first("credits", "balance")?.doubleValue
+        return number(envelope.data, in: TaskReport.plausibleCreditBalance)
+            ?? number(envelope.data.first("credits", "balance"), in: TaskReport.plausibleCreditBalance)
     }
 
     /// Whether a status answer says the task does not exist (`422 recordInfo is null`).
@@ -189,18 +196,33 @@ public enum KieWire {
         return param["model"]?.nonEmptyString.flatMap(ModelCatalogue.sanitize)
     }
 
-    /// Epoch ms, epoch seconds (values below 10^11), or `YYYY-MM-DD HH:mm:ss` (read as UTC).
+    /// A number field (a JSON number or a numeric string) when it lies in `range`; NaN,
+    /// infinities and anything outside are absent.
+    static func number(_ value: JSONValue?, in range: ClosedRange<Double>) -> Double? {
+        guard let d = value?.doubleValue, range.contains(d) else { return nil }
+        return d
+    }
+
+    /// Epoch ms, epoch seconds (values below 10^11), or `YYYY-MM-DD HH:mm:ss` (read as UTC);
+    /// nil for anything else, and for any time outside `TaskReport.plausibleTimes` (a
+    /// `completeTime` of 10^16 is not a time, whether sent as a number or a string).
     public static func timestamp(_ value: JSONValue?) -> EpochMillis? {
         guard let value, !value.isNull else { return nil }
         if case .string(let s) = value, s.contains("-") { return parseDateTime(s) }
         guard let n = value.intValue, n > 0 else { return nil }
-        return n < 100_000_000_000 ? n * 1000 : n
+        // Below 10^11 a value is seconds; 10^11 × 1000 cannot overflow.
+        let millis = n < 100_000_000_000 ? n * 1000 : n
+        return TaskReport.plausibleTimes.contains(millis) ? millis : nil
     }
 
-    /// `YYYY-MM-DD HH:mm:ss` (or with `T`), as UTC, to epoch ms.
+    /// `YYYY-MM-DD HH:mm:ss` (or with `T`), as UTC, to epoch ms; years 1970-9999 only, so the
+    /// result is within `TaskReport.plausibleTimes`. Later fields (fractions, a zone) are ignored.
     public static func parseDateTime(_ s: String) -> EpochMillis? {
-        let digits = s.split(whereSeparator: { !$0.isNumber }).compactMap { Int64($0) }
-        guard digits.count >= 6 else { return nil }
+        // ASCII digit runs only; a run too long for Int64 fails the whole time rather than
+        // being skipped, which would shift the fields after it.
+        let fields = s.split(whereSeparator: { !($0.isASCII && $0.isNumber) }).prefix(6)
+        let digits = fields.compactMap { Int64($0) }
+        guard digits.count == 6 else { return nil }
         let (y, mo, d, h, mi, se) = (digits[0], digits[1], digits[2], digits[3], digits[4], digits[5])
         guard (1970...9999).contains(y), (1...12).contains(mo), (1...31).contains(d), (0...23).contains(h),
             (0...59).contains(mi), (0...60).contains(se)

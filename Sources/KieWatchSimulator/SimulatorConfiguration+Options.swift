@@ -19,7 +19,7 @@ extension SimulatorConfiguration {
     /// The flags of `kiewatch simulate`, with their help lines, in the order `--help` shows them.
     public static let flags: [(flag: String, help: String)] = [
         ("--listen HOST:PORT", "address to serve the fake Kie API on (default 127.0.0.1:9500)"),
-        ("--speed X", "run simulated work X times faster than Kie (default 1; 1000 turns minutes into tens of ms)"),
+        ("--speed X", "run simulated work X times faster than Kie, 0.001-1000000 (default 1; 1000 turns minutes into tens of ms)"),
         ("--seed N", "seed of every random choice; same seed and requests, same run (default 1)"),
         ("--api-key K", "accept this API key (repeatable; default: any non-empty key)"),
         ("--credits N", "starting credit balance (default 100000)"),
@@ -74,8 +74,11 @@ extension SimulatorConfiguration {
                 configuration.listen = try parseListen(try value("HOST:PORT"), flag: flag)
             case "--speed":
                 let text = try value("a number greater than 0")
-                guard let speed = Double(text), speed.isFinite, speed > 0 else {
-                    throw SimulatorOptionError(flag: flag, message: "expected a number greater than 0, got '\(text)'")
+                // Bounded both ways: simulated times are `seconds * 1000 / speed` in Int64, and
+                // a speed of 1e-300 would make them infinite (a trap, not a slow run).
+                guard let speed = Double(text), (0.001...1_000_000).contains(speed) else {
+                    throw SimulatorOptionError(
+                        flag: flag, message: "expected a number greater than 0 (from 0.001 to 1000000), got '\(text)'")
                 }
                 configuration.speed = speed
             case "--seed":

@@ -136,6 +136,8 @@ package struct TaskRecord: Sendable, Equatable {
     package var resultSource: ResultSource?
     package var failCode: String?
     package var failMessage: String?
+    /// Credits Kie reported for the task. `WriteContext.save` stores a value outside
+    /// `TaskReport.plausibleCreditsConsumed` (NaN, an infinity, a negative) as NULL.
     package var creditsConsumed: Double?
     /// The callback never came and a recovery poll found the task terminal.
     package var missed: Bool

@@ -7,6 +7,12 @@ import KieWatchCore
 /// rollups cost a few upserts per batch instead of one per row. A `write` closure gets its
 /// own journal (`RollupJournal`), applied to the batch's only when the closure succeeds,
 /// so a closure that rolls back leaves no trace in the rollups either.
+///
+/// Every value that enters is made storable here, whatever the caller passes: durations and
+/// delays below 0 count as 0, sums saturate instead of overflowing, and credits that are NaN,
+/// infinite or outside `TaskReport.plausibleCreditsConsumed` count as 0 (unknown). So the
+/// upserts cannot fail on a value (a NaN would bind as NULL into `task_rollup.credits NOT
+/// NULL`) and one odd task can never take a batch's rollups down with it.
 package struct RollupAccumulator {
     package struct CallKey: Hashable {
         package var minute: Int64
@@ -62,10 +68,11 @@ package struct RollupAccumulator {
 
     package init() {}
 
-    /// The rollup minute of a timestamp: whole minutes since the epoch.
+    /// The rollup minute of a timestamp: whole minutes since the epoch (rounded down, also
+    /// before 1970, without overflow at Int64's limits).
     @inline(__always)
     package static func minute(_ ts: EpochMillis) -> Int64 {
-        ts >= 0 ? ts / 60_000 : (ts - 59_999) / 60_000
+        ts >= 0 ? ts / 60_000 : -1 - (-1 - ts) / 60_000
     }
 
     package mutating func add(_ call: APICallRecord) {
@@ -85,7 +92,7 @@ package struct RollupAccumulator {
         if let delay = webhook.delayMillis {
             let clamped = min(max(delay, 0), Int64.max / 1_000)
             delta.delayCount += 1
-            delta.delaySumMillis += clamped
+            delta.delaySumMillis = delta.delaySumMillis.saturatingAdding(clamped)
             delta.buckets[LatencyBuckets.index(micros: clamped * 1_000)] &+= 1
         }
         webhooks[key] = delta
@@ -96,7 +103,9 @@ package struct RollupAccumulator {
     }
 
     /// A task reached a terminal state at `ts` after `durationMicros` since creation, having
-    /// consumed `credits` (as Kie reported them, 0 when unknown).
+    /// consumed `credits` (as Kie reported them, 0 when unknown). A negative duration counts
+    /// as 0; credits that are not a plausible amount (NaN, infinite, negative, absurdly
+    /// large) count as 0, as unknown credits do.
     package mutating func taskFinished(
         model: String, success: Bool, at ts: EpochMillis, durationMicros: Int64, credits: Double = 0
     ) {
@@ -104,8 +113,8 @@ package struct RollupAccumulator {
         let key = TaskKey(minute: Self.minute(ts), model: model)
         var delta = tasks[key, default: TaskDelta()]
         if success { delta.finishedSuccess += 1 } else { delta.finishedFail += 1 }
-        delta.durationSumMicros += duration
-        delta.credits += credits
+        delta.durationSumMicros = delta.durationSumMicros.saturatingAdding(duration)
+        if TaskReport.plausibleCreditsConsumed.contains(credits) { delta.credits += credits }
         let index = LatencyBuckets.index(micros: duration)
         delta.buckets[index] &+= 1
         tasks[key] = delta
@@ -134,13 +143,17 @@ package struct RollupAccumulator {
 
     // MARK: Writing
 
+    // The sums saturate in SQL as they do in memory: SQLite turns an integer overflow into a
+    // REAL, which these STRICT INTEGER columns refuse (the whole upsert would fail), while
+    // `min(<that REAL>, Int64.max)` is the integer again. The deltas are never negative.
+
     package static let callUpsertSQL = """
         INSERT INTO call_rollup(minute, endpoint, model, code, calls, errors, latency_sum_us, latency_max_us, buckets)
         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
         ON CONFLICT(minute, endpoint, model, code) DO UPDATE SET
             calls = calls + excluded.calls,
             errors = errors + excluded.errors,
-            latency_sum_us = latency_sum_us + excluded.latency_sum_us,
+            latency_sum_us = min(latency_sum_us + excluded.latency_sum_us, 9223372036854775807),
             latency_max_us = max(latency_max_us, excluded.latency_max_us),
             buckets = kw_buckets_add(buckets, excluded.buckets)
         """
@@ -154,7 +167,7 @@ package struct RollupAccumulator {
             finished_success = finished_success + excluded.finished_success,
             finished_fail = finished_fail + excluded.finished_fail,
             missed = missed + excluded.missed,
-            duration_sum_us = duration_sum_us + excluded.duration_sum_us,
+            duration_sum_us = min(duration_sum_us + excluded.duration_sum_us, 9223372036854775807),
             buckets = kw_buckets_add(buckets, excluded.buckets),
             credits = credits + excluded.credits
         """
@@ -165,7 +178,7 @@ package struct RollupAccumulator {
         ON CONFLICT(minute, model, result) DO UPDATE SET
             deliveries = deliveries + excluded.deliveries,
             delay_count = delay_count + excluded.delay_count,
-            delay_sum_ms = delay_sum_ms + excluded.delay_sum_ms,
+            delay_sum_ms = min(delay_sum_ms + excluded.delay_sum_ms, 9223372036854775807),
             buckets = kw_buckets_add(buckets, excluded.buckets)
         """
 
@@ -229,7 +242,7 @@ extension RollupAccumulator.CallDelta {
     mutating func record(latency: Int64, failed: Bool) {
         calls += 1
         if failed { errors += 1 }
-        latencySumMicros += latency
+        latencySumMicros = latencySumMicros.saturatingAdding(latency)
         if latency > latencyMaxMicros { latencyMaxMicros = latency }
         buckets[LatencyBuckets.index(micros: latency)] &+= 1
     }

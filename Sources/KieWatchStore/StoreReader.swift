@@ -109,7 +109,7 @@ package final class StoreReader {
             var entry = merged[key] ?? CallRollup(endpoint: key.endpoint, model: key.model, code: key.code)
             entry.calls += s.int64(at: 3)
             entry.errors += s.int64(at: 4)
-            entry.latencySumMicros += s.int64(at: 5)
+            entry.latencySumMicros = entry.latencySumMicros.saturatingAdding(s.int64(at: 5))
             entry.latencyMaxMicros = max(entry.latencyMaxMicros, s.int64(at: 6))
             LatencyBuckets.accumulate(s.blob(at: 7), into: &entry.buckets)
             merged[key] = entry
@@ -134,7 +134,7 @@ package final class StoreReader {
             entry.finishedSuccess += s.int64(at: 2)
             entry.finishedFail += s.int64(at: 3)
             entry.missed += s.int64(at: 4)
-            entry.durationSumMicros += s.int64(at: 5)
+            entry.durationSumMicros = entry.durationSumMicros.saturatingAdding(s.int64(at: 5))
             LatencyBuckets.accumulate(s.blob(at: 6), into: &entry.buckets)
             merged[model] = entry
         }

@@ -63,6 +63,12 @@ package final class WriteContext {
     /// changed it: `stored` is that row as read (nil: there was none), which spares a second
     /// lookup; only the changed columns are written.
     package func save(_ task: TaskRecord, replacing stored: TaskRecord?) throws {
+        var task = task
+        // A value the column cannot hold as given (NaN would bind as NULL, an infinity would
+        // poison every sum) is stored as absent, like credits Kie never reported.
+        if let credits = task.creditsConsumed, !TaskReport.plausibleCreditsConsumed.contains(credits) {
+            task.creditsConsumed = nil
+        }
         if let stored {
             try RecordSQL.update(task, from: stored, in: db, statements: &taskUpdates)
         } else {
@@ -71,9 +77,12 @@ package final class WriteContext {
         }
         let learnedAt = task.finishedAt ?? task.updatedAt
         if task.state.isTerminal && !(stored?.state.isTerminal ?? false) {
+            // `completedAt` and the credits are Kie's: clamped here, sanitized again by the
+            // accumulator, so no row can make the save trap or the rollup write fail.
             let end = task.completedAt ?? learnedAt
+            let durationMicros = end.saturatingSubtracting(task.createdAt).saturatingMultiplied(by: 1_000)
             rollups.taskFinished(model: task.model, success: task.state == .success, at: learnedAt,
-                                 durationMicros: (end - task.createdAt) * 1_000, credits: task.creditsConsumed ?? 0)
+                                 durationMicros: durationMicros, credits: task.creditsConsumed ?? 0)
         }
         if task.missed && !(stored?.missed ?? false) {
             rollups.taskMissed(model: task.model, at: learnedAt)

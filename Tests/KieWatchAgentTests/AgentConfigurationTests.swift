@@ -60,4 +60,22 @@ import Testing
         }
         #expect(throws: ConfigError("extra: unexpected argument (see --help)")) { try resolve(["extra"]) }
     }
+
+    /// A duration whose parts add up past Int64 trapped (exit 132) on the way to the documented
+    /// one-line error; now it is that error, wherever the value comes from.
+    @Test func durationsTooLongToAddUpAreOneLineErrors() throws {
+        let huge = String(repeating: "8999999999999999ms", count: 1100)  // sums past Int64.max
+        #expect(throws: ConfigError("--retention: a duration can be at most 36500d")) {
+            try resolve(["--retention", huge])
+        }
+        #expect(throws: ConfigError("KIEWATCH_RETENTION: a duration can be at most 36500d")) {
+            try resolve([], env: ["KIEWATCH_RETENTION": huge])
+        }
+        for key in ["retention", "relay_give_up", "recovery_give_up", "credit_check_interval", "upstream_timeout", "deadline.veo3"] {
+            #expect(throws: ConfigError("k.conf:1: \(key): a duration can be at most 36500d")) {
+                try resolve(["--config", "k.conf"], files: ["k.conf": "\(key) = \(huge)"])
+            }
+        }
+        #expect(try resolve(["--retention", "36500d"]).retentionMillis == DurationText.maxMillis)
+    }
 }

@@ -43,6 +43,37 @@ import Testing
         #expect(auth.checkSignature(request(sig: old, ts: "1699990000"), taskId: "t1", now: now) == .staleTimestamp)
         #expect(auth.checkSignature(request(sig: good, ts: "soon"), taskId: "t1", now: now) == .staleTimestamp)
     }
+
+    /// `seconds * 1000` used to trap for any |value| above ~9.2e15: a remote kill switch for
+    /// whoever could reach the webhook path. Signed correctly or not, these are stale (401).
+    @Test(arguments: [
+        "9223372036854775807", "-9223372036854775808", "9223372036854776", "-9223372036854776",
+        "  9223372036854775807", "+9223372036854775807", "0009223372036854775807", " +0009223372036854776 ",
+        "9223372036854775808", "-1", "0",
+    ])
+    func hugeOrOddlySpelledTimestampsAreStaleNeverATrap(_ timestamp: String) {
+        let now: EpochMillis = 1_700_000_000_000
+        let signed = HMACSHA256.kieSignature(key: "hk", taskId: "t1", timestamp: timestamp)
+        let request = HTTPRequest(
+            method: "POST", target: "/webhooks/kie",
+            headers: ["X-Webhook-Timestamp": timestamp, "X-Webhook-Signature": signed])
+        #expect(auth.checkSignature(request, taskId: "t1", now: now) == .staleTimestamp)
+        // Whatever `now` is, too.
+        #expect(auth.checkSignature(request, taskId: "t1", now: .max) != .ok)
+        #expect(auth.checkSignature(request, taskId: "t1", now: .min) != .ok)
+    }
+
+    /// A fresh time spelled with spaces, `+` or leading zeros is a number like any other; the
+    /// signature covers the text as sent.
+    @Test(arguments: [" 1700000000", "+1700000000", "0001700000000", "1700000299", "1699999701"])
+    func freshTimestampsInAnySpellingAreChecked(_ timestamp: String) {
+        let now: EpochMillis = 1_700_000_000_000
+        let signed = HMACSHA256.kieSignature(key: "hk", taskId: "t1", timestamp: timestamp)
+        let request = HTTPRequest(
+            method: "POST", target: "/webhooks/kie",
+            headers: ["X-Webhook-Timestamp": timestamp, "X-Webhook-Signature": signed])
+        #expect(auth.checkSignature(request, taskId: "t1", now: now) == .ok)
+    }
 }
 
 @Suite struct DeadlinePolicyTests {

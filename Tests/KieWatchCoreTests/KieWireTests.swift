@@ -228,6 +228,62 @@ import Testing
     }
 }
 
+/// Numbers from Kie come out of the decoders only inside `TaskReport`'s ranges: anything else
+/// is absent, never a value that traps in arithmetic or fails a NOT NULL column downstream.
+@Suite struct KieWireRangeTests {
+    /// ~1e16 ms and beyond (the issue's crash loop), however spelled, are not times.
+    @Test(arguments: [
+        JSONValue.int(10_000_000_000_000_000), .string("10000000000000000"), .double(1e16), .string(" 1e16 "),
+        .int(Int64.max), .string("9223372036854775807"), .string("+9223372036854775807"), .double(9.2e18),
+        .double(.infinity), .string("99999-01-01 00:00:00"), .string("2026-01-01 99999999999999999999:00:00"),
+        .int(253_402_300_800_000),
+    ])
+    func timesOutsideThePlausibleWindowAreAbsent(_ value: JSONValue) throws {
+        #expect(KieWire.timestamp(value) == nil)
+        let market = try KieWire.marketRecord(["taskId": "t", "state": "success", "completeTime": value, "createTime": value])
+        #expect(market.completedAt == nil && market.createdAt == nil)
+        let veo = try KieWire.veoRecord(["taskId": "v", "successFlag": 1, "completeTime": value])
+        #expect(veo.completedAt == nil)
+    }
+
+    @Test func theWindowEdgesAreKept() {
+        #expect(KieWire.timestamp(.int(253_402_300_799_999)) == 253_402_300_799_999)
+        #expect(KieWire.timestamp("9999-12-31 23:59:59") == 253_402_300_799_000)
+        #expect(KieWire.timestamp("1970-01-01 00:00:00") == 0)
+        #expect(KieWire.timestamp("1767225600000") == 1_767_225_600_000)
+        #expect(KieWire.timestamp(.double(1_767_225_600)) == 1_767_225_600_000)
+        #expect(TaskReport.plausibleTimes.contains(KieWire.timestamp(.int(99_999_999_999))!))
+    }
+
+    /// NaN and infinities arrive as strings (`"NaN"`) or as numbers beyond Double (`1e400`).
+    @Test(arguments: [
+        #""NaN""#, #""nan""#, #""Infinity""#, #""-inf""#, "1e400", "-1e400", "-5", #""-0.5""#, "1e16", #""abc""#,
+    ])
+    func creditsThatAreNotAPlausibleAmountAreAbsent(_ literal: String) throws {
+        let data = try JSONValue.parse(#"{"taskId":"t","state":"success","creditsConsumed":\#(literal),"remainedCredits":\#(literal)}"#)
+        let report = try KieWire.marketRecord(data)
+        #expect(report.creditsConsumed == nil)
+        if literal != "-5" && literal != #""-0.5""# {  // a negative balance is a balance
+            #expect(report.creditsRemaining == nil)
+        }
+        let legacy = try KieWire.marketRecord(try JSONValue.parse(#"{"taskId":"t","state":"fail","consumeCredits":\#(literal)}"#))
+        #expect(legacy.creditsConsumed == nil)
+        let balance = KieEnvelope(code: 200, message: "success", data: try JSONValue.parse(literal))
+        if literal != "-5" && literal != #""-0.5""# {
+            #expect(KieWire.creditBalance(balance) == nil)
+        }
+    }
+
+    @Test func plausibleCreditsAndProgressPassThrough() throws {
+        let r = try KieWire.marketRecord(["taskId": "t", "state": "success", "creditsConsumed": "12.5", "remainedCredits": -3, "progress": 100])
+        #expect(r.creditsConsumed == 12.5 && r.creditsRemaining == -3 && r.progress == 100)
+        #expect(KieWire.creditBalance(KieEnvelope(code: 200, message: "ok", data: 1_000_000)) == 1_000_000)
+        for progress: JSONValue in [101, -1, .int(Int64.max), "1e300"] {
+            #expect(try KieWire.marketRecord(["taskId": "t", "state": "generating", "progress": progress]).progress == nil)
+        }
+    }
+}
+
 @Suite struct ClassificationTests {
     @Test func outcomeNeedsHTTP2xxAndBodyCode200() {
         #expect(CallOutcome.classify(httpStatus: 200, bodyCode: 200) == .ok)

@@ -13,7 +13,8 @@ public struct RecoveryCadence: Sendable, Equatable {
     /// The next poll time after a poll at `now` for a recovery that started at `startedAt`,
     /// or nil when the task should be given up.
     public func nextPoll(startedAt: EpochMillis, now: EpochMillis) -> EpochMillis? {
-        let elapsed = now - startedAt
+        // Clamped: `startedAt` comes from a stored row; a nonsense one gives up, never traps.
+        let elapsed = now.saturatingSubtracting(startedAt)
         guard elapsed < giveUpAfterMillis else { return nil }
         let interval: Int64
         switch elapsed {
@@ -21,6 +22,6 @@ public struct RecoveryCadence: Sendable, Equatable {
         case ..<120_000: interval = 10_000
         default: interval = 30_000
         }
-        return now + interval
+        return now.saturatingAdding(interval)
     }
 }

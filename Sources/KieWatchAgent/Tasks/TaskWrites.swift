@@ -153,7 +153,9 @@ enum TaskWrites {
         try ctx.save(task, replacing: stored)
         row.result = outcome.result
         row.model = row.model ?? task.model
-        if let completed = task.completedAt, outcome.result == .accepted { row.delayMillis = max(0, now - completed) }
+        if let completed = task.completedAt, outcome.result == .accepted {
+            row.delayMillis = max(0, now.saturatingSubtracting(completed))
+        }
         try ctx.insert(row)
         return CallbackRecorded(outcome: outcome, created: created)
     }

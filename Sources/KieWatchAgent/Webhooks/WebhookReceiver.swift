@@ -112,7 +112,8 @@ struct WebhookReceiver: Sendable {
         guard case .accepted(let task, let relayed, let finished) = outcome else { return }
         m.lastWebhookReceived.labels().set(Double(context.clock.now()) / 1000)
         if let completed = task.completedAt, let learned = task.lastCallbackAt, learned >= completed {
-            m.webhookDelay.labels(task.model).observe(Double(learned - completed) / 1000, exemplar: ["task_id": task.taskID])
+            let delay = Double(learned.saturatingSubtracting(completed)) / 1000
+            m.webhookDelay.labels(task.model).observe(delay, exemplar: ["task_id": task.taskID])
         }
         if finished { TaskMetrics.finished(task, context: context) }
         if relayed { context.relayWakeup.signal() }
