@@ -21,6 +21,7 @@ package struct APICallRecord: Sendable, Equatable {
     package var requestBytes: Int64
     package var responseBytes: Int64
     package var outcome: CallOutcome
+    /// Redacted when stored, as every error text (see `RecordSQL`).
     package var error: String?
 
     package init(
