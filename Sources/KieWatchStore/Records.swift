@@ -254,6 +254,13 @@ package struct RelayOutboxItem: Sendable, Equatable {
 }
 
 /// One HTTP attempt at delivering an outbox item.
+/// What one relay attempt came to (`result` label of `kiewatch_relay_attempts_total`).
+package enum RelayAttemptResult: String, Sendable, CaseIterable {
+    case delivered, failed
+    /// The attempt after which the relay stopped trying.
+    case gaveUp = "gave_up"
+}
+
 package struct RelayAttemptRecord: Sendable, Equatable {
     package var id: Int64?
     package var outboxID: Int64

@@ -286,7 +286,10 @@ package final class StoreWriter: Sendable {
                         owned.rollups.add(webhook)
                     }
                 case .recovery(let recovery):
-                    droppedAlone += try insertRecord(db, isolated: isolated) { _ = try RecordSQL.insert(recovery, into: db) }
+                    droppedAlone += try insertRecord(db, isolated: isolated) {
+                        _ = try RecordSQL.insert(recovery, into: db)
+                        owned.rollups.add(recovery)
+                    }
                 case .job(let job):
                     if let done = try runJob(job, owned, isolated: isolated) {
                         completions.append(done)

@@ -98,37 +98,37 @@ final class RelayWorker: Sendable {
         updated.attempts += 1
         updated.lastStatus = status
         updated.lastError = failure
-        let result: String
+        let result: RelayAttemptResult
         if failure == nil {
             updated.state = .delivered
             updated.deliveredAt = now
-            result = "delivered"
+            result = .delivered
         } else if !permanent,
             let next = backoff.nextAttempt(afterFailedAttempts: updated.attempts, firstAttemptAt: item.createdAt, now: now)
         {
             updated.nextAttemptAt = next
-            result = "failed"
+            result = .failed
         } else {
             updated.state = .gaveUp
-            result = "gave_up"
+            result = .gaveUp
         }
         let attempt = RelayAttemptRecord(outboxID: id, ts: now, httpStatus: status, error: failure, durationMicros: micros)
         let saved = updated
         do {
             try await context.writer.write { ctx in
                 _ = try ctx.updateRelay(saved)
-                try ctx.insert(attempt)
+                try ctx.insert(attempt, result: result)
             }
         } catch {
             context.storeFailed("relay", error, task: item.taskID)
         }
-        context.metrics.relayAttempts.labels(result).increment()
+        context.metrics.relayAttempts.labels(result.rawValue).increment()
         context.metrics.relayDuration.labels().observe(Double(micros) / 1e6)
         if let failure {
             context.logger.warn(
                 "relay.failed",
                 ["task": item.taskID, "url": URLRedaction.redact(item.url), "attempt": String(updated.attempts),
-                 "error": failure, "result": result])
+                 "error": failure, "result": result.rawValue])
         }
     }
 }
