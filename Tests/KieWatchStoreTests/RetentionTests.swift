@@ -139,7 +139,7 @@ struct RunningTotalsTests {
     @Test func theMigrationSeedsTotalsFromTheRollupsAndRows() async throws {
         try await withTemporaryDatabase { path in
             let db = try Database(path: path, mode: .readWrite)
-            for migration in Schema.migrations where migration.version <= 5 {
+            for migration in Schema.migrations where migration.version < 7 {
                 try db.execute(migration.sql)
                 try db.execute("INSERT INTO schema_migrations VALUES (?, ?, 0)",
                                [.integer(Int64(migration.version)), .text(migration.name)])
@@ -147,10 +147,14 @@ struct RunningTotalsTests {
             try db.execute("PRAGMA application_id = \(Schema.applicationID)")
             let minute = t0 / 60_000
             try db.execute("""
-                INSERT INTO call_rollup VALUES (\(minute), 'create_task', '', '200', 3, 0, 0, 0, x''),
-                                               (\(minute + 2), 'create_task', '', '200', 2, 0, 0, 0, x'');
-                INSERT INTO task_rollup VALUES (\(minute + 1), 'veo3', 4, 2, 1, 1, 0, x'', 7.5);
-                INSERT INTO webhook_rollup VALUES (\(minute), 'veo3', 'late', 2, 0, 0, x'');
+                INSERT INTO call_rollup(minute, endpoint, model, code, calls, errors, latency_sum_us, latency_max_us, buckets)
+                    VALUES (\(minute), 'create_task', '', '200', 3, 0, 0, 0, x''),
+                           (\(minute + 2), 'create_task', '', '200', 2, 0, 0, 0, x'');
+                INSERT INTO task_rollup(minute, model, created, finished_success, finished_fail, missed, duration_sum_us,
+                                        buckets, credits)
+                    VALUES (\(minute + 1), 'veo3', 4, 2, 1, 1, 0, x'', 7.5);
+                INSERT INTO webhook_rollup(minute, model, result, deliveries, delay_count, delay_sum_ms, buckets)
+                    VALUES (\(minute), 'veo3', 'late', 2, 0, 0, x'');
                 INSERT INTO recoveries(ts, task_id, model, result) VALUES (\(t0 + 9), 't', NULL, 'error');
                 INSERT INTO relay_outbox(id, task_id, url, body, created_at, next_attempt_at, attempts, state)
                     VALUES (1, 't', 'u', x'', \(t0), \(t0), 2, 'gave_up');
