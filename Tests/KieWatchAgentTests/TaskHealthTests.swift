@@ -2,6 +2,7 @@ import KieWatchCore
 import KieWatchHTTP
 import KieWatchStore
 import KieWatchTestSupport
+import Synchronization
 import Testing
 
 @testable import KieWatchAgent
@@ -225,6 +226,30 @@ import Testing
         #expect(balance == Double(h.simulator.snapshot().creditsRemaining))
         try await h.agent.flush()
         #expect(try h.reader().meta("credits_remaining").flatMap(Double.init) == balance)
+    }
+
+    /// Two callbacks commit in order (900 then 800 credits left); their responses run in the
+    /// opposite order, as two connections' loops may run them. The later balance stays.
+    @Test func theLastCommittedBalanceWinsWhateverOrderTheResponsesRunIn() async throws {
+        let h = try AgentHarness()
+        let receiver = WebhookReceiver(context: h.agent.context)
+        let responses = Mutex<[@Sendable () -> HTTPResponse]>([])
+        let responder = InlineResponder { work in responses.withLock { $0.append(work) } }
+        for (task, balance) in [("task-a", 900), ("task-b", 800)] {
+            let body = #"{"code":200,"msg":"success","data":{"taskId":"\#(task)","state":"success","remainedCredits":\#(balance)}}"#
+            receiver.receive(
+                HTTPRequest(method: "POST", target: "/webhooks/kie?secret=\(AgentHarness.callbackSecret)",
+                            body: Array(body.utf8)),
+                family: .market, responder: responder)
+        }
+        try await h.agent.flush()  // both committed, their completions run
+        let pending = responses.withLock { $0 }
+        #expect(pending.count == 2)
+        for respond in pending.reversed() { #expect(respond().status == 200) }
+        let text = String(decoding: h.agent.metrics.registry.render(.prometheusText), as: UTF8.self)
+        #expect(text.contains("kiewatch_credits_remaining 800\n"))
+        try await h.agent.flush()
+        #expect(try h.reader().meta("credits_remaining") == "800.0")
     }
 
     @Test func createRateUtilizationCountsTheLastTenSeconds() async throws {

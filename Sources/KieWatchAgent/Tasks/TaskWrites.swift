@@ -98,11 +98,14 @@ enum TaskWrites {
         }
     }
 
-    /// Records an authenticated, well-formed callback and decides what it means.
+    /// Records an authenticated, well-formed callback and decides what it means; the balance
+    /// it reports is stored in the same transaction (so in callback commit order).
     static func recordCallback(
         _ ctx: WriteContext, report: TaskReport, webhook: WebhookRecord, relayHeaders: String, now: EpochMillis
     ) throws -> CallbackOutcome {
-        try applyCallback(ctx, report: report, body: webhook.body, relayHeaders: relayHeaders, now: now, record: webhook)
+        if let credits = report.creditsRemaining { try CreditTracker.record(balance: credits, in: ctx) }
+        return try applyCallback(
+            ctx, report: report, body: webhook.body, relayHeaders: relayHeaders, now: now, record: webhook)
     }
 
     /// `record` is the delivery row to insert (nil when matching an early callback whose row exists).

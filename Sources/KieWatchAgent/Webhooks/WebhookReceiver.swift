@@ -62,6 +62,11 @@ struct WebhookReceiver: Sendable {
         context.writer.write { ctx in
             try TaskWrites.recordCallback(ctx, report: report, webhook: delivery, relayHeaders: relayHeaders, now: now)
         } completion: { result in
+            // Here, on the writer thread in commit order, not in the response below: responses
+            // run on each connection's own loop, in any order.
+            if case .success = result, let credits = report.creditsRemaining {
+                CreditTracker.committed(balance: credits, context: context)
+            }
             responder.respond {
                 switch result {
                 case .failure(let error):
@@ -70,7 +75,6 @@ struct WebhookReceiver: Sendable {
                     return .kieError(code: 503, msg: "kiewatch: could not store the callback, retry later", status: 503)
                 case .success(let outcome):
                     // Counted before the 200 leaves, so whoever sees the 200 also sees the count.
-                    if let credits = report.creditsRemaining { CreditTracker.publish(balance: credits, context: context) }
                     Self.observe(outcome, model: report.model, context: context)
                     if case .unknownTask = outcome {
                         context.logger.warn("webhook.unknown_task", ["task": report.taskId, "family": family.rawValue])
