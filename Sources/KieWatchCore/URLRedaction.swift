@@ -28,12 +28,19 @@ public enum URLRedaction {
         return text.withUTF8 { bytes -> String? in
             // Byte ranges to replace, found in one pass, in order and not overlapping.
             var redactions: [Range<Int>] = []
+            // Where the last authority scan stopped: a `://` before it lies inside that authority,
+            // whose user info is already handled, so no byte is scanned twice.
+            var authorityScannedTo = 0
             var i = 0
             while i < bytes.count {
                 let byte = bytes[i]
                 if byte == UInt8(ascii: ":"), i + 2 < bytes.count, bytes[i + 1] == UInt8(ascii: "/"),
                    bytes[i + 2] == UInt8(ascii: "/")
                 {
+                    if i < authorityScannedTo {
+                        i += 3
+                        continue
+                    }
                     let start = i + 3
                     var end = start
                     var lastAt: Int?
@@ -41,6 +48,7 @@ public enum URLRedaction {
                         if bytes[end] == UInt8(ascii: "@") { lastAt = end }
                         end += 1
                     }
+                    authorityScannedTo = end
                     if let lastAt, lastAt > start { redactions.append(start..<lastAt) }
                     i = lastAt.map { $0 + 1 } ?? start
                     continue
@@ -48,10 +56,12 @@ public enum URLRedaction {
                 if byte == UInt8(ascii: "=") {
                     var nameStart = i
                     while nameStart > 0, !endsName(bytes[nameStart - 1]) { nameStart -= 1 }
-                    var end = i + 1
-                    while end < bytes.count, !endsValue(bytes[end]) { end += 1 }
-                    if end > i + 1, nameStart < i, isSensitive(UnsafeBufferPointer(rebasing: bytes[nameStart..<i])) {
-                        if !bytes[(i + 1)..<end].elementsEqual(placeholder.utf8) { redactions.append((i + 1)..<end) }
+                    if nameStart < i, isSensitive(UnsafeBufferPointer(rebasing: bytes[nameStart..<i])) {
+                        var end = i + 1
+                        while end < bytes.count, !endsValue(bytes[end]) { end += 1 }
+                        if end > i + 1, !bytes[(i + 1)..<end].elementsEqual(placeholder.utf8) {
+                            redactions.append((i + 1)..<end)
+                        }
                         i = end
                         continue
                     }

@@ -26,6 +26,8 @@ import Testing
         ("a@b.c wrote x=1 at http://host/p?q=1#f", "a@b.c wrote x=1 at http://host/p?q=1#f"),
         ("http://h/?secret=REDACTED", "http://h/?secret=REDACTED"),
         ("token=", "token="),
+        ("x://y://u:p@h/?a=1&b=2&secret=3", "x://REDACTED@h/?a=1&b=2&secret=REDACTED"),
+        ("api_key=http://u:p@h/ next", "api_key=REDACTED next"),
     ])
     func redactsURLsInsideText(text: String, expected: String) {
         #expect(URLRedaction.redact(text) == expected)
