@@ -47,15 +47,16 @@ public struct HTTPClientURL: Sendable, Hashable, CustomStringConvertible {
     /// Parses `scheme://[user[:password]@]host[:port][/path][?query][#fragment]`; the fragment
     /// is dropped. Errors carry the URL redacted: it may hold a password.
     public init(_ string: String) throws(HTTPClientError) {
-        let invalid = HTTPClientError.invalidURL(URLRedaction.redact(string))
+        // Built only when thrown: the proxy parses a URL per request.
+        func invalid() -> HTTPClientError { .invalidURL(URLRedaction.redact(string)) }
         let bytes = Array(string.utf8)
-        for b in bytes where b <= 0x20 || b == 0x7F { throw invalid }
+        for b in bytes where b <= 0x20 || b == 0x7F { throw invalid() }
         guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")),
             bytes[colon...].starts(with: Array("://".utf8))
-        else { throw invalid }
+        else { throw invalid() }
         let schemeText = String(decoding: bytes[..<colon], as: UTF8.self).lowercased()
         guard let scheme = Scheme(rawValue: schemeText) else {
-            if schemeText.isEmpty { throw invalid }
+            if schemeText.isEmpty { throw invalid() }
             throw .unsupportedScheme(URLRedaction.redact(schemeText))
         }
         let authorityStart = colon + 3
@@ -73,7 +74,7 @@ public struct HTTPClientURL: Sendable, Hashable, CustomStringConvertible {
             let user = Self.percentDecoded(userinfo[..<(separator ?? userinfo.endIndex)])
             let password = separator.map { Self.percentDecoded(userinfo[($0 + 1)...]) } ?? []
             // RFC 7617: Basic cannot carry a user name with a colon in it.
-            if user.contains(UInt8(ascii: ":")) { throw invalid }
+            if user.contains(UInt8(ascii: ":")) { throw invalid() }
             credentials = Credentials(
                 user: String(decoding: user, as: UTF8.self), password: String(decoding: password, as: UTF8.self))
             authority = authority[(at + 1)...]
@@ -82,11 +83,11 @@ public struct HTTPClientURL: Sendable, Hashable, CustomStringConvertible {
         var host: ArraySlice<UInt8>
         var portText: ArraySlice<UInt8>?
         if authority.first == UInt8(ascii: "[") {
-            guard let close = authority.firstIndex(of: UInt8(ascii: "]")) else { throw invalid }
+            guard let close = authority.firstIndex(of: UInt8(ascii: "]")) else { throw invalid() }
             host = authority[(authority.startIndex + 1)..<close]
             let rest = authority[(close + 1)...]
             if !rest.isEmpty {
-                guard rest.first == UInt8(ascii: ":") else { throw invalid }
+                guard rest.first == UInt8(ascii: ":") else { throw invalid() }
                 portText = rest.dropFirst()
             }
         } else if let c = authority.firstIndex(of: UInt8(ascii: ":")) {
@@ -95,13 +96,13 @@ public struct HTTPClientURL: Sendable, Hashable, CustomStringConvertible {
         } else {
             host = authority
         }
-        guard !host.isEmpty else { throw invalid }
+        guard !host.isEmpty else { throw invalid() }
         var port = scheme.defaultPort
         if let portText {
             guard !portText.isEmpty, portText.count <= 5,
                 portText.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
                 let p = Int(String(decoding: portText, as: UTF8.self)), (1...65535).contains(p)
-            else { throw invalid }
+            else { throw invalid() }
             port = p
         }
         var targetEnd = authorityEnd
