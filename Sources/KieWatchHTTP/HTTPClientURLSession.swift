@@ -1,4 +1,5 @@
 import Foundation
+import KieWatchCore
 import Synchronization
 
 #if canImport(FoundationNetworking)
@@ -28,12 +29,18 @@ public final class URLSessionTransport: HTTPTransport, Sendable {
     deinit { session.invalidateAndCancel() }
 
     public func send(_ request: HTTPClientRequest, timeout: Duration) async throws(HTTPClientError) -> HTTPResponse {
-        guard let url = URL(string: request.url.description) else { throw .invalidURL(request.url.description) }
+        guard let url = URL(string: request.url.description) else {
+            throw .invalidURL(URLRedaction.redact(request.url.description))
+        }
         let seconds = Double(timeout.clientNanoseconds) / 1e9
         var urlRequest = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: seconds)
         urlRequest.httpMethod = request.method
         for field in request.headers where !HTTPClientRequest.isFramingHeader(field.name) {
             urlRequest.addValue(field.value, forHTTPHeaderField: field.name)
+        }
+        // The URL built above has no user info: its credentials go in the header, as over our sockets.
+        if let authorization = request.basicAuthorization {
+            urlRequest.setValue(authorization, forHTTPHeaderField: "Authorization")
         }
         if !request.body.isEmpty { urlRequest.httpBody = Data(request.body) }
 
@@ -77,7 +84,7 @@ public final class URLSessionTransport: HTTPTransport, Sendable {
             .zeroByteResource:
             .malformedResponse(error.localizedDescription)
         case .dataLengthExceedsMaximum: .responseTooLarge
-        case .badURL: .invalidURL(error.failingURL?.absoluteString ?? "")
+        case .badURL: .invalidURL(URLRedaction.redact(error.failingURL?.absoluteString ?? ""))
         case .unsupportedURL: .unsupportedScheme(error.failingURL?.scheme ?? "")
         case .cancelled: .cancelled
         default: .connectFailed(errno: 0, message: "\(error.localizedDescription) (URLError \(error.code.rawValue))")

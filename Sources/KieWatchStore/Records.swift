@@ -21,6 +21,7 @@ package struct APICallRecord: Sendable, Equatable {
     package var requestBytes: Int64
     package var responseBytes: Int64
     package var outcome: CallOutcome
+    /// Redacted when stored, as every error text (see `RecordSQL`).
     package var error: String?
 
     package init(
@@ -280,6 +281,13 @@ package struct RelayOutboxItem: Sendable, Equatable {
 }
 
 /// One HTTP attempt at delivering an outbox item.
+/// What one relay attempt came to (`result` label of `kiewatch_relay_attempts_total`).
+package enum RelayAttemptResult: String, Sendable, CaseIterable {
+    case delivered, failed
+    /// The attempt after which the relay stopped trying.
+    case gaveUp = "gave_up"
+}
+
 package struct RelayAttemptRecord: Sendable, Equatable {
     package var id: Int64?
     package var outboxID: Int64

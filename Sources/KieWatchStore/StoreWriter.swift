@@ -291,7 +291,9 @@ package final class StoreWriter: Sendable {
                         _ = try RecordSQL.insert(webhook, into: db)
                     } rollup: { $0.add(webhook) }
                 case .recovery(let recovery):
-                    droppedAlone += try insertRecord(owned, isolated: isolated) { _ = try RecordSQL.insert(recovery, into: db) }
+                    droppedAlone += try insertRecord(owned, isolated: isolated) {
+                        _ = try RecordSQL.insert(recovery, into: db)
+                    } rollup: { $0.add(recovery) }
                 case .job(let job):
                     if let done = try runJob(job, owned, isolated: isolated) {
                         completions.append(done)

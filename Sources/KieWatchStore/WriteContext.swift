@@ -37,9 +37,12 @@ package final class WriteContext {
         return id
     }
 
+    /// Inserts a recovery poll row and counts it in the running totals.
     @discardableResult
     package func insert(_ recovery: RecoveryRecord) throws -> Int64 {
-        try RecordSQL.insert(recovery, into: db)
+        let id = try RecordSQL.insert(recovery, into: db)
+        rollups.add(recovery)
+        return id
     }
 
     // MARK: Tasks
@@ -125,9 +128,14 @@ package final class WriteContext {
         return try RecordSQL.updateDelivery(item, id: id, in: db)
     }
 
+    /// Inserts a relay attempt row and counts it in the running totals as `result`; nil
+    /// means delivered for a 2xx answer, else failed (pass `.gaveUp` for the last attempt).
     @discardableResult
-    package func insert(_ attempt: RelayAttemptRecord) throws -> Int64 {
-        try RecordSQL.insert(attempt, into: db)
+    package func insert(_ attempt: RelayAttemptRecord, result: RelayAttemptResult? = nil) throws -> Int64 {
+        let id = try RecordSQL.insert(attempt, into: db)
+        let delivered = attempt.httpStatus.map { (200..<300).contains($0) } ?? false
+        rollups.relayAttempt(result ?? (delivered ? .delivered : .failed), at: attempt.ts)
+        return id
     }
 
     // MARK: Callback routes

@@ -1,9 +1,11 @@
-import KieWatchAgent
 import KieWatchCore
 import KieWatchHTTP
 import KieWatchStore
 import KieWatchTestSupport
+import Synchronization
 import Testing
+
+@testable import KieWatchAgent
 
 @Suite struct RecoveryTests {
     func run(_ h: AgentHarness, seconds: Int, step: Int = 5) async { await h.runLoops(seconds: seconds, step: step) }
@@ -226,6 +228,30 @@ import Testing
         #expect(try h.reader().meta("credits_remaining").flatMap(Double.init) == balance)
     }
 
+    /// Two callbacks commit in order (900 then 800 credits left); their responses run in the
+    /// opposite order, as two connections' loops may run them. The later balance stays.
+    @Test func theLastCommittedBalanceWinsWhateverOrderTheResponsesRunIn() async throws {
+        let h = try AgentHarness()
+        let receiver = WebhookReceiver(context: h.agent.context)
+        let responses = Mutex<[@Sendable () -> HTTPResponse]>([])
+        let responder = InlineResponder { work in responses.withLock { $0.append(work) } }
+        for (task, balance) in [("task-a", 900), ("task-b", 800)] {
+            let body = #"{"code":200,"msg":"success","data":{"taskId":"\#(task)","state":"success","remainedCredits":\#(balance)}}"#
+            receiver.receive(
+                HTTPRequest(method: "POST", target: "/webhooks/kie?secret=\(AgentHarness.callbackSecret)",
+                            body: Array(body.utf8)),
+                family: .market, responder: responder)
+        }
+        try await h.agent.flush()  // both committed, their completions run
+        let pending = responses.withLock { $0 }
+        #expect(pending.count == 2)
+        for respond in pending.reversed() { #expect(respond().status == 200) }
+        let text = String(decoding: h.agent.metrics.registry.render(.prometheusText), as: UTF8.self)
+        #expect(text.contains("kiewatch_credits_remaining 800\n"))
+        try await h.agent.flush()
+        #expect(try h.reader().meta("credits_remaining") == "800.0")
+    }
+
     @Test func createRateUtilizationCountsTheLastTenSeconds() async throws {
         let h = try AgentHarness()
         for _ in 0..<15 { _ = try await h.createMarket() }
@@ -258,6 +284,59 @@ import Testing
             #expect(!b.isEmpty)
             #expect(a == b, "\(family)")
         }
+    }
+}
+
+/// Counters restored at start come from running totals retention never touches, each with
+/// its original `_created`.
+@Suite struct CounterRestoreTests {
+    static let restoredFamilies = [
+        "kiewatch_api_requests", "kiewatch_tasks_created", "kiewatch_tasks_finished", "kiewatch_webhooks_received",
+        "kiewatch_webhooks_missed", "kiewatch_recovery_polls", "kiewatch_relay_attempts", "kiewatch_credits_consumed",
+    ]
+
+    /// The restored counters' samples and `_created` samples, as OpenMetrics shows them.
+    static func counters(_ h: AgentHarness) -> [String] {
+        String(decoding: h.agent.metrics.registry.render(.openMetrics), as: UTF8.self)
+            .split(separator: "\n").map(String.init)
+            .filter { line in restoredFamilies.contains { line.hasPrefix($0 + "_total") || line.hasPrefix($0 + "_created") } }
+    }
+
+    static func isCreated(_ line: String) -> Bool {
+        line.prefix { $0 != "{" && $0 != " " }.hasSuffix("_created")
+    }
+
+    @Test func aRestartAfterRetentionRestoresTheSameCountersAndCreatedTimes() async throws {
+        let h = try AgentHarness(simulator: { $0.dropCallbackRate = 0.5; $0.seed = 3; $0.legacyPayloadRate = 1 },
+                                 agent: { $0.relayGiveUpMillis = 5 * 60_000 })
+        h.app.down.store(true, ordering: .relaxed)  // failed and given-up relays too
+        for _ in 0..<10 { _ = try await h.createMarket() }
+        await h.runLoops(seconds: 1_200)
+        _ = await h.agent.router.handle(
+            HTTPRequest(method: "POST", target: "/webhooks/kie?secret=wrong", body: Array(#"{"code":200}"#.utf8)))
+        try await h.agent.flush()
+        let live = Self.counters(h).filter { !Self.isCreated($0) }
+        for family in ["kiewatch_recovery_polls_total", "kiewatch_relay_attempts_total{result=\"gave_up\"}",
+                       "kiewatch_webhooks_missed_total", "kiewatch_credits_consumed_total"] {
+            #expect(live.contains { $0.hasPrefix(family) }, "\(family) was counted")
+        }
+
+        try await h.restart()
+        let restored = Self.counters(h)
+        #expect(restored.filter { !Self.isCreated($0) } == live)
+        #expect(restored.filter(Self.isCreated).count == live.count, "every restored series has its _created")
+        let start = Double(TestClock().now()) / 1000
+        for line in restored where Self.isCreated(line) {
+            // The time the total started, on the agent's clock: not the restart's.
+            let created = Double(line.split(separator: " ").last ?? "") ?? 0
+            #expect(created >= start && created <= start + 1_200, "\(line)")
+        }
+
+        h.clock.advance(byMillis: 15 * 86_400_000)
+        await Agent.prune(h.agent.context)
+        #expect(try h.reader().db.rows("SELECT count(*) FROM call_rollup").first?[0].int64 == 0, "retention ran")
+        try await h.restart()
+        #expect(Self.counters(h) == restored)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import KieWatchCore
 import KieWatchTestSupport
 import Synchronization
 import Testing
@@ -35,6 +36,22 @@ import FoundationNetworking
         #expect(r.status == 200)
         #expect(r.body == Array("hello".utf8))
         #expect(r.headers["x-seen"] == "yes")
+    }
+
+    /// The URL handed to URLSession has no user info; the credentials go in the header, as
+    /// over the socket client.
+    @Test func userInfoIsSentAsBasicAuthorization() async throws {
+        let server = try RawTCPServer.keepAlive { head, _ in
+            let authorization = head.split(separator: "\r\n")
+                .first { $0.lowercased().hasPrefix("authorization:") }
+                .map { String($0.dropFirst("authorization:".count)).trimmingCharacters(in: .whitespaces) } ?? "none"
+            return RawTCPServer.response(body: authorization)
+        }
+        defer { server.stop() }
+        let r = try await URLSessionTransport().send(
+            HTTPClientRequest(method: "POST", url: "http://app%20user:p%40ss@127.0.0.1:\(server.port)/cb", body: [1]),
+            timeout: .seconds(10))
+        #expect(String(decoding: r.body, as: UTF8.self) == "Basic " + Base64.encode(Array("app user:p@ss".utf8)))
     }
 
     @Test func refusedAndTimeoutMapLikeTheSocketClient() async throws {

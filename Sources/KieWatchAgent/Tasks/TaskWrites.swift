@@ -99,7 +99,8 @@ enum TaskWrites {
     }
 
     /// Records an authenticated, well-formed callback and decides what it means; the row holds
-    /// the result the caller counts, so metric, row and rollup agree.
+    /// the result the caller counts, so metric, row and rollup agree, and the balance it
+    /// reports is stored in the same transaction (so in callback commit order).
     ///
     /// `route` is the token of the URL it came to. When the task is not stored yet (the callback
     /// raced the create answer, or that answer was never stored) and the route is free or
@@ -109,6 +110,7 @@ enum TaskWrites {
         _ ctx: WriteContext, report: TaskReport, webhook: WebhookRecord, relayHeaders: String, route token: String?,
         deadline: (String) -> Int64, now: EpochMillis
     ) throws -> CallbackRecorded {
+        if let credits = report.creditsRemaining { try CreditTracker.record(balance: credits, in: ctx) }
         var row = webhook
         var created: TaskRecord?
         var found = try ctx.task(id: report.taskId)
