@@ -240,7 +240,7 @@ import Testing
             receiver.receive(
                 HTTPRequest(method: "POST", target: "/webhooks/kie?secret=\(AgentHarness.callbackSecret)",
                             body: Array(body.utf8)),
-                family: .market, responder: responder)
+                family: .market, token: nil, responder: responder)
         }
         try await h.agent.flush()  // both committed, their completions run
         let pending = responses.withLock { $0 }

@@ -37,6 +37,13 @@ struct ProxyHandler: Sendable {
         if endpoint.createsTask, let family = endpoint.family {
             create = (try? JSONValue.parse(request.body)).map { KieWire.createRequest($0, family: family) }
             if let field = KieWire.callBackURLField(in: request.body) {
+                // A URL the relay could never call is refused here, as Kie refuses a bad
+                // parameter, rather than accepted and its callbacks retried for a day in silence.
+                if let problem = CallbackURLCheck.problem(field.url) {
+                    return notForwarded(
+                        request: request, endpoint: endpoint, model: create?.model, now: now, started: started,
+                        code: 422, status: 200, outcome: .apiError, msg: problem, reason: "not forwarded: the callBackUrl cannot be delivered to")
+                }
                 // The scanner's reading is the one Kie gets; the parser may refuse what it
                 // accepts (nesting past `JSONValue.maxDepth`).
                 var parsed = create ?? KieWire.createRequest(.null, family: family)
@@ -48,7 +55,12 @@ struct ProxyHandler: Sendable {
                 do {
                     try await context.writer.write { ctx in try TaskWrites.recordRoute(ctx, route: made) }
                 } catch {
-                    return unrecordable(error, request: request, endpoint: endpoint, model: create?.model, now: now, started: started)
+                    context.storeFailed("callback_route", error)
+                    return notForwarded(
+                        request: request, endpoint: endpoint, model: create?.model, now: now, started: started,
+                        code: 503, status: 503, outcome: .error,
+                        msg: "kiewatch: cannot store the callback mapping (store unavailable); the create was not sent to Kie, retry later",
+                        reason: "not forwarded: the callback route could not be stored")
                 }
                 route = made
                 body = KieWire.replacingCallBackURL(
@@ -127,23 +139,21 @@ struct ProxyHandler: Sendable {
         return .kieError(code: status, msg: message, status: status)
     }
 
-    /// A create whose callback route could not be committed: answered in Kie's shape and never
-    /// forwarded, since Kie's callbacks could not have been attributed to the app.
-    private func unrecordable(
-        _ error: any Error, request: HTTPRequest, endpoint: KieEndpoint, model: String?, now: EpochMillis, started: UInt64
+    /// A create answered by the agent and never forwarded (nothing is billed): its callback
+    /// route could not be committed (503), or its callBackUrl is one the relay could never call
+    /// (Kie's validation shape, code 422 with HTTP 200). Recorded like any call.
+    private func notForwarded(
+        request: HTTPRequest, endpoint: KieEndpoint, model: String?, now: EpochMillis, started: UInt64,
+        code: Int, status: Int, outcome: CallOutcome, msg: String, reason: String
     ) -> HTTPResponse {
-        context.storeFailed("callback_route", error)
-        let status = 503
         let call = APICallRecord(
             ts: now, endpoint: endpoint, model: model, method: request.method, path: request.target,
-            httpStatus: status, bodyCode: status, latencyMicros: Int64((monotonicNanos() - started) / 1000),
-            requestBytes: Int64(request.body.count), outcome: .error,
-            error: "not forwarded: the callback route could not be stored")
+            httpStatus: status, bodyCode: code, latencyMicros: Int64((monotonicNanos() - started) / 1000),
+            requestBytes: Int64(request.body.count), outcome: outcome,
+            error: reason)
         if !context.writer.record(call) { context.storeFailed("api_call", StoreQueueFull()) }
         observe(call)
-        return .kieError(
-            code: status, msg: "kiewatch: cannot store the callback mapping (store unavailable); the create was not sent to Kie, retry later",
-            status: status)
+        return .kieError(code: code, msg: msg, status: status)
     }
 
     private func recordCreate(
