@@ -173,7 +173,12 @@ final class Connection: EventHandler {
             state = .handling(serial: serial, task: nil, keepAlive: keepAlive, isHead: isHead, version: version)
             return
         }
-        let task = Task { responder.respond(await handler.handle(request)) }
+        let context = self.context
+        context.handlersRunning.add(1, ordering: .relaxed)
+        let task = Task {
+            responder.respond(await handler.handle(request))
+            context.handlersRunning.subtract(1, ordering: .relaxed)
+        }
         state = .handling(serial: serial, task: task, keepAlive: keepAlive, isHead: isHead, version: version)
     }
 
