@@ -1,5 +1,5 @@
 /// Kie's body codes with what they mean and what an on-call engineer does about each
-/// (the table in kie-api.md; the console's `errors` command prints the hint).
+/// (the codes Kie documents; the console's `errors` command prints the hint).
 public struct KieCode: Sendable, Equatable {
     public var code: Int
     public var meaning: String

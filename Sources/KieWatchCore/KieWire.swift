@@ -1,4 +1,4 @@
-/// Decoding of every Kie payload family (kie-api.md), tolerant where Kie is inconsistent:
+/// Decoding of every Kie payload family Kie documents, tolerant where Kie is inconsistent:
 /// `msg`/`message`, null or empty `failCode`, `resultJson` as a JSON string / object / null,
 /// Veo times as epoch ms or `YYYY-MM-DD HH:mm:ss`, Veo `resultUrls` as an array or a JSON
 /// string, credits as `creditsConsumed` or `consumeCredits`/`remainedCredits`.

@@ -41,6 +41,10 @@ final class Connection: EventHandler {
     private(set) var deadline: UInt64
     /// Edge-triggered input: true from a readiness event until a read comes back short or empty.
     private var readable = false
+    /// The peer has shut down its side (`EPOLLRDHUP`): no more requests will come. Its FIN may
+    /// arrive in the same event as its last request, and then no later edge reports it, so a
+    /// short read does not end `readable`, and the answer to that request is the last one.
+    private var peerFinishedSending = false
     private var serial: UInt64 = 0
 
     init(socket: Socket, remoteAddress: String, table: ConnectionTable, context: ServerContext) {
@@ -78,6 +82,7 @@ final class Connection: EventHandler {
         if events & (Epoll.output | Epoll.hangUp) != 0 && outputOffset < output.count {
             flush()
         }
+        if events & (Epoll.readHangUp | Epoll.hangUp) != 0 { peerFinishedSending = true }
         if events & (Epoll.input | Epoll.readHangUp | Epoll.hangUp) != 0 {
             readable = true
             readAvailable()
@@ -105,8 +110,9 @@ final class Connection: EventHandler {
                 close()  // the peer closed; a half-sent request cannot be completed
                 return
             case .processed(let count):
-                // A short read drained the socket; a new edge comes with new data.
-                if count < buffer.count { readable = false }
+                // A short read drained the socket; a new edge comes with new data. After the
+                // peer's FIN no edge comes: the next read (after the answer) returns 0 and closes.
+                if count < buffer.count && !peerFinishedSending { readable = false }
                 if case .lingering = state { continue }
                 let wasIdle = parser.phase == .idle
                 parser.append(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
@@ -167,7 +173,12 @@ final class Connection: EventHandler {
             state = .handling(serial: serial, task: nil, keepAlive: keepAlive, isHead: isHead, version: version)
             return
         }
-        let task = Task { responder.respond(await handler.handle(request)) }
+        let context = self.context
+        context.handlersRunning.add(1, ordering: .relaxed)
+        let task = Task {
+            responder.respond(await handler.handle(request))
+            context.handlersRunning.subtract(1, ordering: .relaxed)
+        }
         state = .handling(serial: serial, task: task, keepAlive: keepAlive, isHead: isHead, version: version)
     }
 
@@ -182,7 +193,9 @@ final class Connection: EventHandler {
             close()
             return
         }
-        let keepOpen = keepAlive && !context.isShuttingDown
+        // After the peer's FIN, the answer to its last buffered request is the last answer.
+        let lastRequest = peerFinishedSending && parser.bufferedByteCount == 0
+        let keepOpen = keepAlive && !context.isShuttingDown && !lastRequest
         let bytes = ResponseWriter.serialize(
             response, includeBody: !isHead, keepAlive: keepOpen, requestVersion: version)
         write(bytes, thenClose: !keepOpen)

@@ -45,20 +45,30 @@ public final class URLSessionTransport: HTTPTransport, Sendable {
         if !request.body.isEmpty { urlRequest.httpBody = Data(request.body) }
 
         // `timeoutInterval` is an inactivity timeout; the whole-exchange deadline is ours.
+        // Cancelling the calling task cancels the data task, so a stopping agent is not held
+        // by a call to Kie that hangs (the data task's completion then resumes with `cancelled`).
         let deadlinePassed = Atomic<Bool>(false)
-        let result: Result<(Data, URLResponse), URLError> = await withCheckedContinuation { continuation in
-            let task = session.dataTask(with: urlRequest) { data, response, error in
-                if let data, let response {
-                    continuation.resume(returning: .success((data, response)))
-                } else {
-                    continuation.resume(returning: .failure((error as? URLError) ?? URLError(.unknown)))
+        let dataTask = Mutex<URLSessionDataTask?>(nil)
+        let result: Result<(Data, URLResponse), URLError> = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let task = session.dataTask(with: urlRequest) { data, response, error in
+                    if let data, let response {
+                        continuation.resume(returning: .success((data, response)))
+                    } else {
+                        continuation.resume(returning: .failure((error as? URLError) ?? URLError(.unknown)))
+                    }
                 }
+                DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [weak task] in
+                    deadlinePassed.store(true, ordering: .relaxed)
+                    task?.cancel()
+                }
+                dataTask.withLock { $0 = task }
+                task.resume()
+                // Cancelled before the handler could see the data task: it saw nil and did nothing.
+                if Task.isCancelled { task.cancel() }
             }
-            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [weak task] in
-                deadlinePassed.store(true, ordering: .relaxed)
-                task?.cancel()
-            }
-            task.resume()
+        } onCancel: {
+            dataTask.withLock { $0 }?.cancel()
         }
         switch result {
         case .failure(let error):

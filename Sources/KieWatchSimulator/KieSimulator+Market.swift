@@ -48,7 +48,7 @@ extension KieSimulator {
         return .found(task)
     }
 
-    /// The `data` of a recordInfo answer, shaped like fixtures/kie/recordinfo-*.json: `failCode` and
+    /// The `data` of a recordInfo answer, shaped like Tests/Fixtures/kie/recordinfo-*.json: `failCode` and
     /// `failMsg` are `""` unless failed, `resultJson`/`costTime`/`completeTime` null until terminal.
     static func marketRecord(_ task: SimulatedTask, now: EpochMillis) -> JSONValue {
         let terminal = task.state.isTerminal
@@ -80,7 +80,7 @@ extension KieSimulator {
         return result.serialized()
     }
 
-    /// The market callback, shaped like fixtures/kie/callback-market-*.json. Legacy-payload tasks
+    /// The market callback, shaped like Tests/Fixtures/kie/callback-market-*.json. Legacy-payload tasks
     /// report credits as `consumeCredits`/`remainedCredits`, the others as `creditsConsumed`.
     static func marketCallback(_ task: SimulatedTask) -> JSONValue {
         let succeeded = task.state == .success

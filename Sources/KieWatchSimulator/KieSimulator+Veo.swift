@@ -35,7 +35,7 @@ extension KieSimulator {
         }
     }
 
-    /// The `data` of a record-info answer, shaped like fixtures/kie/veo-recordinfo-*.json.
+    /// The `data` of a record-info answer, shaped like Tests/Fixtures/kie/veo-recordinfo-*.json.
     /// Legacy-payload tasks give times as `"YYYY-MM-DD HH:mm:ss"` (UTC) and `resultUrls` as a
     /// JSON-encoded string, two variants seen from Kie.
     static func veoRecord(_ task: SimulatedTask) -> JSONValue {
@@ -69,7 +69,7 @@ extension KieSimulator {
         ]
     }
 
-    /// The Veo callback, shaped like fixtures/kie/callback-veo-*.json: on failure the body `code`
+    /// The Veo callback, shaped like Tests/Fixtures/kie/callback-veo-*.json: on failure the body `code`
     /// is the error code (400/422/500/501) and `data` only names the task.
     static func veoCallback(_ task: SimulatedTask) -> JSONValue {
         if task.state == .success {

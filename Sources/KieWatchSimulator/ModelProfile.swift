@@ -1,7 +1,7 @@
 /// How long a model takes and what it costs, in the simulator's catalogue.
 ///
 /// Times are the 5th–95th percentile of a log-normal (see `SeededRandom.logNormal`), from
-/// kie-api.md and integration reports; costs are in Kie credits, close to Kie's price list but
+/// Kie's documentation and integration reports; costs are in Kie credits, close to Kie's price list but
 /// only meant to be plausible. Unknown model ids get the generic profile: Kie adds models every
 /// month and the simulator must take any id, like the agent.
 struct ModelProfile: Sendable, Equatable {

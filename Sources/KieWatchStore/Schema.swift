@@ -9,7 +9,7 @@ package struct Migration: Sendable {
 }
 
 /// The database schema: its versions, how to bring a file up to date, and how to tell a
-/// kiewatch database from anything else. SCHEMA.md documents the tables for humans.
+/// kiewatch database from anything else. The README's "Database schema" documents the tables for humans.
 package enum Schema {
     /// `PRAGMA application_id` of a kiewatch database ("kiew"), so another program's SQLite
     /// file is refused instead of being migrated into.

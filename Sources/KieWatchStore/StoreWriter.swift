@@ -164,21 +164,47 @@ package final class StoreWriter: Sendable {
     }
 
     /// Commits everything queued, closes the connection and stops the thread. Later
-    /// submissions are refused (`StoreError.Kind.closed`). Calling it again returns at once.
+    /// submissions are refused (`StoreError.Kind.closed`). A call while a close is under way
+    /// returns when that close has finished (a forced stop must not exit in the middle of
+    /// the last commit); once closed, at once.
     package func close() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let wake: Bool? = queue.withLock { q in
-                guard q.state == .running else { return nil }
+            close { continuation.resume() }
+        }
+    }
+
+    /// `close()` for callers that are not tasks (an `init` that failed after opening the
+    /// writer): `completion` runs once the writer has closed, on the writer thread.
+    package func close(then completion: @escaping @Sendable () -> Void) {
+        let wake: Bool? = queue.withLock { q in
+            switch q.state {
+            case .running:
                 q.state = .closing
-                q.items.append(.stop { continuation.resume() })
+                q.closeWaiters.append(completion)
+                q.items.append(.stop { [self] in finishClose() })
                 return q.takeWakeup()
-            }
-            switch wake {
-            case nil: continuation.resume()
-            case true?: wakeup.signal()
-            case false?: break
+            case .closing:
+                q.closeWaiters.append(completion)
+                return false
+            case .closed:
+                return nil
             }
         }
+        switch wake {
+        case nil: completion()
+        case true?: wakeup.signal()
+        case false?: break
+        }
+    }
+
+    /// The connection is closed and the thread is ending: tell everyone who asked.
+    private func finishClose() {
+        let waiters = queue.withLock { q -> [@Sendable () -> Void] in
+            q.state = .closed
+            defer { q.closeWaiters.removeAll() }
+            return q.closeWaiters
+        }
+        for waiter in waiters { waiter() }
     }
 
     // MARK: Queue
@@ -442,11 +468,13 @@ extension StoreWriter {
         let fail: @Sendable (any Error) -> Void
     }
 
-    enum State: Sendable { case running, closing }
+    enum State: Sendable { case running, closing, closed }
 
     struct Queue: Sendable {
         var items: [Item] = []
         var state: State = .running
+        /// Callers of `close` waiting for the connection to be closed.
+        var closeWaiters: [@Sendable () -> Void] = []
         /// The writer thread found the queue empty and is (about to be) waiting on `wakeup`.
         var writerSleeping = false
 

@@ -78,4 +78,18 @@ import Testing
         }
         #expect(try resolve(["--retention", "36500d"]).retentionMillis == DurationText.maxMillis)
     }
+
+    @Test func shutdownGraceFromFlagEnvironmentOrFile() throws {
+        #expect(try resolve([]).shutdownGraceMillis == 10_000)
+        #expect(try resolve(["--grace", "1s"]).shutdownGraceMillis == 1_000)
+        #expect(try resolve([], env: ["KIEWATCH_SHUTDOWN_GRACE": "250ms"]).shutdownGraceMillis == 250)
+        #expect(try resolve(["--config", "k.conf"], files: ["k.conf": "shutdown_grace = 30s"]).shutdownGraceMillis == 30_000)
+        #expect(try resolve(["--grace", "0s"]).shutdownGraceMillis == 0)
+        #expect(throws: ConfigError("--grace: the shutdown grace must be from 0s to 1h, got '2h'")) {
+            try resolve(["--grace", "2h"])
+        }
+        #expect(throws: ConfigError("--grace: expected a duration such as 500ms, 30s, 15m, 2h or 14d, got '10'")) {
+            try resolve(["--grace", "10"])
+        }
+    }
 }

@@ -72,6 +72,18 @@ import FoundationNetworking
         #expect(timedOut == .timeout)
     }
 
+    /// A stopping agent cancels its calls to Kie: cancelling the calling task ends a URLSession
+    /// exchange with an upstream that never answers at once (`cancelled`), not at its timeout.
+    @Test func cancellingTheCallerCancelsTheExchange() async throws {
+        let silent = try RawTCPServer { connection in connection.stall() }
+        defer { silent.stop() }
+        let request = try HTTPClientRequest(url: "http://127.0.0.1:\(silent.port)/api/v1/chat/credit")
+        let call = Task { await error(URLSessionTransport(), request, timeout: .seconds(600)) }
+        try await waitUntil { silent.acceptedConnections == 1 }
+        call.cancel()
+        #expect(await call.value == .cancelled)
+    }
+
     @Test func urlErrorMapping() {
         #expect(URLSessionTransport.map(URLError(.timedOut)) == .timeout)
         #expect(URLSessionTransport.map(URLError(.networkConnectionLost)) == .connectionReset)

@@ -13,7 +13,7 @@ import Testing
             body: #"{"model":"sora-2-pro","callBackUrl":"http://127.0.0.1/cb","input":{"prompt":"x","n_frames":"10"}}"#)
         let json = try #require(answer.json)
         #expect(answer.status == 200)
-        #expect(shapeMismatches(json, KieFixtures.createResponseOK).isEmpty)
+        #expect(shapeMismatches(json, try KieFixtures.createResponseOK).isEmpty)
         let id = try #require(json["data"]?["taskId"]?.stringValue)
         #expect(id.count == 32 && id.allSatisfy { "0123456789abcdef".contains($0) })
         #expect(h.simulator.snapshot().tasksCreated == ["sora-2-pro": 1])
@@ -35,7 +35,7 @@ import Testing
         h.clock.set(task.generatingAt + (task.completeAt - task.generatingAt) / 2)
         let generating = try #require(await h.recordInfo(id))
         #expect(generating["data"]?["state"] == "generating")
-        #expect(shapeMismatches(generating, KieFixtures.recordInfoGenerating).isEmpty)
+        #expect(shapeMismatches(generating, try KieFixtures.recordInfoGenerating).isEmpty)
         let progress = try #require(generating["data"]?["progress"]?.intValue)
         #expect((45...55).contains(progress))
         #expect(generating["data"]?["updateTime"]?.intValue == task.generatingAt)
@@ -47,7 +47,7 @@ import Testing
         let done = try #require(await h.recordInfo(id))
         let data = try #require(done["data"])
         #expect(data["state"] == "success")
-        #expect(shapeMismatches(done, KieFixtures.recordInfoSuccess).isEmpty)
+        #expect(shapeMismatches(done, try KieFixtures.recordInfoSuccess).isEmpty)
         #expect(data["costTime"]?.intValue == task.completeAt - task.createTime)
         #expect(data["completeTime"]?.intValue == task.completeAt)
         #expect(data["progress"] == 100)
@@ -72,7 +72,7 @@ import Testing
         #expect(post.url == Harness.callbackURL)
         #expect(post.headers["Content-Type"] == "application/json")
         let body = try #require(post.json)
-        #expect(shapeMismatches(body, KieFixtures.callbackMarketSuccessCreditsConsumed).isEmpty)
+        #expect(shapeMismatches(body, try KieFixtures.callbackMarketSuccessCreditsConsumed).isEmpty)
         #expect(body["data"]?["taskId"]?.stringValue == id)
         #expect(body["data"]?["creditsConsumed"] == 55)
         #expect(body["data"]?["consumeCredits"] == nil)
@@ -89,7 +89,7 @@ import Testing
         let id = try #require(await h.createMarket(model: "sora-2-text-to-video"))
         await h.advance(millis: 3_600_000)
         let body = try #require(h.sender.received.first?.json)
-        #expect(shapeMismatches(body, KieFixtures.callbackMarketSuccess).isEmpty)
+        #expect(shapeMismatches(body, try KieFixtures.callbackMarketSuccess).isEmpty)
         #expect(body["data"]?["taskId"]?.stringValue == id)
         #expect(body["data"]?["consumeCredits"] == 30)
         #expect(body["data"]?["remainedCredits"] == 970)
@@ -110,13 +110,13 @@ import Testing
         let record = try #require(await h.recordInfo(id))
         #expect(record["code"] == 200)
         #expect(record["data"]?["state"] == "fail")
-        #expect(shapeMismatches(record, KieFixtures.recordInfoFail).isEmpty)
+        #expect(shapeMismatches(record, try KieFixtures.recordInfoFail).isEmpty)
         #expect(record["data"]?["failCode"]?.nonEmptyString != nil)
         #expect(record["data"]?["failMsg"]?.nonEmptyString != nil)
         #expect(record["data"]?["resultJson"] == .null)
 
         let callback = try #require(h.sender.received.first?.json)
-        #expect(shapeMismatches(callback, KieFixtures.callbackMarketFail).isEmpty)
+        #expect(shapeMismatches(callback, try KieFixtures.callbackMarketFail).isEmpty)
         #expect(callback["code"] == 501 && callback["msg"] == "Playground task failed.")
         #expect(callback["data"]?["consumeCredits"] == 0)
         // A failed task gives its credits back.
@@ -141,7 +141,7 @@ import Testing
                 "POST", "/api/v1/jobs/createTask", body: #"{"model":"kling-2.6/text-to-video","input":{"prompt":"x"}}"#
             ).json)
         #expect(refused["code"] == 402)
-        #expect(shapeMismatches(refused, KieFixtures.error402).isEmpty)
+        #expect(shapeMismatches(refused, try KieFixtures.error402).isEmpty)
         #expect(await h.request("GET", "/api/v1/chat/credit").json?["data"] == 45)
         // A cheaper model still fits.
         #expect(await h.createMarket(model: "grok-imagine/text-to-video") != nil)  // 20
@@ -182,9 +182,9 @@ import Testing
         let answer = await h.request("GET", "/api/v1/jobs/recordInfo?taskId=0123456789abcdef0123456789abcdef")
         let json = try #require(answer.json)
         #expect(answer.status == 200)
-        #expect(json == KieFixtures.recordInfoUnknown)
+        #expect(try json == KieFixtures.recordInfoUnknown)
         // A Veo id is not a market record.
         let veo = try #require(await h.createVeo())
-        #expect(await h.recordInfo(veo) == KieFixtures.recordInfoUnknown)
+        #expect(try await h.recordInfo(veo) == KieFixtures.recordInfoUnknown)
     }
 }

@@ -62,6 +62,9 @@ package final class RawHTTPClient {
 
     package func close() { socket.close() }
 
+    /// Sends our FIN (`shutdown(SHUT_WR)`): no more requests, answers still readable.
+    package func finishSending() { socket.shutdownWrite() }
+
     package func send(_ text: String) async throws { try await send(Array(text.utf8)) }
 
     /// Sends every byte (waiting while the socket buffer is full); `.closed` if the peer is gone.

@@ -118,7 +118,9 @@ final class RecoveryScheduler: Sendable {
 
     /// One status poll and its recorded outcome.
     func poll(_ task: TaskRecord) async -> SyncReport {
-        let (pollResult, call) = await fetchStatus(task)
+        guard let (pollResult, call) = await fetchStatus(task) else {
+            return SyncReport(taskID: task.taskID, model: task.model, result: .error, detail: "the agent is stopping")
+        }
         let now = context.clock.now()
         let outcome: TaskWrites.RecoveryOutcome
         do {
@@ -157,8 +159,9 @@ final class RecoveryScheduler: Sendable {
         return report
     }
 
-    /// GET the family's status endpoint with the agent's own key.
-    private func fetchStatus(_ task: TaskRecord) async -> (TaskWrites.PollResult, APICallRecord) {
+    /// GET the family's status endpoint with the agent's own key; nil when the agent's stop cut
+    /// the call (nothing to record: Kie did not fail, and the task is polled after the restart).
+    private func fetchStatus(_ task: TaskRecord) async -> (TaskWrites.PollResult, APICallRecord)? {
         let path = task.family.statusPath + "?taskId=" + percentEncode(task.taskID)
         let endpoint: KieEndpoint = task.family == .veo ? .veoRecordInfo : .recordInfo
         var call = APICallRecord(
@@ -173,6 +176,7 @@ final class RecoveryScheduler: Sendable {
                 headers: ["Authorization": "Bearer \(context.configuration.apiKey ?? "")"])
             response = try await context.upstream.send(request, timeout: pollTimeout)
         } catch {
+            if error == .cancelled && Task.isCancelled { return nil }
             call.outcome = error == .timeout ? .timeout : .error
             call.error = "\(error)"
             call.latencyMicros = Int64((monotonicNanos() - started) / 1000)

@@ -88,6 +88,9 @@ final class RelayWorker: Sendable {
             status = response.status
             if !(200..<300).contains(response.status) { failure = "HTTP \(response.status)" }
         } catch {
+            // Cut by the agent's own stop, not refused by the app: no attempt is recorded, the
+            // relay stays pending and goes out after the restart.
+            if error == .cancelled && Task.isCancelled { return }
             permanent = error.isPermanent
             failure = permanent ? "\(error) (cannot ever be delivered: not retried)" : "\(error)"
         }

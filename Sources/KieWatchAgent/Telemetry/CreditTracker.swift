@@ -60,6 +60,7 @@ struct CreditTracker: Sendable {
             call.outcome = CallOutcome.classify(httpStatus: response.status, bodyCode: envelope?.code)
             balance = envelope.flatMap(KieWire.creditBalance)
         } catch {
+            if error == .cancelled && Task.isCancelled { return nil }  // the agent is stopping
             call.outcome = error == .timeout ? .timeout : .error
             call.error = "\(error)"
             context.logger.warn("credits.check_failed", ["error": "\(error)"])
