@@ -68,7 +68,9 @@ struct HTTPServerLifecycleTests {
     @Test func handlersCutAtTheGraceWindUpBeforeShutdownReturns() async throws {
         final class Flag: Sendable { let value = Atomic<Bool>(false) }
         let woundUp = Flag()
+        let started = Flag()
         let handler = ClosureHandler { _ in
+            started.value.store(true, ordering: .relaxed)
             try? await Task.sleep(for: .seconds(30))
             // Cut: what the handler still does takes a moment (off this task, so not cut too).
             await withCheckedContinuation { continuation in
@@ -81,7 +83,7 @@ struct HTTPServerLifecycleTests {
         let port = try server.start(host: "127.0.0.1", port: 0)
         let client = try await RawHTTPClient(port: port)
         try await client.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        try await waitUntil { server.connectionCount == 1 }
+        try await waitUntil { started.value.load(ordering: .relaxed) }
         await server.shutdown(gracePeriod: .seconds(2))
         let wound = woundUp.value.load(ordering: .relaxed)
         #expect(wound)
