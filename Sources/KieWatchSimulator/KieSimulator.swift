@@ -222,9 +222,12 @@ public final class KieSimulator: HTTPHandler {
         }
     }
 
-    /// Milliseconds of a Kie-side delay on the simulated clock (divided by `speed`).
+    /// Milliseconds of a Kie-side delay on the simulated clock (divided by `speed`; a tiny speed
+    /// makes it "forever", capped far below overflow).
     func scaledMillis(_ duration: Duration) -> Int64 {
-        Int64((Double(duration.milliseconds) / configuration.speed).rounded())
+        let scaled = (Double(duration.milliseconds) / configuration.speed).rounded()
+        let forever = Double(Int64.max / 4)
+        return scaled.isFinite && scaled < forever ? Int64(scaled) : Int64(forever)
     }
 
     /// The task as of now (its state moved to the clock, as a status call would see it).

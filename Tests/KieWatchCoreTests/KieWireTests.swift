@@ -298,6 +298,8 @@ import Testing
         // Kie's message may be empty: the code's meaning stands in.
         let bare = try #require(answer(["code": 501, "msg": "", "data": nil], family: family).report)
         #expect(bare.failMessage == "generation failed")
+        let bare408 = try #require(answer(["code": 408, "data": nil], family: family).report)
+        #expect(bare408.failMessage?.hasPrefix("no result for over 10 minutes") == true)
         // Without a task id there is nothing to conclude about.
         #expect(answer(["code": 501, "msg": "x", "data": nil], family: family, taskId: nil) == .error("code 501 for no task id: x"))
     }

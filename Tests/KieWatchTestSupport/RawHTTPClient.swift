@@ -181,7 +181,7 @@ package final class RawHTTPClient {
         while true {
             guard let lineEnd = bytes[i...].firstRange(of: crlf)?.lowerBound else { return nil }
             let sizeText = String(decoding: bytes[i..<lineEnd], as: UTF8.self)
-            guard let size = Int(sizeText.split(separator: ";").first ?? "", radix: 16), size >= 0 else {
+            guard let size = Int(sizeText.split(separator: ";").first ?? "", radix: 16), (0..<(1 << 40)).contains(size) else {
                 throw Failure.malformed("chunk size '\(sizeText)'")
             }
             i = lineEnd + 2
