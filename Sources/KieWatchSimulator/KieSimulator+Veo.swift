@@ -35,23 +35,6 @@ extension KieSimulator {
         }
     }
 
-    /// `GET /api/v1/veo/get-1080p-video?taskId=&index=`: `{"resultUrl": ...}` once the task has
-    /// succeeded; code 400 while it runs (Kie: "try again later"), 422 when it failed or is unknown.
-    func veo1080pVideo(_ request: HTTPRequest, now: EpochMillis) -> HTTPResponse {
-        if let index = request.queryItem("index"), Int(index).map({ $0 >= 0 }) != true {
-            return invalid(422, "index is invalid")
-        }
-        switch statusTask(request, family: .veo, now: now) {
-        case .answer(let refusal): return refusal
-        case .found(let task):
-            switch task.state {
-            case .success: return Self.success(["resultUrl": .string(task.hdResultURL)])
-            case .fail: return invalid(422, "The video generation failed: no 1080P video")
-            default: return invalid(400, "The 1080P video is being processed, please try again later")
-            }
-        }
-    }
-
     /// The `data` of a record-info answer, shaped like fixtures/kie/veo-recordinfo-*.json.
     /// Legacy-payload tasks give times as `"YYYY-MM-DD HH:mm:ss"` (UTC) and `resultUrls` as a
     /// JSON-encoded string, two variants seen from Kie.
@@ -110,5 +93,22 @@ extension KieSimulator {
             "msg": .string(failure.message),
             "data": ["taskId": .string(task.id), "fallbackFlag": false],
         ]
+    }
+
+    /// `GET /api/v1/veo/get-1080p-video?taskId=&index=`: `{"resultUrl": ...}` once the task has
+    /// succeeded; code 400 while it runs (Kie: "try again later"), 422 when it failed or is unknown.
+    func veo1080pVideo(_ request: HTTPRequest, now: EpochMillis) -> HTTPResponse {
+        if let index = request.queryItem("index"), Int(index).map({ $0 >= 0 }) != true {
+            return invalid(422, "index is invalid")
+        }
+        switch statusTask(request, family: .veo, now: now) {
+        case .answer(let refusal): return refusal
+        case .found(let task):
+            switch task.state {
+            case .success: return Self.success(["resultUrl": .string(task.hdResultURL)])
+            case .fail: return invalid(422, "The video generation failed: no 1080P video")
+            default: return invalid(400, "The 1080P video is being processed, please try again later")
+            }
+        }
     }
 }
