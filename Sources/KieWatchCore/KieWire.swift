@@ -51,6 +51,7 @@ public enum KieWire {
         return json["taskId"]?.nonEmptyString
     }
 
+    /// Largest body `referencedTaskId` parses: 4K and extend requests are a few hundred bytes.
     public static let maxTaskIdBodyBytes = 16 * 1024
 
     private static func isJSONSpace(_ b: UInt8) -> Bool {
