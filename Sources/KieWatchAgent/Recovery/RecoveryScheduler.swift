@@ -143,7 +143,11 @@ final class RecoveryScheduler: Sendable {
             missedCounted: outcome.missed, relayQueued: outcome.missed && updated.callbackURL != nil)
         switch pollResult {
         case .error(let message): report.detail = message
+        case .notFound where result == .stillRunning:
+            report.detail = "Kie does not show the task yet (create and status are not instantly consistent)"
         case .notFound: report.detail = "Kie has no such task (recordInfo is null)"
+        case .terminal(let found, _) where found.state == .fail:
+            report.detail = "failed: " + [found.failCode, found.failMessage].compactMap { $0 }.joined(separator: " ")
         case .terminal, .running: report.detail = outcome.gaveUp ? "gave up after the recovery limit" : nil
         }
         if result == .recovered {
@@ -189,15 +193,13 @@ final class RecoveryScheduler: Sendable {
         call.bodyCode = envelope?.code
         call.outcome = CallOutcome.classify(httpStatus: response.status, bodyCode: envelope?.code)
         guard let envelope else { return (.error("HTTP \(response.status), body is not JSON"), call) }
-        if KieWire.isUnknownTask(envelope) { return (.notFound, call) }
-        guard call.outcome == .ok else {
-            return (.error("code \(envelope.code.map(String.init) ?? "?"): \(envelope.message ?? "")"), call)
-        }
-        do {
-            let report = try KieWire.record(envelope.data, family: task.family)
+        switch KieWire.statusAnswer(envelope, httpStatus: response.status, family: task.family, taskId: task.taskID) {
+        case .report(let report):
             return report.state.isTerminal ? (.terminal(report, statusData: envelope.data), call) : (.running(report), call)
-        } catch {
-            return (.error("unreadable status answer: \(error)"), call)
+        case .unknownTask:
+            return (.notFound, call)
+        case .error(let message):
+            return (.error(message), call)
         }
     }
 }
