@@ -38,22 +38,6 @@ let package = Package(
             dependencies: [
                 "KieWatchCore", "KieWatchStore", "KieWatchHTTP", "KieWatchMetrics",
                 "KieWatchSimulator", "KieWatchAgent", "KieWatchConsole",
-            ],
-            exclude: ["hot-symbols.txt", "link"],
-            // Release builds link with lld, pack the ~80,000 relative relocations of a
-            // statically linked binary (DT_RELR, glibc >= 2.36): ~1.4 MiB less resident at start,
-            // and place the functions the agent runs together (hot-symbols.txt, made by
-            // .ci/hot-symbols): about 2 MiB less resident when idle, 5 MiB after HTTPS calls.
-            // link/libstdc++.so, a linker script found before the system's, links the C++
-            // runtime in statically: libstdc++.so's own start-up (iostreams, locales) kept
-            // 1.2 MiB resident for nothing.
-            linkerSettings: [
-                .unsafeFlags(
-                    ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
-                     "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/Sources/kiewatch/hot-symbols.txt",
-                     "-Xlinker", "--no-warn-symbol-ordering",
-                     "-Xclang-linker", "-L\(Context.packageDirectory)/Sources/kiewatch/link"],
-                    .when(platforms: [.linux], configuration: .release))
             ]
         ),
         .executableTarget(

@@ -25,16 +25,23 @@ public struct AgentConfiguration: Sendable {
     public var upstreamTimeoutMillis: Int64 = 60_000
     /// Distinct model label values kept before folding into `other`.
     public var modelLabelCap = 64
+    /// How long SIGTERM/SIGINT lets requests under way and background work finish before they
+    /// are cut (a second signal cuts at once).
+    public var shutdownGraceMillis: Int64 = 10_000
+    /// Longest `--grace`: a stop that may take longer is a hang to the supervisor.
+    public static let maxShutdownGraceMillis: Int64 = 3_600_000
 
     public init() {}
 
     /// The effective public URL.
     public var effectivePublicURL: String { publicURL ?? "http://\(listen)" }
 
-    /// The callback URL sent to Kie for a family: the agent's webhook path with the secret,
-    /// because Kie can carry a secret only in the URL.
-    public func callbackURL(for family: ModelFamily) -> String {
-        let base = effectivePublicURL + family.webhookPath
+    /// The callback URL sent to Kie for a family: the agent's webhook path, with the route's
+    /// token when there is one (`/webhooks/kie/<token>`), and the secret, because Kie can carry
+    /// a secret only in the URL.
+    public func callbackURL(for family: ModelFamily, token: String? = nil) -> String {
+        var base = effectivePublicURL + family.webhookPath
+        if let token { base += "/" + token }
         guard let callbackSecret, !callbackSecret.isEmpty else { return base }
         return base + "?secret=" + percentEncode(callbackSecret)
     }
@@ -49,6 +56,7 @@ public struct AgentConfiguration: Sendable {
         OptionSpec("--retention", value: "DURATION", env: "KIEWATCH_RETENTION", default: "14d", help: "how long rows are kept"),
         OptionSpec("--config", value: "FILE", env: "KIEWATCH_CONFIG", help: "key = value file (per-model deadlines: deadline.<model> = 10m)"),
         OptionSpec("--recovery-rate", value: "N", env: "KIEWATCH_RECOVERY_RATE", default: "5", help: "recovery polls per second, at most 10"),
+        OptionSpec("--grace", value: "DURATION", env: "KIEWATCH_SHUTDOWN_GRACE", default: "10s", help: "on SIGTERM/SIGINT, how long requests and background work may finish (a second signal stops at once)"),
     ]
 
     /// Resolves the configuration; errors name the flag, variable or file line.
@@ -84,6 +92,13 @@ public struct AgentConfiguration: Sendable {
                 throw ConfigError("\(v.source): expected a number of polls per second above 0 and at most 10, got '\(v.value)'")
             }
             c.recoveryRatePerSecond = rate
+        }
+        if let v = value("--grace", "shutdown_grace") {
+            let millis = try DurationText.parse(v.value, for: v.source)
+            guard millis >= 0, millis <= maxShutdownGraceMillis else {
+                throw ConfigError("\(v.source): the shutdown grace must be from 0s to 1h, got '\(v.value)'")
+            }
+            c.shutdownGraceMillis = millis
         }
         if let config {
             if let raw = config["recovery_give_up"] {

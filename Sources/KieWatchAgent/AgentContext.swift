@@ -41,64 +41,17 @@ final class AgentContext: Sendable {
             secrets: [configuration.callbackSecret, configuration.webhookHMACKey, configuration.apiKey])
     }
 
-    /// The callback URL to give Kie for a family, with the port actually bound.
-    func callbackURL(for family: ModelFamily) -> String {
+    /// The callback URL to give Kie for a route, with the port actually bound.
+    func callbackURL(for family: ModelFamily, token: String) -> String {
         var effective = configuration
         let port = boundPort.load(ordering: .relaxed)
         if port != 0 { effective.listen.port = port }
-        return effective.callbackURL(for: family)
+        return effective.callbackURL(for: family, token: token)
     }
 
     /// Records a failed store write: logged with what was lost, counted in `kiewatch_store_errors_total`.
     func storeFailed(_ what: String, _ error: any Error, task: String? = nil) {
         metrics.storeErrors.labels().increment()
         logger.error("store.write_failed", ["what": what, "task": task ?? "-", "error": "\(error)"])
-    }
-}
-
-/// A level-triggered wake-up for one waiting loop: `signal()` before `wait` is not lost.
-final class Wakeup: Sendable {
-    private struct State {
-        var pending = false
-        var waiter: CheckedContinuation<Void, Never>?
-    }
-    private let state = Mutex(State())
-
-    func signal() {
-        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
-            if let w = s.waiter {
-                s.waiter = nil
-                return w
-            }
-            s.pending = true
-            return nil
-        }
-        waiter?.resume()
-    }
-
-    /// Returns after a signal or after `timeout`, whichever comes first.
-    func wait(timeout: Duration) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await Task.sleep(for: timeout) }
-            group.addTask { await self.waitForSignal() }
-            await group.next()
-            group.cancelAll()
-            self.signal()  // release the signal waiter if the timeout won
-            self.state.withLock { $0.pending = false }
-        }
-    }
-
-    private func waitForSignal() async {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let resumeNow = state.withLock { s -> Bool in
-                if s.pending {
-                    s.pending = false
-                    return true
-                }
-                s.waiter = c
-                return false
-            }
-            if resumeNow { c.resume() }
-        }
     }
 }

@@ -2,8 +2,9 @@ import KieWatchCore
 import KieWatchHTTP
 import KieWatchMetrics
 
-/// Routes the agent's HTTP paths: `/api/...` to the proxy, `/webhooks/kie|veo` to the
-/// receiver, `/metrics`, `/healthz`, `/readyz`.
+/// Routes the agent's HTTP paths: `/api/...` to the proxy, `/webhooks/kie|veo` (and
+/// `/webhooks/kie|veo/<token>`, the callback route named at create) to the receiver,
+/// `/metrics`, `/healthz`, `/readyz`.
 public struct AgentRouter: HTTPHandler {
     let context: AgentContext
     let proxy: ProxyHandler
@@ -19,25 +20,32 @@ public struct AgentRouter: HTTPHandler {
     /// task each: at thousands per second the hops through the task pool cost more than the
     /// work. Everything else goes to `handle`.
     public func handleInline(_ request: HTTPRequest, responder: InlineResponder) -> Bool {
-        guard request.method == "POST", let family = Self.webhookFamily(request.path) else { return false }
-        webhooks.receive(request, family: family, responder: responder)
+        guard request.method == "POST", let target = Self.webhookTarget(request.path) else { return false }
+        webhooks.receive(request, family: target.family, token: target.token, responder: responder)
         return true
     }
 
-    private static func webhookFamily(_ path: Substring) -> ModelFamily? {
-        switch path {
-        case "/webhooks/kie": .market
-        case "/webhooks/veo": .veo
-        default: nil
+    /// `/webhooks/kie` or `/webhooks/veo` (the paths of tasks created before callback routes),
+    /// either followed by `/<token>`: the family, and the route's token if there is one.
+    static func webhookTarget(_ path: Substring) -> (family: ModelFamily, token: String?)? {
+        for family in ModelFamily.allCases {
+            let base = family.webhookPath
+            guard path.hasPrefix(base) else { continue }
+            let rest = path.utf8.dropFirst(base.utf8.count)
+            if rest.isEmpty { return (family, nil) }
+            guard rest.first == UInt8(ascii: "/") else { continue }
+            let token = Substring(rest.dropFirst())
+            return CallbackToken.isWellFormed(token) ? (family, String(token)) : nil
         }
+        return nil
     }
 
     public func handle(_ request: HTTPRequest) async -> HTTPResponse {
         let path = request.path
         if path.hasPrefix("/api/") { return await proxy.handle(request) }
-        if let family = Self.webhookFamily(path) {
+        if let target = Self.webhookTarget(path) {
             guard request.method == "POST" else { return methodNotAllowed("POST") }
-            return await webhooks.handle(request, family: family)
+            return await webhooks.handle(request, family: target.family, token: target.token)
         }
         switch path {
         case "/metrics":

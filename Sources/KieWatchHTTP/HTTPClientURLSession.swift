@@ -1,4 +1,5 @@
 import Foundation
+import KieWatchCore
 import Synchronization
 
 #if canImport(FoundationNetworking)
@@ -28,30 +29,46 @@ public final class URLSessionTransport: HTTPTransport, Sendable {
     deinit { session.invalidateAndCancel() }
 
     public func send(_ request: HTTPClientRequest, timeout: Duration) async throws(HTTPClientError) -> HTTPResponse {
-        guard let url = URL(string: request.url.description) else { throw .invalidURL(request.url.description) }
+        guard let url = URL(string: request.url.description) else {
+            throw .invalidURL(URLRedaction.redact(request.url.description))
+        }
         let seconds = Double(timeout.clientNanoseconds) / 1e9
         var urlRequest = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: seconds)
         urlRequest.httpMethod = request.method
         for field in request.headers where !HTTPClientRequest.isFramingHeader(field.name) {
             urlRequest.addValue(field.value, forHTTPHeaderField: field.name)
         }
+        // The URL built above has no user info: its credentials go in the header, as over our sockets.
+        if let authorization = request.basicAuthorization {
+            urlRequest.setValue(authorization, forHTTPHeaderField: "Authorization")
+        }
         if !request.body.isEmpty { urlRequest.httpBody = Data(request.body) }
 
         // `timeoutInterval` is an inactivity timeout; the whole-exchange deadline is ours.
+        // Cancelling the calling task cancels the data task, so a stopping agent is not held
+        // by a call to Kie that hangs (the data task's completion then resumes with `cancelled`).
         let deadlinePassed = Atomic<Bool>(false)
-        let result: Result<(Data, URLResponse), URLError> = await withCheckedContinuation { continuation in
-            let task = session.dataTask(with: urlRequest) { data, response, error in
-                if let data, let response {
-                    continuation.resume(returning: .success((data, response)))
-                } else {
-                    continuation.resume(returning: .failure((error as? URLError) ?? URLError(.unknown)))
+        let dataTask = Mutex<URLSessionDataTask?>(nil)
+        let result: Result<(Data, URLResponse), URLError> = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let task = session.dataTask(with: urlRequest) { data, response, error in
+                    if let data, let response {
+                        continuation.resume(returning: .success((data, response)))
+                    } else {
+                        continuation.resume(returning: .failure((error as? URLError) ?? URLError(.unknown)))
+                    }
                 }
+                DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [weak task] in
+                    deadlinePassed.store(true, ordering: .relaxed)
+                    task?.cancel()
+                }
+                dataTask.withLock { $0 = task }
+                task.resume()
+                // Cancelled before the handler could see the data task: it saw nil and did nothing.
+                if Task.isCancelled { task.cancel() }
             }
-            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [weak task] in
-                deadlinePassed.store(true, ordering: .relaxed)
-                task?.cancel()
-            }
-            task.resume()
+        } onCancel: {
+            dataTask.withLock { $0 }?.cancel()
         }
         switch result {
         case .failure(let error):
@@ -77,7 +94,7 @@ public final class URLSessionTransport: HTTPTransport, Sendable {
             .zeroByteResource:
             .malformedResponse(error.localizedDescription)
         case .dataLengthExceedsMaximum: .responseTooLarge
-        case .badURL: .invalidURL(error.failingURL?.absoluteString ?? "")
+        case .badURL: .invalidURL(URLRedaction.redact(error.failingURL?.absoluteString ?? ""))
         case .unsupportedURL: .unsupportedScheme(error.failingURL?.scheme ?? "")
         case .cancelled: .cancelled
         default: .connectFailed(errno: 0, message: "\(error.localizedDescription) (URLError \(error.code.rawValue))")

@@ -2,6 +2,11 @@ import KieWatchCore
 
 /// The SQL that maps each record type to its table, shared by the writer and the readers so
 /// a column list exists exactly once.
+///
+/// Every free-text column is written through `URLRedaction` here, whatever the caller passed:
+/// paths, error texts (`api_calls.error`, `relay_outbox.last_error`, `relay_attempts.error`),
+/// recovery details and Kie's fail messages. An error about a URL quotes the URL, user info
+/// and secret included; no call site has to remember that.
 package enum RecordSQL {
     // MARK: api_calls
 
@@ -29,7 +34,7 @@ package enum RecordSQL {
         try s.bind(call.requestBytes, at: 10)
         try s.bind(call.responseBytes, at: 11)
         try s.bind(call.outcome.rawValue, at: 12)
-        try s.bind(call.error, at: 13)
+        try s.bind(call.error.map(URLRedaction.redact), at: 13)
         try s.step()
         return db.lastInsertRowID
     }
@@ -128,7 +133,7 @@ package enum RecordSQL {
         try s.bind(t.nextPollAt, at: 16)
         try s.bind(t.resultSource?.rawValue, at: 17)
         try s.bind(t.failCode, at: 18)
-        try s.bind(t.failMessage, at: 19)
+        try s.bind(t.failMessage.map(URLRedaction.redact), at: 19)
         try s.bind(t.creditsConsumed, at: 20)
         try s.bind(t.missed, at: 21)
         try s.bind(t.recoveryGaveUpAt, at: 22)
@@ -144,7 +149,7 @@ package enum RecordSQL {
             .integer(t.createdAt), .integer(t.updatedAt), int(t.completedAt), int(t.finishedAt),
             text(t.callbackURL), .integer(t.expectsCallback ? 1 : 0), int(t.deadlineAt), int(t.lastCallbackAt),
             .integer(Int64(t.callbacksReceived)), int(t.recoveredAt), .integer(Int64(t.recoveryAttempts)),
-            int(t.nextPollAt), text(t.resultSource?.rawValue), text(t.failCode), text(t.failMessage),
+            int(t.nextPollAt), text(t.resultSource?.rawValue), text(t.failCode), text(t.failMessage.map(URLRedaction.redact)),
             t.creditsConsumed.map(SQLValue.real) ?? .null, .integer(t.missed ? 1 : 0), int(t.recoveryGaveUpAt),
         ]
     }
@@ -254,7 +259,7 @@ package enum RecordSQL {
         try s.bind(r.taskID, at: 2)
         try s.bind(r.model, at: 3)
         try s.bind(r.result.rawValue, at: 4)
-        try s.bind(r.detail, at: 5)
+        try s.bind(r.detail.map(URLRedaction.redact), at: 5)
         try s.step()
         return db.lastInsertRowID
     }
@@ -291,7 +296,7 @@ package enum RecordSQL {
         try s.bind(r.attempts, at: 8)
         try s.bind(r.state.rawValue, at: 9)
         try s.bind(r.lastStatus, at: 10)
-        try s.bind(r.lastError, at: 11)
+        try s.bind(r.lastError.map(URLRedaction.redact), at: 11)
         try s.bind(r.deliveredAt, at: 12)
         try s.step()
         return db.lastInsertRowID
@@ -306,7 +311,7 @@ package enum RecordSQL {
         try s.bind(r.attempts, at: 3)
         try s.bind(r.state.rawValue, at: 4)
         try s.bind(r.lastStatus, at: 5)
-        try s.bind(r.lastError, at: 6)
+        try s.bind(r.lastError.map(URLRedaction.redact), at: 6)
         try s.bind(r.deliveredAt, at: 7)
         try s.step()
         return db.changes > 0
@@ -342,10 +347,42 @@ package enum RecordSQL {
         try s.bind(r.outboxID, at: 1)
         try s.bind(r.ts, at: 2)
         try s.bind(r.httpStatus, at: 3)
-        try s.bind(r.error, at: 4)
+        try s.bind(r.error.map(URLRedaction.redact), at: 4)
         try s.bind(r.durationMicros, at: 5)
         try s.step()
         return db.lastInsertRowID
+    }
+
+    // MARK: callback_routes
+
+    static let insertRoute = """
+        INSERT INTO callback_routes(token, family, model, callback_url, created_at, task_id)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+        """
+
+    static let selectRoute = """
+        SELECT token, family, model, callback_url, created_at, task_id FROM callback_routes WHERE token = ?1
+        """
+
+    static let bindRoute = "UPDATE callback_routes SET task_id = ?2 WHERE token = ?1 AND task_id IS NULL"
+
+    static let deleteUnboundRoute = "DELETE FROM callback_routes WHERE token = ?1 AND task_id IS NULL"
+
+    static func insert(_ r: CallbackRoute, into db: Database) throws {
+        _ = try db.execute(insertRoute, [
+            .text(r.token), .text(r.family.rawValue), .text(r.model), .text(r.callbackURL), .integer(r.createdAt),
+            r.taskID.map(SQLValue.text) ?? .null,
+        ])
+    }
+
+    static func route(token: String, in db: Database) throws -> CallbackRoute? {
+        let s = try db.cachedStatement(selectRoute)
+        defer { s.reset() }
+        try s.bind(token, at: 1)
+        guard try s.step(), let family = ModelFamily(rawValue: s.string(at: 1)) else { return nil }
+        return CallbackRoute(
+            token: s.string(at: 0), family: family, model: s.string(at: 2), callbackURL: s.string(at: 3),
+            createdAt: s.int64(at: 4), taskID: s.optionalString(at: 5))
     }
 
     // MARK: meta

@@ -21,6 +21,7 @@ package struct APICallRecord: Sendable, Equatable {
     package var requestBytes: Int64
     package var responseBytes: Int64
     package var outcome: CallOutcome
+    /// Redacted when stored, as every error text (see `RecordSQL`).
     package var error: String?
 
     package init(
@@ -69,8 +70,7 @@ package enum WebhookResult: String, Sendable, CaseIterable {
     case late
 }
 
-/// One webhook delivery from Kie, kept raw: an early callback for a task the agent does not
-/// know yet is matched later from `body`.
+/// One webhook delivery from Kie, with its body as received (secrets scrubbed).
 package struct WebhookRecord: Sendable, Equatable {
     package var id: Int64?
     package var ts: EpochMillis
@@ -137,6 +137,8 @@ package struct TaskRecord: Sendable, Equatable {
     package var resultSource: ResultSource?
     package var failCode: String?
     package var failMessage: String?
+    /// Credits Kie reported for the task. `WriteContext.save` stores a value outside
+    /// `TaskReport.plausibleCreditsConsumed` (NaN, an infinity, a negative) as NULL.
     package var creditsConsumed: Double?
     /// The callback never came and a recovery poll found the task terminal.
     package var missed: Bool
@@ -174,6 +176,32 @@ package struct TaskRecord: Sendable, Equatable {
         self.creditsConsumed = creditsConsumed
         self.missed = missed
         self.recoveryGaveUpAt = recoveryGaveUpAt
+    }
+}
+
+/// Where the callbacks of one create go: the token in the callback URL the agent gave Kie
+/// (`/webhooks/<kie|veo>/<token>`), committed before the create reaches Kie.
+package struct CallbackRoute: Sendable, Equatable {
+    /// Random and unguessable (128 bits), URL-safe.
+    package var token: String
+    package var family: ModelFamily
+    package var model: String
+    /// The app's own callback URL with its secret: where the callbacks are relayed.
+    package var callbackURL: String
+    package var createdAt: EpochMillis
+    /// Kie's task id, once the create answer (or a callback that came first) named it.
+    package var taskID: String?
+
+    package init(
+        token: String, family: ModelFamily, model: String, callbackURL: String, createdAt: EpochMillis,
+        taskID: String? = nil
+    ) {
+        self.token = token
+        self.family = family
+        self.model = model
+        self.callbackURL = callbackURL
+        self.createdAt = createdAt
+        self.taskID = taskID
     }
 }
 
@@ -253,6 +281,13 @@ package struct RelayOutboxItem: Sendable, Equatable {
 }
 
 /// One HTTP attempt at delivering an outbox item.
+/// What one relay attempt came to (`result` label of `kiewatch_relay_attempts_total`).
+package enum RelayAttemptResult: String, Sendable, CaseIterable {
+    case delivered, failed
+    /// The attempt after which the relay stopped trying.
+    case gaveUp = "gave_up"
+}
+
 package struct RelayAttemptRecord: Sendable, Equatable {
     package var id: Int64?
     package var outboxID: Int64

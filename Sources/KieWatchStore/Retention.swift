@@ -27,6 +27,12 @@ extension StoreWriter {
                 SELECT task_id FROM tasks
                 WHERE created_at < ?1 AND state IN ('success', 'fail') ORDER BY created_at LIMIT ?2)
             """),
+        // A route's token only matters until the create's callbacks are in; a callback to a
+        // pruned route is still matched by its task id when the task row is kept.
+        ("callback_routes", """
+            DELETE FROM callback_routes WHERE token IN (
+                SELECT token FROM callback_routes WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)
+            """),
         // Rollup rows cover whole minutes: only minutes that ended before the cutoff go.
         ("call_rollup", """
             DELETE FROM call_rollup WHERE (minute, endpoint, model, code) IN (
@@ -44,7 +50,7 @@ extension StoreWriter {
     ]
 
     /// Deletes rows older than `cutoff` from every time-series table, the rollups, finished
-    /// relays and terminal tasks, `batchSize` rows per write.
+    /// relays, terminal tasks and callback routes, `batchSize` rows per write.
     ///
     /// Each batch is its own short `write` (one closure inside a group commit), so retention
     /// interleaves with live traffic instead of holding the write lock for a long delete.

@@ -9,7 +9,7 @@ package struct Migration: Sendable {
 }
 
 /// The database schema: its versions, how to bring a file up to date, and how to tell a
-/// kiewatch database from anything else. SCHEMA.md documents the tables for humans.
+/// kiewatch database from anything else. The README's "Database schema" documents the tables for humans.
 package enum Schema {
     /// `PRAGMA application_id` of a kiewatch database ("kiew"), so another program's SQLite
     /// file is refused instead of being migrated into.
@@ -21,6 +21,8 @@ package enum Schema {
         Migration(version: 3, name: "fewer open-task indexes", sql: version3),
         Migration(version: 4, name: "open tasks by model, covering the in-flight and stale gauges", sql: version4),
         Migration(version: 5, name: "open tasks counted in memory, not indexed by model", sql: version5),
+        Migration(version: 6, name: "callback routes: create -> callback mapping before the create reaches Kie", sql: version6),
+        Migration(version: 7, name: "running totals that retention keeps", sql: version7),
     ]
 
     /// The version this build writes and reads.
@@ -313,5 +315,79 @@ package enum Schema {
     /// `tasks_open_deadline_callback`.
     private static let version5 = """
         DROP INDEX tasks_open_model;
+        """
+
+    /// The callback URL the agent gives Kie names a route (`/webhooks/kie/<token>`), committed
+    /// before the create is forwarded: the app's URL is durable before Kie can call back, an
+    /// early callback (before the create answer) finds its app, and a create answer that was
+    /// never stored (disk full, kill -9) loses no callback. `task_id` is bound by the create
+    /// answer, or by the first callback when that comes first. `callback_url` is the app's own
+    /// URL with its secret (like `tasks.callback_url`). Retention deletes routes by age
+    /// (`callback_routes_created`); a callback to a pruned route is matched by its task id.
+    private static let version6 = """
+        CREATE TABLE callback_routes (
+            token        TEXT    PRIMARY KEY,
+            family       TEXT    NOT NULL,
+            model        TEXT    NOT NULL,
+            callback_url TEXT    NOT NULL,
+            created_at   INTEGER NOT NULL,
+            task_id      TEXT
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX callback_routes_created ON callback_routes(created_at);
+        """
+
+    /// Running totals per counter and label set, never deleted by retention, so the counters a
+    /// restart restores stay what they were after the rows behind them are gone (they used to
+    /// be rebuilt from the rollups and rows that retention deletes: a restart after 14 days
+    /// lowered them). `first_at` is when the total started (its first counted event), the
+    /// restored counter's `_created`. Seeded from what the file still holds, as the restore
+    /// counted it before; the rollups' minutes stand for the first times.
+    private static let version7 = """
+        CREATE TABLE totals (
+            counter  TEXT    NOT NULL,
+            endpoint TEXT    NOT NULL DEFAULT '',
+            model    TEXT    NOT NULL DEFAULT '',
+            code     TEXT    NOT NULL DEFAULT '',
+            result   TEXT    NOT NULL DEFAULT '',
+            value    REAL    NOT NULL,
+            first_at INTEGER NOT NULL,
+            PRIMARY KEY (counter, endpoint, model, code, result)
+        ) STRICT, WITHOUT ROWID;
+
+        INSERT INTO totals(counter, endpoint, model, code, value, first_at)
+        SELECT 'calls', endpoint, model, code, sum(calls), min(minute) * 60000
+        FROM call_rollup GROUP BY endpoint, model, code HAVING sum(calls) > 0;
+
+        INSERT INTO totals(counter, model, value, first_at)
+        SELECT 'tasks_created', model, sum(created), min(minute) * 60000
+        FROM task_rollup WHERE created > 0 GROUP BY model;
+        INSERT INTO totals(counter, model, result, value, first_at)
+        SELECT 'tasks_finished', model, 'success', sum(finished_success), min(minute) * 60000
+        FROM task_rollup WHERE finished_success > 0 GROUP BY model;
+        INSERT INTO totals(counter, model, result, value, first_at)
+        SELECT 'tasks_finished', model, 'fail', sum(finished_fail), min(minute) * 60000
+        FROM task_rollup WHERE finished_fail > 0 GROUP BY model;
+        INSERT INTO totals(counter, model, value, first_at)
+        SELECT 'tasks_missed', model, sum(missed), min(minute) * 60000
+        FROM task_rollup WHERE missed > 0 GROUP BY model;
+        INSERT INTO totals(counter, model, value, first_at)
+        SELECT 'credits', model, sum(credits), min(minute) * 60000
+        FROM task_rollup WHERE credits > 0 GROUP BY model;
+
+        INSERT INTO totals(counter, model, result, value, first_at)
+        SELECT 'webhooks', model, result, sum(deliveries), min(minute) * 60000
+        FROM webhook_rollup GROUP BY model, result HAVING sum(deliveries) > 0;
+
+        INSERT INTO totals(counter, model, result, value, first_at)
+        SELECT 'recoveries', coalesce(model, ''), result, count(*), min(ts)
+        FROM recoveries GROUP BY coalesce(model, ''), result;
+
+        INSERT INTO totals(counter, result, value, first_at)
+        SELECT 'relay_attempts',
+               CASE WHEN a.http_status BETWEEN 200 AND 299 THEN 'delivered'
+                    WHEN o.state = 'gave_up' AND a.id = (SELECT max(id) FROM relay_attempts WHERE outbox_id = o.id)
+                    THEN 'gave_up'
+                    ELSE 'failed' END, count(*), min(a.ts)
+        FROM relay_attempts a JOIN relay_outbox o ON o.id = a.outbox_id GROUP BY 2;
         """
 }

@@ -3,12 +3,12 @@ import KieWatchCore
 import Testing
 
 /// `GET /metrics` of a running agent that has proxied real traffic to the simulator: the
-/// Prometheus text passes `promtool check metrics`, every family of design.md is there and
+/// Prometheus text passes `promtool check metrics`, every family of the README's "Metrics" is there and
 /// moves as the traffic says, and the OpenMetrics answer is well-formed with exemplars that
 /// lead to a task the console knows.
 @Suite("Exposition on a live agent")
 struct ExpositionLiveTests {
-    /// design.md's metric contract, as named in Prometheus text (counters with `_total`).
+    /// The README's metric contract, as named in Prometheus text (counters with `_total`).
     static let contract: [(name: String, type: String)] = [
         ("kiewatch_api_requests_total", "counter"), ("kiewatch_tasks_created_total", "counter"),
         ("kiewatch_tasks_finished_total", "counter"), ("kiewatch_webhooks_received_total", "counter"),

@@ -99,7 +99,7 @@ import Testing
 
         // A clean stop, and no crash in the log.
         let agent = try #require(stack.agent)
-        agent.stop()
+        stack.stopAgent()
         #expect(agent.process.terminationReason == .exit && agent.process.terminationStatus == 0,
                 "the agent did not stop cleanly: \(agent.process.terminationReason) \(agent.process.terminationStatus)")
         let log = agent.log

@@ -366,6 +366,10 @@ final class LiveStack {
     }
 
     func stop() {
+        // A child that died on its own is a finding, whatever the test checked: say so with its log.
+        for child in [agent, simulator].compactMap({ $0 }) where !child.isRunning {
+            Issue.record("\(child.name) exited on its own with status \(child.process.terminationStatus):\n\(String(child.log.suffix(4000)))")
+        }
         agent?.stop()
         simulator?.stop()
         receiver.stop()

@@ -14,9 +14,10 @@ import Testing
         #expect(task.model == "kling-2.6/text-to-video")
         #expect(task.callbackURL == "https://app.example/hooks/kie?secret=\(AgentHarness.appSecret)")
         #expect(task.expectsCallback)
-        // Kie got the agent's URL, never the app's.
+        // Kie got the agent's URL (naming the create's callback route), never the app's.
         let param = try #require(h.simulator.task(id: id))
-        #expect(param.callBackUrl == "http://127.0.0.1:9464/webhooks/kie?secret=\(AgentHarness.callbackSecret)")
+        let token = try #require(try h.reader().db.rows("SELECT token FROM callback_routes").first?[0].string)
+        #expect(param.callBackUrl == "http://127.0.0.1:9464/webhooks/kie/\(token)?secret=\(AgentHarness.callbackSecret)")
 
         await h.advance(seconds: 600)
         #expect(h.app.counts() == [id: 1])
@@ -50,6 +51,38 @@ import Testing
         #expect(calls[1][1].string == "sora-2-text-to-video")  // learned from the task row
         #expect(calls[1][3].string == "ok")
         #expect(h.app.deliveries.isEmpty)
+    }
+
+    /// A Veo create without `model` is Kie's default, veo3_fast; calls that name a task (query
+    /// or JSON body) are recorded with the task's model; a call naming none stays `unknown`.
+    @Test func callsNamingATaskAreRecordedWithItsModel() async throws {
+        let h = try AgentHarness()
+        let headers: HTTPHeaders = ["Authorization": "Bearer k", "Content-Type": "application/json"]
+        let bare: JSONValue = ["prompt": "a city", "callBackUrl": "https://app.example/hooks/veo"]
+        let created = await h.agent.router.handle(
+            HTTPRequest(method: "POST", target: "/api/v1/veo/generate", headers: headers, body: bare.serializedBytes()))
+        let id = try #require(KieEnvelope(body: created.body).flatMap(KieWire.createdTaskId))
+        #expect(try h.task(id)?.model == "veo3_fast")
+        let lite = try await h.createVeo(model: "veo3_lite")
+        #expect(try h.task(lite)?.model == "veo3_lite")
+        await h.advance(seconds: 600)
+        _ = await h.agent.router.handle(
+            HTTPRequest(method: "GET", target: "/api/v1/veo/get-1080p-video?taskId=\(lite)&index=0", headers: headers))
+        let fourK: JSONValue = ["taskId": .string(id), "index": 0]
+        _ = await h.agent.router.handle(
+            HTTPRequest(method: "POST", target: "/api/v1/veo/get-4k-video", headers: headers, body: fourK.serializedBytes()))
+        let download: JSONValue = ["url": "https://tempfile.kie-simulator.invalid/videos/x.mp4"]
+        _ = await h.agent.router.handle(
+            HTTPRequest(method: "POST", target: "/api/v1/common/download-url", headers: headers, body: download.serializedBytes()))
+        try await h.agent.flush()
+        let rows = try h.reader().db.rows("SELECT path, model, task_id FROM api_calls WHERE endpoint = 'other' ORDER BY id")
+        #expect(rows.map { $0[1].string } == ["veo3_lite", "veo3_fast", nil])
+        #expect(rows.map { $0[2].string } == [lite, id, nil])
+        let metrics = String(decoding: h.agent.metrics.registry.render(.prometheusText), as: UTF8.self)
+        #expect(metrics.contains(#"kiewatch_api_requests_total{endpoint="other",model="veo3_lite",code="200"} 1"#))
+        #expect(metrics.contains(#"kiewatch_api_requests_total{endpoint="other",model="veo3_fast",code="404"} 1"#))
+        #expect(metrics.contains(#"kiewatch_api_requests_total{endpoint="other",model="unknown",code="200"} 1"#))
+        #expect(metrics.contains(#"kiewatch_tasks_created_total{model="veo3_fast"} 1"#))
     }
 
     @Test func errorsInTheBodyAreRecordedAsErrors() async throws {
@@ -143,8 +176,8 @@ import Testing
         #expect(try h.task(id)?.callbacksReceived == 3)
     }
 
-    @Test func aCallbackForAnUnknownTaskIsKeptAndMatchedWhenTheTaskAppears() async throws {
-        // Every callback races its create answer.
+    @Test func aCallbackThatRacesItsCreateAnswerIsAcceptedThroughItsRoute() async throws {
+        // Every callback races its create answer (more in CallbackRoutingTests).
         let h = try AgentHarness(simulator: { $0.earlyCallbackRate = 1 })
         let id = try await h.createMarket()
         await h.agent.runRelayOnce()
@@ -153,7 +186,7 @@ import Testing
         #expect(task.state.isTerminal)
         #expect(task.resultSource == .callback)
         let results = try h.reader().db.rows("SELECT result FROM webhooks").compactMap { $0[0].string }
-        #expect(results == ["unknown_task"])
+        #expect(results == ["accepted"])
     }
 
     @Test func signaturesAreCheckedWhenConfigured() async throws {

@@ -214,7 +214,7 @@ import Testing
             _ = KieWire.isUnknownTask(envelope)
             for family in [ModelFamily.market, .veo] {
                 _ = KieWire.createRequest(envelope.data, family: family)
-                _ = KieWire.replacingCallBackURL(in: envelope.data, with: "https://agent.example/webhooks/kie")
+                _ = KieWire.statusAnswer(envelope, httpStatus: 200, family: family, taskId: "t")
                 for member in envelope.data.objectValue ?? [] { _ = KieWire.timestamp(member.value) }
                 let callback = Result { () throws(KieDecodingError) in try KieWire.callback(envelope, family: family) }
                 let record = Result { () throws(KieDecodingError) in try KieWire.record(envelope.data, family: family) }
@@ -226,6 +226,79 @@ import Testing
             }
         }
         #expect(decoded > settings.count / 10, "too few payloads decoded (\(decoded)): the mix is broken")
+    }
+
+    // MARK: Create bodies: the callBackUrl splice
+
+    static let createBodies: [String] = [
+        #"{"model":"kling-2.6/text-to-video","callBackUrl":"https://app.example/cb?secret=a%20b","input":{"prompt":"x","callBackUrl":"nested"}}"#,
+        #"{"callBackUrl":"https://a/1","callBackUrl":"https://a/2","n":12345678901234567890,"f":-0.0,"e":10E2}"#,
+        #" {"prompt":"a \"quoted\" \\ prompt \u00e9\ud83c\udfac","callBack\u0055rl":"https://escaped-key/","list":[{"callBackUrl":"in array"}]} "#,
+        #"{"model":"veo3","callBackUrl":"","aspect_ratio":"16:9","callBackUrl":"https://second/"}"#,
+        #"{"callBackUrl":null,"other":{"deep":[[[{"callBackUrl":"no"}]]]}}"#,
+        #"{}"#, #"[{"callBackUrl":"top-level array"}]"#,
+    ]
+
+    /// The top-level `callBackUrl` string members as the parser sees them.
+    static func callBackURLs(_ value: JSONValue) -> [String] {
+        (value.objectValue ?? []).compactMap { member in
+            guard member.key == "callBackUrl", case .string(let url) = member.value else { return nil }
+            return url
+        }
+    }
+
+    @Test func theCallBackURLSpliceAgreesWithTheParserAndChangesNothingElse() {
+        let settings = Self.settings(30_000)
+        let url = "https://agent.example/webhooks/kie?secret=s\"e\\c\u{1}"
+        // What the parser may refuse that the splice reads on purpose: string contents, and depth.
+        let contentErrors = ["invalid UTF-8 in a string", "unpaired surrogate", "invalid unicode escape"]
+        for index in 0..<settings.count {
+            var random = settings.random(for: index)
+            var bytes = Array(random.pick(Self.createBodies).utf8)
+            switch random.integer(in: 0...3) {
+            case 0: break
+            case 1:
+                for _ in 0..<random.integer(in: 1...3) { bytes = FuzzInputs.mutate(bytes, using: &random) }
+            case 2:
+                let depth = random.pick([10, 255, 256, 300, 5_000])
+                bytes = Array(#"{"callBackUrl":"u","d":"#.utf8) + Array(repeating: UInt8(ascii: "["), count: depth)
+                    + Array(repeating: UInt8(ascii: "]"), count: depth) + Array("}".utf8)
+            default:
+                if let inside = Self.stringInteriors(bytes).randomElement(using: &random) {
+                    bytes.insert(contentsOf: random.pick(FuzzInputs.invalidUTF8 + FuzzInputs.awkwardEscapes.map { Array($0.utf8) }), at: inside)
+                }
+            }
+            let context = { "seed \(settings.seed) input #\(index) \(FuzzInputs.describe(bytes, limit: 400))" }
+            let members = JSONMemberSplice.stringMembers(named: "callBackUrl", in: bytes)
+            let parsed = Result { () throws(JSONParseError) in try JSONValue.parse(bytes) }
+            switch (parsed, members) {
+            case (.success(let value), let members?):
+                guard case .object(var expected) = value else {
+                    Issue.record("\(context()): the splice read a document that is not an object")
+                    continue
+                }
+                if members.map(\.value) != Self.callBackURLs(value) {
+                    Issue.record("\(context()): splice \(members.map(\.value)) vs parser \(Self.callBackURLs(value))")
+                }
+                let replaced = JSONMemberSplice.replacing(members, in: bytes, with: url)
+                guard let after = try? JSONValue.parse(replaced) else {
+                    Issue.record("\(context()): the spliced body is no longer JSON: \(FuzzInputs.describe(replaced, limit: 400))")
+                    continue
+                }
+                for i in expected.indices where expected[i].key == "callBackUrl" {
+                    if case .string = expected[i].value { expected[i].value = .string(url) }
+                }
+                if after != .object(expected) { Issue.record("\(context()): the splice changed more than the callback URL") }
+            case (.success(let value), nil):
+                if value.objectValue != nil { Issue.record("\(context()): an object the parser reads, the splice refuses") }
+            case (.failure(let error), _?):
+                if !contentErrors.contains(error.message) && !error.message.hasPrefix("nesting deeper") {
+                    Issue.record("\(context()): the splice reads what the parser refuses for \"\(error.message)\"")
+                }
+            case (.failure, nil):
+                break
+            }
+        }
     }
 
     // MARK: Durations

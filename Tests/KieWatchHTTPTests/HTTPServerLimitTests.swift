@@ -156,33 +156,6 @@ struct HTTPServerLimitTests {
         }
     }
 
-    /// The FIN comes in the same readiness event as the last bytes: the server must still see
-    /// it, and close at once instead of holding the connection until the read timeout.
-    @Test func aRequestCutShortByTheClientsFinIsClosedAtOnce() async throws {
-        var configuration = HTTPServer.Configuration()
-        configuration.headerReadTimeout = .seconds(600)
-        configuration.bodyReadTimeout = .seconds(600)
-        try await withHTTPServer(configuration: configuration, handler: Self.echo) { server, port in
-            for partial in ["POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly a little", "POST / HTTP/1.1\r\nHost: x\r\nX-Half"] {
-                let client = try await RawHTTPClient(port: port, timeout: .seconds(5))
-                try await client.send(partial)
-                client.finishSending()
-                #expect(try await client.waitForClose(), "\(partial.debugDescription): the server kept the connection")
-                #expect(client.pending.isEmpty)
-            }
-            // A whole request followed by the FIN is answered, then closed.
-            let client = try await RawHTTPClient(port: port, timeout: .seconds(5))
-            try await client.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")
-            client.finishSending()
-            let response = try await client.readResponse()
-            #expect(response.status == 200)
-            #expect(response.text == "hi")
-            #expect(try await client.waitForClose())
-            #expect(server.stats.readTimeouts == 0)
-            try await expectServed(port: port)
-        }
-    }
-
     @Test func framingConflictsAndGarbageAre400() async throws {
         try await withHTTPServer(handler: Self.echo) { server, port in
             try await expectRefusal(

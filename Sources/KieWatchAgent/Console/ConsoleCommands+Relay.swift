@@ -16,7 +16,7 @@ extension ConsoleCommands {
 
         func table(_ rows: [RelayRow], pending: Bool) -> TableRenderer {
             var table = TableRenderer(columns: [
-                .init("ID"), .init("TASK", alignment: .left), .init("URL", alignment: .left), .init("ATTEMPTS"),
+                .identifier("ID", alignment: .right), .identifier("TASK"), .init("URL", alignment: .left), .init("ATTEMPTS"),
                 .init(pending ? "NEXT" : "QUEUED", alignment: .right), .init("LAST RESULT", alignment: .left),
                 .init("KIND", alignment: .left),
             ])

@@ -3,8 +3,14 @@ import KieWatchHTTP
 import KieWatchStore
 
 /// The recording reverse proxy: `/api/...` to Kie (`/api/file-*` to the upload host), one
-/// stored row per call, callBackUrl rewritten so Kie calls the agent, task rows committed
-/// before the app sees its task id, status answers moving tasks along.
+/// stored row per call, status answers moving tasks along.
+///
+/// A create with a callBackUrl gets a callback route (token -> the app's URL) committed
+/// before it is forwarded; Kie gets the route's URL (`<public-url>/webhooks/kie/<token>`) in
+/// place of the app's, spliced into the app's bytes (nothing else changes). A create whose
+/// route cannot be committed is answered 503 and never reaches Kie (nothing is billed for a
+/// callback the agent could not deliver). The task row is committed before the app sees its
+/// task id.
 struct ProxyHandler: Sendable {
     let context: AgentContext
 
@@ -24,14 +30,41 @@ struct ProxyHandler: Sendable {
         let now = context.clock.now()
         let endpoint = KieEndpoint(path: request.path)
 
-        // Create calls: keep the app's callBackUrl for the task, send Kie the agent's.
+        // Create calls: keep the app's callBackUrl in a route, send Kie the route's URL.
         var body = request.body
         var create: KieWire.CreateRequest?
-        if endpoint.createsTask, let family = endpoint.family, let json = try? JSONValue.parse(request.body) {
-            let parsed = KieWire.createRequest(json, family: family)
-            create = parsed
-            if parsed.callBackURL != nil {
-                body = KieWire.replacingCallBackURL(in: json, with: context.callbackURL(for: family)).serializedBytes()
+        var route: CallbackRoute?
+        if endpoint.createsTask, let family = endpoint.family {
+            create = (try? JSONValue.parse(request.body)).map { KieWire.createRequest($0, family: family) }
+            if let field = KieWire.callBackURLField(in: request.body) {
+                // A URL the relay could never call is refused here, as Kie refuses a bad
+                // parameter, rather than accepted and its callbacks retried for a day in silence.
+                if let problem = CallbackURLCheck.problem(field.url) {
+                    return notForwarded(
+                        request: request, endpoint: endpoint, model: create?.model, now: now, started: started,
+                        code: 422, status: 200, outcome: .apiError, msg: problem, reason: "not forwarded: the callBackUrl cannot be delivered to")
+                }
+                // The scanner's reading is the one Kie gets; the parser may refuse what it
+                // accepts (nesting past `JSONValue.maxDepth`).
+                var parsed = create ?? KieWire.createRequest(.null, family: family)
+                parsed.callBackURL = field.url
+                create = parsed
+                let made = CallbackRoute(
+                    token: CallbackToken.make(), family: family, model: create?.model ?? TaskLifecycle.unknownModel,
+                    callbackURL: field.url, createdAt: now)
+                do {
+                    try await context.writer.write { ctx in try TaskWrites.recordRoute(ctx, route: made) }
+                } catch {
+                    context.storeFailed("callback_route", error)
+                    return notForwarded(
+                        request: request, endpoint: endpoint, model: create?.model, now: now, started: started,
+                        code: 503, status: 503, outcome: .error,
+                        msg: "kiewatch: cannot store the callback mapping (store unavailable); the create was not sent to Kie, retry later",
+                        reason: "not forwarded: the callback route could not be stored")
+                }
+                route = made
+                body = KieWire.replacingCallBackURL(
+                    field, in: request.body, with: context.callbackURL(for: family, token: made.token))
             }
         }
 
@@ -41,7 +74,10 @@ struct ProxyHandler: Sendable {
         }
         let base = endpoint == .upload ? config.uploadUpstream : config.upstream
         var call = APICallRecord(
-            ts: now, endpoint: endpoint, model: create?.model, taskID: request.queryItem("taskId"),
+            ts: now, endpoint: endpoint, model: create?.model,
+            taskID: KieWire.referencedTaskId(
+                queryTaskId: request.queryItem("taskId"),
+                body: endpoint == .other && request.path.hasPrefix("/api/") ? request.body : []),
             method: request.method, path: request.target, httpStatus: 0, bodyCode: nil, latencyMicros: 0,
             requestBytes: Int64(request.body.count), responseBytes: 0, outcome: .error)
 
@@ -65,10 +101,17 @@ struct ProxyHandler: Sendable {
 
         if endpoint.createsTask, let family = endpoint.family, let envelope, let taskID = KieWire.createdTaskId(envelope) {
             call.taskID = taskID
-            await recordCreate(taskID: taskID, family: family, create: create, call: call, now: now)
+            await recordCreate(taskID: taskID, family: family, create: create, route: route, call: call, now: now)
+        } else if let route, let code = envelope?.code, code != 200 {
+            await recordRefusedCreate(route: route, call: call)
         } else if endpoint.reportsStatus, let family = endpoint.family {
-            let report = envelope.flatMap { env in env.code == 200 ? try? KieWire.record(env.data, family: family) : nil }
+            let report = envelope.flatMap {
+                KieWire.statusAnswer($0, httpStatus: response.status, family: family, taskId: call.taskID).report
+            }
             await recordStatus(report: report, call: call, now: now)
+        } else if call.taskID != nil {
+            // A call about a task (Veo 1080p, 4K, extend, ...): recorded with the stored task's model.
+            await recordStatus(report: nil, call: call, now: now)
         } else {
             if !context.writer.record(call) { context.storeFailed("api_call", StoreQueueFull()) }
             observe(call)
@@ -104,8 +147,26 @@ struct ProxyHandler: Sendable {
         return .kieError(code: status, msg: message, status: status)
     }
 
+    /// A create answered by the agent and never forwarded (nothing is billed): its callback
+    /// route could not be committed (503), or its callBackUrl is one the relay could never call
+    /// (Kie's validation shape, code 422 with HTTP 200). Recorded like any call.
+    private func notForwarded(
+        request: HTTPRequest, endpoint: KieEndpoint, model: String?, now: EpochMillis, started: UInt64,
+        code: Int, status: Int, outcome: CallOutcome, msg: String, reason: String
+    ) -> HTTPResponse {
+        let call = APICallRecord(
+            ts: now, endpoint: endpoint, model: model, method: request.method, path: request.target,
+            httpStatus: status, bodyCode: code, latencyMicros: Int64((monotonicNanos() - started) / 1000),
+            requestBytes: Int64(request.body.count), outcome: outcome,
+            error: reason)
+        if !context.writer.record(call) { context.storeFailed("api_call", StoreQueueFull()) }
+        observe(call)
+        return .kieError(code: code, msg: msg, status: status)
+    }
+
     private func recordCreate(
-        taskID: String, family: ModelFamily, create: KieWire.CreateRequest?, call: APICallRecord, now: EpochMillis
+        taskID: String, family: ModelFamily, create: KieWire.CreateRequest?, route: CallbackRoute?, call: APICallRecord,
+        now: EpochMillis
     ) async {
         let model = create?.model ?? TaskLifecycle.unknownModel
         let appURL = create?.callBackURL
@@ -114,19 +175,29 @@ struct ProxyHandler: Sendable {
             taskID: taskID, family: family, model: model, createdAt: now, callbackURL: appURL,
             expectsCallback: appURL != nil, deadlineAt: now + deadline.millis)
         do {
-            // Committed before the app learns the task id: a kill -9 now loses no mapping.
-            let outcome = try await context.writer.write { ctx in
-                try TaskWrites.recordCreate(ctx, task: task, call: call, now: now)
+            // Committed before the app learns the task id. Should this fail, the route committed
+            // before forwarding still maps the callbacks to the app.
+            let token = route?.token
+            let inserted = try await context.writer.write { ctx in
+                try TaskWrites.recordCreate(ctx, task: task, route: token, call: call)
             }
             observe(call)
-            context.metrics.tasksCreated.labels(model).increment()
-            if let early = outcome.earlyCallback {
-                WebhookReceiver.observe(early, model: model, context: context)
-            }
+            if inserted { context.metrics.tasksCreated.labels(model).increment() }
         } catch {
             context.storeFailed("task_create", error, task: taskID)
             observe(call)
         }
+    }
+
+    /// Kie refused the create: no task, no callback; the route goes.
+    private func recordRefusedCreate(route: CallbackRoute, call: APICallRecord) async {
+        let token = route.token
+        do {
+            try await context.writer.write { ctx in try TaskWrites.recordRefusedCreate(ctx, route: token, call: call) }
+        } catch {
+            context.storeFailed("api_call", error)
+        }
+        observe(call)
     }
 
     private func recordStatus(report: TaskReport?, call: APICallRecord, now: EpochMillis) async {

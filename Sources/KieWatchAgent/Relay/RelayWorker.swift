@@ -7,6 +7,10 @@ import Synchronization
 /// synthesized one) is POSTed with its original body; failures are retried on `RelayBackoff`
 /// until delivered or given up. The outbox lives in SQLite, so a restart resumes it.
 ///
+/// A failure no retry can cure (a URL or request the client refuses: `isPermanent`) gives up
+/// at once, with the reason in `last_error`, a `gave_up` count and a log line: the app learns
+/// from `relay` and the metrics today, not from a silence of 24 hours.
+///
 /// Delivery is at-least-once: a kill -9 between the app's 200 and the commit of "delivered"
 /// sends that one relay again after restart.
 final class RelayWorker: Sendable {
@@ -77,13 +81,18 @@ final class RelayWorker: Sendable {
         let started = monotonicNanos()
         var status: Int?
         var failure: String?
+        var permanent = false
         do {
             let request = try HTTPClientRequest(method: "POST", url: item.url, headers: headers, body: item.body)
             let response = try await context.relayTransport.send(request, timeout: deliveryTimeout)
             status = response.status
             if !(200..<300).contains(response.status) { failure = "HTTP \(response.status)" }
         } catch {
-            failure = "\(error)"
+            // Cut by the agent's own stop, not refused by the app: no attempt is recorded, the
+            // relay stays pending and goes out after the restart.
+            if error == .cancelled && Task.isCancelled { return }
+            permanent = error.isPermanent
+            failure = permanent ? "\(error) (cannot ever be delivered: not retried)" : "\(error)"
         }
         let micros = Int64((monotonicNanos() - started) / 1000)
         let now = context.clock.now()
@@ -92,35 +101,37 @@ final class RelayWorker: Sendable {
         updated.attempts += 1
         updated.lastStatus = status
         updated.lastError = failure
-        let result: String
+        let result: RelayAttemptResult
         if failure == nil {
             updated.state = .delivered
             updated.deliveredAt = now
-            result = "delivered"
-        } else if let next = backoff.nextAttempt(afterFailedAttempts: updated.attempts, firstAttemptAt: item.createdAt, now: now) {
+            result = .delivered
+        } else if !permanent,
+            let next = backoff.nextAttempt(afterFailedAttempts: updated.attempts, firstAttemptAt: item.createdAt, now: now)
+        {
             updated.nextAttemptAt = next
-            result = "failed"
+            result = .failed
         } else {
             updated.state = .gaveUp
-            result = "gave_up"
+            result = .gaveUp
         }
         let attempt = RelayAttemptRecord(outboxID: id, ts: now, httpStatus: status, error: failure, durationMicros: micros)
         let saved = updated
         do {
             try await context.writer.write { ctx in
                 _ = try ctx.updateRelay(saved)
-                try ctx.insert(attempt)
+                try ctx.insert(attempt, result: result)
             }
         } catch {
             context.storeFailed("relay", error, task: item.taskID)
         }
-        context.metrics.relayAttempts.labels(result).increment()
+        context.metrics.relayAttempts.labels(result.rawValue).increment()
         context.metrics.relayDuration.labels().observe(Double(micros) / 1e6)
         if let failure {
             context.logger.warn(
                 "relay.failed",
                 ["task": item.taskID, "url": URLRedaction.redact(item.url), "attempt": String(updated.attempts),
-                 "error": failure, "result": result])
+                 "error": failure, "result": result.rawValue])
         }
     }
 }

@@ -8,34 +8,27 @@ enum TaskWrites {
 
     // MARK: Create
 
-    struct CreateOutcome: Sendable {
-        var task: TaskRecord
-        /// A callback that had arrived before the create answer and is now matched.
-        var earlyCallback: CallbackOutcome?
+    /// Commits the callback route of a create before it is forwarded: from then on a callback
+    /// to the route's URL finds the app, whatever happens to the create answer.
+    static func recordRoute(_ ctx: WriteContext, route: CallbackRoute) throws {
+        try ctx.insert(route)
     }
 
-    /// Stores a newly created task with its create call, and matches a callback that raced
-    /// the create answer (kept as `unknown_task` until now).
+    /// Stores a newly created task with its create call and binds its route (`token`) to the
+    /// task id. Returns whether the task row is new: it is not when a callback that came
+    /// before the create answer already created it from the route (and counted it).
     static func recordCreate(
-        _ ctx: WriteContext, task: TaskRecord, call: APICallRecord, now: EpochMillis
-    ) throws -> CreateOutcome {
+        _ ctx: WriteContext, task: TaskRecord, route token: String?, call: APICallRecord
+    ) throws -> Bool {
         try ctx.insert(call)
-        guard try ctx.insertIfAbsent(task) else {
-            return CreateOutcome(task: try ctx.task(id: task.taskID) ?? task, earlyCallback: nil)
-        }
-        let early = try ctx.query(
-            "SELECT id, family, body, signature_timestamp, signature FROM webhooks WHERE task_id = ?1 AND result = 'unknown_task' ORDER BY id LIMIT 1",
-            [.text(task.taskID)])
-        guard let row = early.first, case .blob(let body) = row[2] else {
-            return CreateOutcome(task: task, earlyCallback: nil)
-        }
-        let family = row[1].string.flatMap(ModelFamily.init(rawValue:)) ?? task.family
-        guard let envelope = KieEnvelope(body: body), let report = try? KieWire.callback(envelope, family: family) else {
-            return CreateOutcome(task: task, earlyCallback: nil)
-        }
-        let headers = relayHeaders(timestamp: row[3].string, signature: row[4].string)
-        let outcome = try applyCallback(ctx, report: report, body: body, relayHeaders: headers, now: now, record: nil)
-        return CreateOutcome(task: try ctx.task(id: task.taskID) ?? task, earlyCallback: outcome)
+        if let token { try ctx.bindRoute(token: token, taskID: task.taskID) }
+        return try ctx.insertIfAbsent(task)
+    }
+
+    /// Records a create Kie refused (no task id) and deletes its route: no callback will come.
+    static func recordRefusedCreate(_ ctx: WriteContext, route token: String, call: APICallRecord) throws {
+        try ctx.insert(call)
+        try ctx.deleteUnboundRoute(token: token)
     }
 
     // MARK: Status answers passing through the proxy
@@ -78,7 +71,7 @@ enum TaskWrites {
         case duplicate(TaskRecord)
         /// The task was already recovered by polling; this real callback came too late.
         case late(TaskRecord)
-        /// No such task yet (it may have raced the create answer); kept to match later.
+        /// No such task, and no route that names its app: recorded, not relayed.
         case unknownTask
 
         var task: TaskRecord? {
@@ -98,24 +91,45 @@ enum TaskWrites {
         }
     }
 
-    /// Records an authenticated, well-formed callback and decides what it means.
-    static func recordCallback(
-        _ ctx: WriteContext, report: TaskReport, webhook: WebhookRecord, relayHeaders: String, now: EpochMillis
-    ) throws -> CallbackOutcome {
-        try applyCallback(ctx, report: report, body: webhook.body, relayHeaders: relayHeaders, now: now, record: webhook)
+    struct CallbackRecorded: Sendable {
+        var outcome: CallbackOutcome
+        /// The task row this callback created from its route (it came before the create
+        /// answer was stored): counted as created here, and never again by the create answer.
+        var created: TaskRecord?
     }
 
-    /// `record` is the delivery row to insert (nil when matching an early callback whose row exists).
-    private static func applyCallback(
-        _ ctx: WriteContext, report: TaskReport, body: [UInt8], relayHeaders: String, now: EpochMillis,
-        record: WebhookRecord?
-    ) throws -> CallbackOutcome {
-        guard let stored = try ctx.task(id: report.taskId) else {
-            if var row = record {
-                row.result = .unknownTask
-                try ctx.insert(row)
-            }
-            return .unknownTask
+    /// Records an authenticated, well-formed callback and decides what it means; the row holds
+    /// the result the caller counts, so metric, row and rollup agree, and the balance it
+    /// reports is stored in the same transaction (so in callback commit order).
+    ///
+    /// `route` is the token of the URL it came to. When the task is not stored yet (the callback
+    /// raced the create answer, or that answer was never stored) and the route is free or
+    /// bound to this task, the task row is created from the route (its app URL, model and
+    /// create time) and the callback is accepted and relayed like any first callback.
+    static func recordCallback(
+        _ ctx: WriteContext, report: TaskReport, webhook: WebhookRecord, relayHeaders: String, route token: String?,
+        deadline: (String) -> Int64, now: EpochMillis
+    ) throws -> CallbackRecorded {
+        if let credits = report.creditsRemaining { try CreditTracker.record(balance: credits, in: ctx) }
+        var row = webhook
+        var created: TaskRecord?
+        var found = try ctx.task(id: report.taskId)
+        if found == nil, let token, let route = try ctx.route(token: token), route.family == webhook.family,
+            route.taskID == nil || route.taskID == report.taskId
+        {
+            let task = TaskRecord(
+                taskID: report.taskId, family: route.family, model: route.model, createdAt: route.createdAt,
+                callbackURL: route.callbackURL, expectsCallback: true,
+                deadlineAt: route.createdAt + deadline(route.model))
+            try ctx.save(task, replacing: nil)
+            try ctx.bindRoute(token: token, taskID: report.taskId)
+            created = task
+            found = task
+        }
+        guard let stored = found else {
+            row.result = .unknownTask
+            try ctx.insert(row)
+            return CallbackRecorded(outcome: .unknownTask, created: nil)
         }
         var task = stored
         // The first callback is accepted and relayed even when the app already learned the
@@ -133,19 +147,19 @@ enum TaskWrites {
             var relayed = false
             if let url = task.callbackURL {
                 try ctx.enqueueRelay(
-                    RelayOutboxItem(taskID: task.taskID, url: url, body: body, headers: relayHeaders, createdAt: now))
+                    RelayOutboxItem(taskID: task.taskID, url: url, body: webhook.body, headers: relayHeaders, createdAt: now))
                 relayed = true
             }
             outcome = .accepted(task, relayed: relayed, finished: transition.becameTerminal)
         }
         try ctx.save(task, replacing: stored)
-        if var row = record {
-            row.result = outcome.result
-            row.model = row.model ?? task.model
-            if let completed = task.completedAt, outcome.result == .accepted { row.delayMillis = max(0, now - completed) }
-            try ctx.insert(row)
+        row.result = outcome.result
+        row.model = row.model ?? task.model
+        if let completed = task.completedAt, outcome.result == .accepted {
+            row.delayMillis = max(0, now.saturatingSubtracting(completed))
         }
-        return outcome
+        try ctx.insert(row)
+        return CallbackRecorded(outcome: outcome, created: created)
     }
 
     /// Kie's signing headers, passed on to the app with the relayed body.
@@ -193,7 +207,9 @@ enum TaskWrites {
         var outcome = RecoveryOutcome()
         let detail: String?
         switch poll {
-        case .terminal(let report, let statusData):
+        case .terminal(var report, let statusData):
+            // A 501/408 answer may carry no record: the callback still names the task's model.
+            if report.model == nil, task.model != TaskLifecycle.unknownModel { report.model = task.model }
             outcome.finished = TaskLifecycle.apply(report, to: &task, source: .recovery, now: now).becameTerminal
             task.recoveredAt = now
             task.missed = task.expectsCallback
@@ -209,6 +225,10 @@ enum TaskWrites {
             _ = TaskLifecycle.apply(report, to: &task, source: .recovery, now: now)
             outcome.result = .stillRunning
             detail = report.state.rawValue
+        case .notFound where cadence.isYoung(task, now: now):
+            // Kie's create and status are not instantly consistent: not found yet, poll again.
+            outcome.result = .stillRunning
+            detail = "not found yet (created \((now - task.createdAt) / 1000)s ago)"
         case .notFound:
             outcome.result = .notFound
             detail = "recordInfo is null"

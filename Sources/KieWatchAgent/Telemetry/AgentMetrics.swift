@@ -2,7 +2,7 @@ import KieWatchCore
 import KieWatchMetrics
 import KieWatchStore
 
-/// Every metric of design.md, registered once; the data plane keeps the families and bumps
+/// Every metric of the README's "Metrics", registered once; the data plane keeps the families and bumps
 /// series handles (lock-free) as events happen. Names and labels are a contract: dashboards
 /// and alert rules depend on them.
 public final class AgentMetrics: Sendable {

@@ -2,9 +2,16 @@ import KieWatchCore
 import KieWatchHTTP
 import KieWatchStore
 
-/// `POST /webhooks/kie` and `/webhooks/veo`: authenticate, parse, record durably, answer 200
-/// only after the commit, and queue the relay to the app. Unauthenticated and malformed
-/// deliveries are recorded and answered 401/400, never relayed.
+/// `POST /webhooks/kie` and `/webhooks/veo`, with or without a route token
+/// (`/webhooks/kie/<token>`): authenticate, parse, record durably, answer 200 only after the
+/// commit, and queue the relay to the app. Unauthenticated and malformed deliveries are
+/// recorded and answered 401/400, never relayed.
+///
+/// A token names the create the callback belongs to (`callback_routes`), so a callback that
+/// comes before the create answer was stored is accepted and relayed at once. A token the
+/// store does not know (pruned, or never issued) is no error: the delivery is matched by its
+/// task id as on the token-less paths, and one for an unknown task is recorded `unknown_task`
+/// and answered 200 once committed: Kie's retries would only bring the same body again.
 struct WebhookReceiver: Sendable {
     let context: AgentContext
     let authenticator: WebhookAuthenticator
@@ -15,9 +22,11 @@ struct WebhookReceiver: Sendable {
             secret: context.configuration.callbackSecret, hmacKey: context.configuration.webhookHMACKey)
     }
 
-    func handle(_ request: HTTPRequest, family: ModelFamily) async -> HTTPResponse {
+    func handle(_ request: HTTPRequest, family: ModelFamily, token: String? = nil) async -> HTTPResponse {
         await withCheckedContinuation { continuation in
-            receive(request, family: family, responder: InlineResponder { continuation.resume(returning: $0()) })
+            receive(
+                request, family: family, token: token,
+                responder: InlineResponder { continuation.resume(returning: $0()) })
         }
     }
 
@@ -25,7 +34,7 @@ struct WebhookReceiver: Sendable {
     /// an accepted one. Never blocks, so the event loop runs it inline
     /// (`AgentRouter.handleInline`) and no task is started per callback; the writer thread only
     /// hands the outcome over, and the metrics are counted where the response is sent.
-    func receive(_ request: HTTPRequest, family: ModelFamily, responder: InlineResponder) {
+    func receive(_ request: HTTPRequest, family: ModelFamily, token: String?, responder: InlineResponder) {
         let respond = responder.respond(_:)
         let now = context.clock.now()
         let signatureTimestamp = request.headers["X-Webhook-Timestamp"]
@@ -59,18 +68,31 @@ struct WebhookReceiver: Sendable {
         let relayHeaders = TaskWrites.relayHeaders(timestamp: signatureTimestamp, signature: signature)
         let delivery = row
         let context = self.context
+        let deadlines = context.deadlines
         context.writer.write { ctx in
-            try TaskWrites.recordCallback(ctx, report: report, webhook: delivery, relayHeaders: relayHeaders, now: now)
+            try TaskWrites.recordCallback(
+                ctx, report: report, webhook: delivery, relayHeaders: relayHeaders, route: token,
+                deadline: { deadlines.deadline(for: $0).millis }, now: now)
         } completion: { result in
+            // Here, on the writer thread in commit order, not in the response below: responses
+            // run on each connection's own loop, in any order.
+            if case .success = result, let credits = report.creditsRemaining {
+                CreditTracker.committed(balance: credits, context: context)
+            }
             responder.respond {
                 switch result {
                 case .failure(let error):
                     // Not committed, so not acknowledged: Kie retries the delivery.
                     context.storeFailed("webhook", error, task: report.taskId)
                     return .kieError(code: 503, msg: "kiewatch: could not store the callback, retry later", status: 503)
-                case .success(let outcome):
+                case .success(let recorded):
                     // Counted before the 200 leaves, so whoever sees the 200 also sees the count.
-                    if let credits = report.creditsRemaining { CreditTracker.publish(balance: credits, context: context) }
+                    if let task = recorded.created {
+                        context.metrics.tasksCreated.labels(task.model).increment()
+                        context.logger.info(
+                            "webhook.task_from_route", ["task": task.taskID, "model": task.model, "family": family.rawValue])
+                    }
+                    let outcome = recorded.outcome
                     Self.observe(outcome, model: report.model, context: context)
                     if case .unknownTask = outcome {
                         context.logger.warn("webhook.unknown_task", ["task": report.taskId, "family": family.rawValue])
@@ -84,8 +106,8 @@ struct WebhookReceiver: Sendable {
     /// Kie's expected answer to a delivery, built once.
     private static let acknowledged = HTTPResponse.json(["code": 200, "msg": "success"])
 
-    /// Metrics for a decided callback (also used when an early callback is matched at create).
-    static func observe(_ outcome: TaskWrites.CallbackOutcome, model: String?, context: AgentContext) {
+    /// Metrics for a decided callback: the result its row holds, counted once.
+    private static func observe(_ outcome: TaskWrites.CallbackOutcome, model: String?, context: AgentContext) {
         let m = context.metrics
         let modelLabel = outcome.task?.model ?? AgentMetrics.modelLabel(model)
         // `late` is a kind of duplicate for the metric; the row keeps the finer result.
@@ -94,7 +116,8 @@ struct WebhookReceiver: Sendable {
         guard case .accepted(let task, let relayed, let finished) = outcome else { return }
         m.lastWebhookReceived.labels().set(Double(context.clock.now()) / 1000)
         if let completed = task.completedAt, let learned = task.lastCallbackAt, learned >= completed {
-            m.webhookDelay.labels(task.model).observe(Double(learned - completed) / 1000, exemplar: ["task_id": task.taskID])
+            let delay = Double(learned.saturatingSubtracting(completed)) / 1000
+            m.webhookDelay.labels(task.model).observe(delay, exemplar: ["task_id": task.taskID])
         }
         if finished { TaskMetrics.finished(task, context: context) }
         if relayed { context.relayWakeup.signal() }
