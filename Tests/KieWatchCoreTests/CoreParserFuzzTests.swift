@@ -248,7 +248,7 @@ import Testing
     }
 
     @Test func theCallBackURLSpliceAgreesWithTheParserAndChangesNothingElse() {
-        let settings = Self.settings(30_000)
+        let settings = Self.settings(20_000)
         let url = "https://agent.example/webhooks/kie?secret=s\"e\\c\u{1}"
         // What the parser may refuse that the splice reads on purpose: string contents, and depth.
         let contentErrors = ["invalid UTF-8 in a string", "unpaired surrogate", "invalid unicode escape"]
