@@ -21,7 +21,7 @@ struct ExpositionLiveTests {
         ("kiewatch_relay_oldest_pending_seconds", "gauge"), ("kiewatch_credits_remaining", "gauge"),
         ("kiewatch_create_rate_limit_utilization", "gauge"),
         ("kiewatch_last_webhook_received_timestamp_seconds", "gauge"), ("kiewatch_store_bytes", "gauge"),
-        ("kiewatch_build_info", "gauge"),
+        ("kiewatch_build_info", "gauge"), ("kiewatch_relay_paused", "gauge"), ("kiewatch_relay_circuit_open", "gauge"),
         // The standard process collector.
         ("process_cpu_seconds_total", "counter"), ("process_resident_memory_bytes", "gauge"),
         ("process_virtual_memory_bytes", "gauge"), ("process_open_fds", "gauge"), ("process_max_fds", "gauge"),
