@@ -77,7 +77,8 @@ extension RecordSQL {
         """
 
     /// The given-up relays a `relay retry gave_up` selection names (`?1` given up at or after,
-    /// `?2` model or NULL), through `relay_outbox_gave_up`.
+    /// `?2` model or NULL), as a range of `relay_outbox_gave_up` (named: without statistics
+    /// SQLite would walk every given-up relay through `relay_outbox_state_created`).
     static let givenUpMatch = """
         o.state = 'gave_up' AND o.gave_up_at >= ?1
           AND (?2 IS NULL OR EXISTS (SELECT 1 FROM tasks t WHERE t.task_id = o.task_id AND t.model = ?2))
@@ -94,12 +95,13 @@ extension RecordSQL {
               WHERE p.task_id = o.task_id AND (p.state = 'pending' OR (p.state = 'delivered' AND p.id > o.id)))
         """
 
-    static let countGivenUp = "SELECT count(*) FROM relay_outbox o WHERE \(givenUpMatch)"
-    static let countRetryable = "SELECT count(*) FROM relay_outbox o WHERE \(retryableMatch)"
+    static let givenUpSource = "relay_outbox o INDEXED BY relay_outbox_gave_up"
+    static let countGivenUp = "SELECT count(*) FROM \(givenUpSource) WHERE \(givenUpMatch)"
+    static let countRetryable = "SELECT count(*) FROM \(givenUpSource) WHERE \(retryableMatch)"
 
     /// The next retryable relays after id `?3`, at most `?4`, in id order.
     static let selectRetryable = """
-        SELECT o.id, o.task_id FROM relay_outbox o
+        SELECT o.id, o.task_id FROM \(givenUpSource)
         WHERE \(retryableMatch) AND o.id > ?3
         ORDER BY o.id LIMIT ?4
         """

@@ -87,6 +87,20 @@ struct RelayActionStoreTests {
         }
     }
 
+    /// `since=` is a range of the given-up index, not a walk of every given-up relay; each
+    /// relay's task is looked up by key.
+    @Test func theBulkRetryReadsARangeOfTheGivenUpIndex() async throws {
+        try await withTemporaryDatabase { path in
+            try await openWriter(path).close()
+            let reader = try StoreReader(path: path)
+            for sql in [RecordSQL.countGivenUp, RecordSQL.countRetryable, RecordSQL.selectRetryable] {
+                let plan = try reader.db.rows("EXPLAIN QUERY PLAN " + sql).compactMap { $0.last?.string }
+                #expect(plan.first == "SEARCH o USING INDEX relay_outbox_gave_up (gave_up_at>?)", "\(plan)")
+                #expect(!plan.contains { $0.hasPrefix("SCAN") }, "\(plan)")
+            }
+        }
+    }
+
     /// A pause stops every pending relay's give-up clock for the part of the pause it lived through.
     @Test func resumingMovesThePendingWindowsByThePause() async throws {
         try await withTemporaryDatabase { path in
