@@ -329,10 +329,11 @@ struct ExpositionLiveTests {
         // Half the callbacks never come and the agent has no key to poll with, so those tasks stay
         // in flight and go stale after 2 s; the app answers 503, so the other half pile up in the
         // relay outbox until they are given up (second attempt at +5 s, the third would pass 10 s).
+        // Each on its own schedule: no circuit breaker holds them, so every attempt reaches the app.
         var options = LiveStack.Options(simulatorArguments: ["--drop-callbacks", "0.5", "--rate-limit", "off"])
         options.agentHasAPIKey = false
         options.callbackStatus = 503
-        options.agentConfig = "deadline.default = 2s\nrelay_give_up = 10s\n"
+        options.agentConfig = "deadline.default = 2s\nrelay_give_up = 10s\nrelay_breaker_failures = 1000\n"
         let stack = try await LiveStack.start(options)
         defer { stack.stop() }
         for _ in 0..<8 { try stack.createTask(model: "kling-2.6/text-to-video") }
