@@ -86,8 +86,9 @@ final class AdminSession {
         return Self.waitFor(commands, line, options)
     }
 
-    /// Runs an answer that awaits the agent (`sync`, `replay`, the relay actions) on the task executor while this session
-    /// thread waits: the thread is ours, not the executor's, so blocking it is fine.
+    /// Runs an answer that awaits the agent (`sync`, `replay`, the relay actions) on the task
+    /// executor while this session thread waits: the thread is ours, not the executor's, so
+    /// blocking it is fine.
     private static func waitFor(
         _ commands: ConsoleCommands, _ line: String, _ options: AdminProtocol.SessionOptions
     ) -> ConsoleAnswer {
