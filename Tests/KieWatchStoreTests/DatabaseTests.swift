@@ -107,6 +107,27 @@ struct DatabaseTests {
         await first.close()
     }
 
+    /// Opening another read-write connection (the checkpointer's, right after the writer's)
+    /// must not drop the locks the writer holds: closing any descriptor of a file drops all of
+    /// this process's POSIX locks on it, and without its lock on `-shm` another process opening
+    /// the database took it as the first connection and truncated the mapped file (SIGBUS).
+    @Test func openingAnotherConnectionKeepsTheWritersLocks() async throws {
+        try await withTemporaryDatabase { path in
+            let writer = try openWriter(path)  // with its checkpointer: a second read-write open
+            writer.record(call(ts: t0))
+            try await writer.flush()
+            #expect(try locksHeld(on: path + "-shm") > 0, "the writer's shared-memory lock")
+            // Again with every file at a loose mode, so the tightening runs for each of them.
+            for suffix in ["", "-wal", "-shm"] {
+                try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path + suffix)
+            }
+            _ = try Database(path: path, mode: .readWrite)
+            #expect(try locksHeld(on: path + "-shm") > 0, "kept after another read-write open")
+            for suffix in ["", "-wal", "-shm"] { #expect(DatabaseFile.mode(of: path + suffix) == 0o600) }
+            await writer.close()
+        }
+    }
+
     @Test(arguments: [
         Array("this is a text file, not a database".utf8),
         [UInt8](repeating: 0xAB, count: 8_192),
@@ -121,4 +142,19 @@ struct DatabaseTests {
             #expect(readerError.kind == .notADatabase)
         }
     }
+}
+
+/// POSIX locks this process holds on `path`, from /proc/locks (`... POSIX ADVISORY WRITE|READ pid maj:min:inode ...`).
+private func locksHeld(on path: String) throws -> Int {
+    let attributes = try FileManager.default.attributesOfItem(atPath: path)
+    let inode = try #require(attributes[.systemFileNumber] as? UInt64 ?? (attributes[.systemFileNumber] as? Int).map(UInt64.init))
+    let pid = String(getpid())
+    let text = try String(contentsOfFile: "/proc/locks", encoding: .utf8)
+    return text.split(separator: "\n").filter { line in
+        let fields = line.split(separator: " ")
+        guard fields.count > 5, fields.contains("POSIX"), let index = fields.firstIndex(of: Substring(pid)),
+            index + 1 < fields.count
+        else { return false }
+        return fields[index + 1].split(separator: ":").last == Substring(String(inode))
+    }.count
 }
