@@ -237,6 +237,13 @@ package enum RecordSQL {
         ORDER BY coalesce(next_poll_at, deadline_at) LIMIT ?2
         """
 
+    /// The 20,000 most recently finished tasks, newest first, with their create-to-done time in ms.
+    static let selectRecentDurations = """
+        SELECT model, coalesce(completed_at, finished_at) - created_at FROM tasks
+        WHERE state IN ('success', 'fail') AND finished_at IS NOT NULL
+        ORDER BY finished_at DESC LIMIT 20000
+        """
+
     // MARK: recoveries
 
     static let insertRecovery = """

@@ -215,6 +215,26 @@ import Testing
         #expect(h.agent.deadline(for: "wan/2-6-text-to-video") == choice)
     }
 
+    /// The relay gauges come from the store on every refresh, and the time of the last accepted
+    /// webhook is restored from it at start: a restart shows the same figures.
+    @Test func relayGaugesAndLastWebhookComeFromTheStore() async throws {
+        let h = try AgentHarness()
+        h.app.down.store(true, ordering: .relaxed)
+        let id = try await h.createMarket()
+        await h.advance(seconds: 10 * 60)
+        let accepted = try #require(try h.reader().webhookRows(taskID: id).first { $0.result == "accepted" })
+        let queued = try #require(try h.reader().relays(taskID: id).first)
+        #expect(queued.state == "pending")
+        for restarted in [false, true] {
+            if restarted { try await h.restart() }
+            h.agent.refreshGauges()
+            let m = h.agent.metrics
+            #expect(m.relayQueueDepth.labels().value == 1, "restarted: \(restarted)")
+            #expect(m.relayOldestPending.labels().value == Double(h.clock.now() - queued.createdAt) / 1000)
+            #expect(m.lastWebhookReceived.labels().value == Double(accepted.ts) / 1000, "restarted: \(restarted)")
+        }
+    }
+
     @Test func creditsFromCallbacksAndChecks() async throws {
         let h = try AgentHarness(simulator: { $0.initialCredits = 5000; $0.legacyPayloadRate = 1 })
         _ = try await h.createMarket()

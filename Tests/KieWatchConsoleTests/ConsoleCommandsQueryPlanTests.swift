@@ -38,7 +38,7 @@ struct ConsoleCommandsQueryPlanTests {
     @Test func staleGaugeVisitsOnlyStaleTasks() async throws {
         let fixture = try await ConsoleFixture.make()
         let reader = try StoreReader(path: fixture.path)
-        let detail = try plan(reader, GaugeRefresher.selectStalePerModel)
+        let detail = try plan(reader, TelemetrySQL.selectStalePerModel)
         #expect(detail.hasPrefix("SEARCH tasks USING INDEX tasks_open_deadline_callback (deadline_at<?)"), "\(detail)")
     }
 }
