@@ -39,7 +39,7 @@ import Testing
         let id = try await h.createMarket(model: "sora-2-text-to-video", callback: false)
         #expect(try h.task(id)?.expectsCallback == false)
         await h.advance(seconds: 900)
-        let response = await h.agent.router.handle(
+        let response = await h.agent.router.serve(
             HTTPRequest(method: "GET", target: "/api/v1/jobs/recordInfo?taskId=\(id)", headers: ["Authorization": "Bearer k"]))
         #expect(response.status == 200)
         let task = try #require(try h.task(id))
@@ -55,7 +55,7 @@ import Testing
 
     @Test func errorsInTheBodyAreRecordedAsErrors() async throws {
         let h = try AgentHarness(simulator: { $0.acceptedKeys = ["good"] })
-        let response = await h.agent.router.handle(
+        let response = await h.agent.router.serve(
             HTTPRequest(method: "GET", target: "/api/v1/chat/credit", headers: ["Authorization": "Bearer bad"]))
         #expect(response.status == 200)
         try await h.agent.flush()
@@ -68,12 +68,12 @@ import Testing
     @Test func unreachableUpstreamGetsAKieShapedAnswer() async throws {
         let h = try AgentHarness()
         h.upstream.failure.withLock { $0 = .connectFailed(errno: 111, message: "connection refused") }
-        let refused = await h.agent.router.handle(
+        let refused = await h.agent.router.serve(
             HTTPRequest(method: "POST", target: "/api/v1/jobs/createTask", body: Array(#"{"model":"x"}"#.utf8)))
         #expect(refused.status == 502)
         #expect(KieEnvelope(body: refused.body)?.code == 502)
         h.upstream.failure.withLock { $0 = .timeout }
-        let slow = await h.agent.router.handle(HTTPRequest(method: "GET", target: "/api/v1/jobs/recordInfo?taskId=abc"))
+        let slow = await h.agent.router.serve(HTTPRequest(method: "GET", target: "/api/v1/jobs/recordInfo?taskId=abc"))
         #expect(slow.status == 504)
         #expect(KieEnvelope(body: slow.body)?.code == 504)
         try await h.agent.flush()
@@ -100,7 +100,7 @@ import Testing
 @Suite struct WebhookTests {
     func post(_ h: AgentHarness, family: String = "kie", query: String = "?secret=\(AgentHarness.callbackSecret)",
               headers: HTTPHeaders = [:], body: String) async -> HTTPResponse {
-        await h.agent.router.handle(
+        await h.agent.router.serve(
             HTTPRequest(method: "POST", target: "/webhooks/\(family)\(query)", headers: headers, body: Array(body.utf8)))
     }
 

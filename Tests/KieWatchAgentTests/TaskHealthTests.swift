@@ -289,7 +289,7 @@ import Testing
         for _ in 0..<10 { _ = try await h.createMarket() }
         await h.advance(seconds: 600)
         // Rejected deliveries have no model: counted under "unknown" before and after.
-        let unauthorized = await h.agent.router.handle(
+        let unauthorized = await h.agent.router.serve(
             HTTPRequest(method: "POST", target: "/webhooks/kie?secret=wrong", body: Array(#"{"code":200}"#.utf8)))
         #expect(unauthorized.status == 401)
         try await h.agent.flush()
@@ -332,7 +332,7 @@ import Testing
         h.app.down.store(true, ordering: .relaxed)  // failed and given-up relays too
         for _ in 0..<10 { _ = try await h.createMarket() }
         await h.runLoops(seconds: 1_200)
-        _ = await h.agent.router.handle(
+        _ = await h.agent.router.serve(
             HTTPRequest(method: "POST", target: "/webhooks/kie?secret=wrong", body: Array(#"{"code":200}"#.utf8)))
         try await h.agent.flush()
         let live = Self.counters(h).filter { !Self.isCreated($0) }
@@ -364,7 +364,7 @@ import Testing
     func run(_ h: AgentHarness, seconds: Int, step: Int = 5) async { await h.runLoops(seconds: seconds, step: step) }
 
     func poll(_ h: AgentHarness, _ id: String) async -> HTTPResponse {
-        await h.agent.router.handle(
+        await h.agent.router.serve(
             HTTPRequest(method: "GET", target: "/api/v1/jobs/recordInfo?taskId=\(id)", headers: ["Authorization": "Bearer k"]))
     }
 
