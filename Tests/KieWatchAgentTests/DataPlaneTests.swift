@@ -82,6 +82,35 @@ import Testing
         #expect(try h.reader().count(of: "tasks") == 0)
     }
 
+    /// The proxy, the recovery poller and the credit check record their calls to Kie alike (one
+    /// builder: `APICallRecord.sending`, then `answered` or `failed`); only the proxy, when
+    /// Kie did not answer, records the status it answered the app with.
+    @Test func everyCallToKieIsRecordedAlike() async throws {
+        let h = try AgentHarness()
+        let id = try await h.createMarket()
+        h.upstream.failure.withLock { $0 = .timeout }
+        #expect(await h.agent.router.serve(HTTPRequest(method: "GET", target: "/api/v1/chat/credit")).status == 504)
+        #expect(await h.agent.checkCredits() == nil)
+        #expect(await h.agent.sync(taskID: id).result == .error)
+        h.upstream.failure.withLock { $0 = nil }
+        #expect(await h.agent.checkCredits() != nil)
+        try await h.agent.flush()
+        let rows = try h.reader().db.rows("""
+            SELECT endpoint, model, task_id, method, path, http_status, body_code, request_bytes, response_bytes > 0,
+                   outcome, error IS NOT NULL
+            FROM api_calls WHERE endpoint <> 'create_task' ORDER BY id
+            """)
+        let credit: [SQLValue] = [.text("credit"), .null, .null, .text("GET"), .text("/api/v1/chat/credit")]
+        #expect(rows == [
+            credit + [.integer(504), .integer(504), .integer(0), .integer(0), .text("timeout"), .integer(1)],
+            credit + [.integer(0), .null, .integer(0), .integer(0), .text("timeout"), .integer(1)],
+            [.text("record_info"), .text("kling-2.6/text-to-video"), .text(id), .text("GET"),
+             .text("/api/v1/jobs/recordInfo?taskId=\(id)"), .integer(0), .null, .integer(0), .integer(0), .text("timeout"),
+             .integer(1)],
+            credit + [.integer(200), .integer(200), .integer(0), .integer(1), .text("ok"), .integer(0)],
+        ])
+    }
+
     @Test func theAppsAuthorizationIsForwardedButNeverStored() async throws {
         let h = try AgentHarness(simulator: { $0.acceptedKeys = ["app-key"] })
         _ = try await h.createMarket()
