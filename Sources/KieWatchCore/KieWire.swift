@@ -18,10 +18,13 @@ public enum KieWire {
         public var callBackURL: String?
     }
 
-    /// Reads a create request body. Veo requests without a model default to `veo3`, Kie's default.
+    /// The model Kie runs for a Veo create that names none.
+    public static let veoDefaultModel = "veo3_fast"
+
+    /// Reads a create request body. Veo requests without a model get `veoDefaultModel`, as at Kie.
     public static func createRequest(_ json: JSONValue, family: ModelFamily) -> CreateRequest {
         var model = json["model"]?.nonEmptyString.flatMap(ModelCatalogue.sanitize)
-        if family == .veo, model == nil { model = "veo3" }
+        if family == .veo, model == nil { model = veoDefaultModel }
         return CreateRequest(family: family, model: model, callBackURL: json["callBackUrl"]?.nonEmptyString)
     }
 
@@ -55,7 +58,76 @@ public enum KieWire {
         return envelope.data["taskId"]?.nonEmptyString
     }
 
+    /// The task a non-create call names: `taskId` in the query, else a top-level `taskId` in a
+    /// JSON object body (Veo 4K and extend, `gpt4o-image/download-url`). Bodies larger than
+    /// `maxTaskIdBodyBytes` are not read: the calls that carry one are small, chat bodies are not.
+    public static func referencedTaskId(queryTaskId: String?, body: [UInt8]) -> String? {
+        if let queryTaskId, !queryTaskId.isEmpty { return queryTaskId }
+        guard !body.isEmpty, body.count <= maxTaskIdBodyBytes, body.first(where: { !isJSONSpace($0) }) == UInt8(ascii: "{"),
+            let json = try? JSONValue.parse(body)
+        else { return nil }
+        return json["taskId"]?.nonEmptyString
+    }
+
+    /// Largest body `referencedTaskId` parses: 4K and extend requests are a few hundred bytes.
+    public static let maxTaskIdBodyBytes = 16 * 1024
+
+    private static func isJSONSpace(_ b: UInt8) -> Bool {
+        b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") || b == UInt8(ascii: "\n") || b == UInt8(ascii: "\r")
+    }
+
     // MARK: Status answers
+
+    /// What one status answer says about its task. Status calls passing through the proxy and
+    /// the agent's own recovery polls are both read by `statusAnswer`, so they conclude alike.
+    public enum StatusAnswer: Sendable, Equatable {
+        /// The task as Kie reports it, running or terminal (a 501/408 answer is a `fail` report).
+        case report(TaskReport)
+        /// Kie does not know the task (`404`, or `422 recordInfo is null`). In the first seconds
+        /// after a create this is eventual consistency, not proof: the caller decides.
+        case unknownTask
+        /// Anything else: an error code, or a body that is not a status record.
+        case error(String)
+
+        public var report: TaskReport? {
+            if case .report(let report) = self { report } else { nil }
+        }
+    }
+
+    /// Body codes a status call answers for a task that ended badly without a record: `501`
+    /// (generation failed) and `408` (no result for over 10 minutes). Both are terminal.
+    public static let terminalFailureCodes: Set<Int> = [501, 408]
+
+    /// Reads a status answer (market `recordInfo`, Veo `record-info`) for the task `taskId` (the
+    /// query's id: failure answers may carry no data). The body code is the truth: 200 is a
+    /// record (behind a 2xx HTTP status; a 200 body behind a failing status is not trusted),
+    /// 501/408 a terminal failure with `failCode` the code and `failMsg` the message.
+    public static func statusAnswer(
+        _ envelope: KieEnvelope, httpStatus: Int, family: ModelFamily, taskId: String?
+    ) -> StatusAnswer {
+        if isUnknownTask(envelope) { return .unknownTask }
+        guard let code = envelope.code else { return .error("HTTP \(httpStatus), no body code") }
+        if terminalFailureCodes.contains(code) {
+            // Whatever record came with it still names the task and its times; the code decides the state.
+            var report = (try? record(envelope.data, family: family))
+                ?? TaskReport(taskId: "", family: family, state: .fail)
+            if report.taskId.isEmpty, let taskId, !taskId.isEmpty { report.taskId = taskId }
+            guard !report.taskId.isEmpty else { return .error("code \(code) for no task id: \(envelope.message ?? "")") }
+            report.state = .fail
+            report.failCode = String(code)
+            let message = envelope.message.flatMap { $0.isEmpty ? nil : $0 }
+            report.failMessage = message ?? report.failMessage ?? KieCode.lookup(code).meaning
+            report.resultURLs = []
+            return .report(report)
+        }
+        guard code == 200 else { return .error("code \(code): \(envelope.message ?? "")") }
+        guard (200..<300).contains(httpStatus) else { return .error("HTTP \(httpStatus) with body code 200") }
+        do {
+            return .report(try record(envelope.data, family: family))
+        } catch {
+            return .error("unreadable status answer: \(error)")
+        }
+    }
 
     /// Market `recordInfo` data (also the `data` of a market callback).
     public static func marketRecord(_ data: JSONValue) throws(KieDecodingError) -> TaskReport {
@@ -165,7 +237,7 @@ public enum KieWire {
             ?? number(envelope.data.first("credits", "balance"), in: TaskReport.plausibleCreditBalance)
     }
 
-    /// Whether a status answer says the task does not exist (`422 recordInfo is null`).
+    /// Whether a status answer says the task does not exist (`422 recordInfo is null`, `404`).
     public static func isUnknownTask(_ envelope: KieEnvelope) -> Bool {
         guard envelope.data.isNull else { return false }
         if envelope.code == 404 { return true }

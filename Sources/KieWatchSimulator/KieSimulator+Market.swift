@@ -35,6 +35,8 @@ extension KieSimulator {
         case answer(HTTPResponse)
     }
 
+    /// Faults first: within `statusLag` of its create a task is not found yet (404), and once
+    /// ended a task with a status fault answers its code (501/408) with no record.
     func statusTask(_ request: HTTPRequest, family: ModelFamily, now: EpochMillis) -> StatusLookup {
         guard let id = request.queryItem("taskId"), !id.isEmpty else { return .answer(invalid(422, "taskId is required")) }
         let task = state.withLock { state -> SimulatedTask? in
@@ -44,6 +46,14 @@ extension KieSimulator {
         guard let task, task.family == family else {
             state.withLock { $0.stats.validationErrors += 1 }
             return .answer(.json(["code": 422, "msg": "recordInfo is null", "data": nil]))
+        }
+        if now - task.createTime < scaledMillis(configuration.statusLag) {
+            state.withLock { $0.stats.statusLagAnswers += 1 }
+            return .answer(.json(["code": 404, "msg": "Task not found", "data": nil]))
+        }
+        if task.state.isTerminal, let code = task.plan.statusFault {
+            state.withLock { $0.stats.statusFaults += 1 }
+            return .answer(.kieError(code: code, msg: task.plan.failure?.message ?? "Generation failed", status: 200))
         }
         return .found(task)
     }

@@ -39,6 +39,9 @@ extension SimulatorConfiguration {
         ("--callback-timeout DURATION", "time the receiver has to answer a callback (default 15s, as Kie)"),
         ("--webhook-hmac-key K", "sign callbacks with X-Webhook-Timestamp / X-Webhook-Signature"),
         ("--legacy-payloads R", "fraction of tasks reported with older field spellings (default 0.25)"),
+        ("--status-fault-rate R", "fraction of tasks whose status call answers code 501 or 408 once ended (default 0)"),
+        ("--status-lag DURATION", "status calls answer 404 for this long after a create, scaled by speed (default 0)"),
+        ("--stream-interval DURATION", "real-time gap between the events of a streamed chat answer (default 50ms)"),
     ]
 
     /// Parses the arguments after `kiewatch simulate` (not including it). Flags take their value
@@ -128,6 +131,12 @@ extension SimulatorConfiguration {
                 configuration.webhookHMACKey = key
             case "--legacy-payloads":
                 configuration.legacyPayloadRate = try parseRate(try value("a rate between 0 and 1"), flag: flag)
+            case "--status-fault-rate":
+                configuration.statusFaultRate = try parseRate(try value("a rate between 0 and 1"), flag: flag)
+            case "--status-lag":
+                configuration.statusLag = try parseDurationValue(try value("a duration like 5s"), flag: flag)
+            case "--stream-interval":
+                configuration.streamInterval = try parseDurationValue(try value("a duration like 50ms"), flag: flag)
             default:
                 throw SimulatorOptionError(flag: flag, message: "unknown option; see `kiewatch simulate --help`")
             }

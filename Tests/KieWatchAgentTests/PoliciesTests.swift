@@ -181,6 +181,37 @@ import Testing
         let odd: JSONValue = ["taskId": "v", "successFlag": 3, "errorCode": 999]
         #expect(SynthesizedCallback.body(for: try KieWire.veoRecord(odd), statusData: odd)["code"] == 501)
     }
+
+    /// A 501/408 status answer comes without a record: the callback is still the family's
+    /// failure callback, naming the task, its model and the failure.
+    @Test func aFailureFromAStatusCodeWithoutARecordIsAFailureCallback() throws {
+        for code in [501, 408] {
+            let envelope = KieEnvelope(code: code, message: "gone wrong", data: .null)
+            var market = try #require(KieWire.statusAnswer(envelope, httpStatus: 200, family: .market, taskId: "t").report)
+            market.model = "kling-2.6/text-to-video"
+            let body = SynthesizedCallback.body(for: market, statusData: .null)
+            #expect(body["code"] == 501 && body["msg"] == "Playground task failed.")
+            #expect(body["data"] == [
+                "taskId": "t", "model": "kling-2.6/text-to-video", "state": "fail", "resultJson": nil,
+                "failCode": .string(String(code)), "failMsg": "gone wrong",
+            ])
+            let decoded = try KieWire.marketCallback(try #require(KieEnvelope(json: body)))
+            #expect(decoded.state == .fail && decoded.failCode == String(code) && decoded.failMessage == "gone wrong")
+
+            let veo = try #require(KieWire.statusAnswer(envelope, httpStatus: 200, family: .veo, taskId: "v").report)
+            let veoBody = SynthesizedCallback.body(for: veo, statusData: .null)
+            #expect(veoBody == ["code": .int(Int64(code)), "msg": "gone wrong", "data": ["taskId": "v", "fallbackFlag": false]])
+        }
+    }
+
+    @Test func aRecordThatDisagreesWithTheCodeIsCompletedWithTheFailure() throws {
+        // 501 beside a record still saying "generating": the record is kept, the state and failure set.
+        let data: JSONValue = ["taskId": "t", "model": "m", "state": "generating", "param": "{}", "failCode": "", "failMsg": ""]
+        let envelope = KieEnvelope(code: 501, message: "failed", data: data)
+        let report = try #require(KieWire.statusAnswer(envelope, httpStatus: 200, family: .market, taskId: "t").report)
+        let body = SynthesizedCallback.body(for: report, statusData: data)
+        #expect(body["data"] == ["taskId": "t", "model": "m", "state": "fail", "param": "{}", "failCode": "501", "failMsg": "failed", "resultJson": nil])
+    }
 }
 
 @Suite struct IdleMemoryTrimTests {

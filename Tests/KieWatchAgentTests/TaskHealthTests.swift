@@ -87,10 +87,74 @@ import Testing
         let id = try await h.createMarket()
         #expect(id == "ghost-1")
         h.upstream.override.withLock { $0 = nil }
+        // Just after its create, Kie may not show a task yet: not a conclusion.
+        let young = await h.agent.sync(taskID: id)
+        #expect(young.result == .stillRunning)
+        #expect(young.detail?.contains("does not show the task yet") == true)
+        h.clock.advance(byMillis: RecoveryCadence.defaultNotFoundGraceMillis)
         let report = await h.agent.sync(taskID: id)
         #expect(report.result == .notFound)
         #expect(await h.agent.sync(taskID: "never-seen").result == .unknownTask)
         #expect(metric(h, #"kiewatch_recovery_polls_total{model="kling-2.6/text-to-video",result="not_found"} 1"#))
+        #expect(metric(h, #"kiewatch_recovery_polls_total{model="kling-2.6/text-to-video",result="still_running"} 1"#))
+    }
+
+    /// Kie's create and status are not instantly consistent: the first polls of a young task
+    /// may answer 404. Recovery polls again on the cadence and recovers the task once Kie shows it.
+    @Test func aTaskNotFoundInItsFirstSecondsIsPolledAgainAndRecovered() async throws {
+        let h = try AgentHarness(
+            simulator: { $0.dropCallbackRate = 1; $0.statusLag = .seconds(20) },
+            agent: { $0.deadlines.configuredDefault = 5_000 })
+        let id = try await h.createMarket()
+        await run(h, seconds: 10 * 60, step: 1)
+        let polls = try h.reader().db.rows("SELECT result, detail FROM recoveries ORDER BY id")
+        let notYet = polls.prefix { $0[1].string?.hasPrefix("not found yet") == true }
+        #expect(notYet.count >= 3)  // 404 at 5 s, 8 s, 11 s, ... until 20 s after the create
+        #expect(notYet.allSatisfy { $0[0].string == "still_running" })
+        #expect(!polls.contains { $0[0].string == "not_found" })
+        #expect(h.simulator.snapshot().statusLagAnswers == notYet.count)
+        let task = try #require(try h.task(id))
+        #expect(task.state == .success && task.resultSource == .recovery && task.missed)
+        #expect(task.recoveryGaveUpAt == nil)
+        #expect(h.app.counts() == [id: 1])
+        #expect(!metric(h, #"result="not_found""#))
+    }
+
+    /// Body code 501 (generation failed) or 408 (no result for over 10 minutes) on the status
+    /// call is Kie saying the task ended: recovery relays the failure in the family's callback
+    /// shape, counts the task failed and the webhook missed, and stops polling.
+    @Test(arguments: [(false, 501), (false, 408), (true, 501), (true, 408)])
+    func aStatusAnswerOf501Or408IsAFailureRelayedToTheApp(veo: Bool, code: Int) async throws {
+        let h = try AgentHarness(simulator: { $0.dropCallbackRate = 1 })
+        let id = veo ? try await h.createVeo() : try await h.createMarket()
+        let model = veo ? "veo3_fast" : "kling-2.6/text-to-video"
+        #expect(h.simulator.injectStatusFault(code, taskId: id))
+        await run(h, seconds: 11 * 60)
+        let task = try #require(try h.task(id))
+        #expect(task.state == .fail)
+        #expect(task.failCode == String(code))
+        #expect(task.failMessage?.isEmpty == false)
+        #expect(task.resultSource == .recovery && task.missed)
+        #expect(h.app.counts() == [id: 1])
+        let delivery = try #require(h.app.deliveries.first)
+        #expect(delivery.headers["X-KieWatch-Recovered"] == "true")
+        let envelope = try #require(delivery.json.flatMap(KieEnvelope.init(json:)))
+        let decoded = try KieWire.callback(envelope, family: veo ? .veo : .market)
+        #expect(decoded.taskId == id && decoded.state == .fail)
+        #expect(decoded.failCode == String(code))
+        if !veo {
+            #expect(envelope.code == 501 && envelope.message == "Playground task failed.")
+            #expect(envelope.data["state"] == "fail" && envelope.data["model"] == .string(model))
+            #expect(envelope.data["failMsg"]?.stringValue == task.failMessage)
+        }
+        #expect(metric(h, #"kiewatch_tasks_finished_total{model="\#(model)",state="fail"} 1"#))
+        #expect(metric(h, #"kiewatch_recovery_polls_total{model="\#(model)",result="recovered"} 1"#))
+        #expect(metric(h, #"kiewatch_webhooks_missed_total{model="\#(model)"} 1"#))
+        #expect(!metric(h, #"result="error""#))
+        let polls = try h.reader().count(of: "recoveries")
+        await run(h, seconds: 10 * 60, step: 30)
+        #expect(try h.reader().count(of: "recoveries") == polls)  // concluded: no more polling
+        #expect(h.app.counts() == [id: 1])
     }
 
     @Test func recoveryGivesUpAfterItsLimit() async throws {
@@ -383,6 +447,26 @@ import Testing
         let text = String(decoding: h.agent.metrics.registry.render(.prometheusText), as: UTF8.self)
         #expect(text.contains(#"kiewatch_webhooks_missed_total{model="kling-2.6/text-to-video"} 1"#))
         #expect(text.contains(#"kiewatch_tasks_finished_total{model="kling-2.6/text-to-video",state="success"} 1"#))
+    }
+
+    /// The app's own status call through the proxy meets the 501: the task is failed and
+    /// counted once, and the failure callback the app asked for is still relayed.
+    @Test func aStatusAnswerOf501ThroughTheProxyFailsTheTask() async throws {
+        let h = try AgentHarness(simulator: { $0.dropCallbackRate = 1 })
+        let id = try await h.createMarket()
+        h.simulator.injectStatusFault(501, taskId: id)
+        await run(h, seconds: 5 * 60)  // ended at Kie, before its deadline
+        let answer = await poll(h, id)
+        #expect(KieEnvelope(body: answer.body)?.code == 501)  // the app gets Kie's answer
+        let task = try #require(try h.task(id))
+        #expect(task.state == .fail && task.failCode == "501" && task.resultSource == .proxy)
+        let finished = #"kiewatch_tasks_finished_total{model="kling-2.6/text-to-video",state="fail"} 1"#
+        #expect(String(decoding: h.agent.metrics.registry.render(.prometheusText), as: UTF8.self).contains(finished))
+        await run(h, seconds: 7 * 60)  // past the deadline: the callback is still owed
+        #expect(h.app.counts() == [id: 1])
+        let envelope = try #require(h.app.deliveries.first?.json.flatMap(KieEnvelope.init(json:)))
+        #expect(try KieWire.callback(envelope, family: .market).state == .fail)
+        #expect(String(decoding: h.agent.metrics.registry.render(.prometheusText), as: UTF8.self).contains(finished))
     }
 
     @Test func aPolledTaskStillGetsItsRealCallbackRelayed() async throws {

@@ -25,7 +25,9 @@ import Testing
         #expect(veo.model == "veo3_fast")
         #expect(veo.callBackURL == "https://app.example/api/webhooks/veo?secret=v3os3cr3t")
         let veoDefault = KieWire.createRequest(["prompt": "x"], family: .veo)
-        #expect(veoDefault.model == "veo3")
+        #expect(veoDefault.model == "veo3_fast")  // Kie's default
+        #expect(ModelCatalogue.known.contains(ModelCatalogue.entry(for: "veo3_lite")))
+        #expect(ModelCatalogue.entry(for: "veo3_lite").family == .veo)
     }
 
     @Test func callBackURLIsReplacedInTheBytesAndNeverAdded() throws {
@@ -333,5 +335,64 @@ import Testing
         #expect(KieCode.hint(forLabel: "401") == "check KIE_API_KEY")
         #expect(KieCode.hint(forLabel: "timeout").contains("timed out"))
         #expect(KieCode.lookup(599).meaning == "server error")
+    }
+}
+
+@Suite struct KieWireStatusAnswerTests {
+    func answer(_ json: JSONValue, http: Int = 200, family: ModelFamily = .market, taskId: String? = "t1")
+        -> KieWire.StatusAnswer
+    {
+        KieWire.statusAnswer(KieEnvelope(json: json)!, httpStatus: http, family: family, taskId: taskId)
+    }
+
+    @Test(arguments: [ModelFamily.market, .veo])
+    func codes501And408AreTerminalFailuresOfTheQueriedTask(family: ModelFamily) throws {
+        for (code, msg) in [(501, "Generation failed"), (408, "No result for over 10 minutes")] {
+            let report = try #require(
+                answer(["code": .int(Int64(code)), "msg": .string(msg), "data": nil], family: family).report)
+            #expect(report.taskId == "t1" && report.family == family)
+            #expect(report.state == .fail)
+            #expect(report.failCode == String(code) && report.failMessage == msg)
+        }
+        // Kie's message may be empty: the code's meaning stands in.
+        let bare = try #require(answer(["code": 501, "msg": "", "data": nil], family: family).report)
+        #expect(bare.failMessage == "generation failed")
+        let bare408 = try #require(answer(["code": 408, "data": nil], family: family).report)
+        #expect(bare408.failMessage?.hasPrefix("no result for over 10 minutes") == true)
+        // Without a task id there is nothing to conclude about.
+        #expect(answer(["code": 501, "msg": "x", "data": nil], family: family, taskId: nil) == .error("code 501 for no task id: x"))
+    }
+
+    @Test func aRecordBeside501IsKeptButTheCodeDecidesTheState() throws {
+        let record = try Fixtures.kieJSON("recordinfo-generating.json")["data"]
+        let report = try #require(answer(["code": 501, "msg": "failed", "data": record ?? nil], taskId: nil).report)
+        #expect(report.taskId == "task_12345678" && report.model == "sora-2-text-to-video")
+        #expect(report.state == .fail && report.failCode == "501" && report.failMessage == "failed")
+    }
+
+    @Test func recordsUnknownTasksAndErrors() throws {
+        let generating = try Fixtures.kieJSON("recordinfo-generating.json")
+        #expect(answer(generating).report?.state == .generating)
+        #expect(answer(try Fixtures.kieJSON("recordinfo-unknown.json")) == .unknownTask)
+        #expect(answer(["code": 404, "msg": "Task not found", "data": nil]) == .unknownTask)
+        #expect(answer(["code": 500, "msg": "Server exception", "data": nil]) == .error("code 500: Server exception"))
+        #expect(answer(["code": 455, "msg": "Maintenance"]) == .error("code 455: Maintenance"))
+        #expect(answer(generating, http: 502) == .error("HTTP 502 with body code 200"))
+        #expect(answer(["msg": "no code"]) == .error("HTTP 200, no body code"))
+        if case .error(let message) = answer(["code": 200, "msg": "success", "data": ["taskId": "t1"]]) {
+            #expect(message.hasPrefix("unreadable status answer"))
+        } else {
+            Issue.record("a record without a state is not a report")
+        }
+    }
+
+    @Test func aNonCreateCallNamesItsTaskInTheQueryOrAJSONBody() {
+        #expect(KieWire.referencedTaskId(queryTaskId: "q1", body: Array(#"{"taskId":"b1"}"#.utf8)) == "q1")
+        #expect(KieWire.referencedTaskId(queryTaskId: nil, body: Array(#"  {"taskId":"b1","index":0}"#.utf8)) == "b1")
+        #expect(KieWire.referencedTaskId(queryTaskId: "", body: Array(#"{"url":"u"}"#.utf8)) == nil)
+        #expect(KieWire.referencedTaskId(queryTaskId: nil, body: Array("--boundary".utf8)) == nil)
+        let big = Array(#"{"taskId":"b1","pad":""#.utf8) + Array(repeating: UInt8(ascii: "x"), count: KieWire.maxTaskIdBodyBytes)
+            + Array(#""}"#.utf8)
+        #expect(KieWire.referencedTaskId(queryTaskId: nil, body: big) == nil)
     }
 }

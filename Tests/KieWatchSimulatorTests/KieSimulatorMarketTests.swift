@@ -188,3 +188,64 @@ import Testing
         #expect(try await h.recordInfo(veo) == KieFixtures.recordInfoUnknown)
     }
 }
+
+@Suite struct KieSimulatorStatusFaultTests {
+    @Test func anInjectedStatusFaultAnswersItsCodeWithNoRecordOnceTheTaskHasEnded() async throws {
+        for code in [501, 408] {
+            let h = Harness { $0.rateLimit = nil }
+            let id = try #require(await h.createMarket())
+            #expect(h.simulator.injectStatusFault(code, taskId: id))
+            #expect(await h.recordInfo(id)?["data"]?["state"] != nil)  // still running: the record
+            await h.advance(millis: 30 * 60_000)
+            let answer = try #require(await h.recordInfo(id))
+            #expect(answer["code"] == .int(Int64(code)))
+            #expect(answer["data"] == .null)
+            #expect(answer["msg"]?.stringValue?.isEmpty == false)
+            let callback = try #require(h.sender.received.first?.json)
+            #expect(callback["code"] == 501 && callback["data"]?["state"] == "fail")
+            #expect(callback["data"]?["failCode"] == .string(String(code)))
+            #expect(h.simulator.snapshot().statusFaults == 1)
+        }
+        #expect(!Harness().simulator.injectStatusFault(501, taskId: "nope"))
+    }
+
+    @Test func aVeoTaskWithAStatusFaultAnswersItToo() async throws {
+        let h = Harness()
+        let id = try #require(await h.createVeo())
+        h.simulator.injectStatusFault(501, taskId: id)
+        await h.advance(millis: 30 * 60_000)
+        let answer = try #require(await h.veoRecordInfo(id))
+        #expect(answer["code"] == 501 && answer["data"] == .null)
+        #expect(await h.request("GET", "/api/v1/veo/get-1080p-video?taskId=\(id)").code == 501)
+    }
+
+    @Test func withAStatusLagANewTaskIsNotFoundForThatLongThenFound() async throws {
+        let h = Harness { $0.statusLag = .seconds(5) }
+        let id = try #require(await h.createMarket())
+        let early = try #require(await h.recordInfo(id))
+        #expect(early == ["code": 404, "msg": "Task not found", "data": nil])
+        await h.advance(millis: 4_999)
+        #expect(await h.recordInfo(id)?["code"] == 404)
+        await h.advance(millis: 1)
+        #expect(await h.recordInfo(id)?["code"] == 200)
+        #expect(h.simulator.snapshot().statusLagAnswers == 2)
+        expectNoOtherFaults(h.simulator.snapshot(), except: ["statusLagAnswers"])
+    }
+
+    @Test func imageModelsAnswerImageURLs() async throws {
+        let h = Harness { $0.legacyPayloadRate = 0 }
+        for model in ["kling-3.0/image", "google/nano-banana", "bytedance/seedream-v4-text-to-image", "flux-2/pro-image-to-image"] {
+            let id = try #require(await h.createMarket(model: model))
+            await h.advance(millis: 10 * 60_000)
+            let record = try #require(await h.recordInfo(id))
+            let result = try #require(record["data"]?["resultJson"]?.unwrappingEmbeddedJSON)
+            let url = try #require(result["resultUrls"]?.arrayValue?.first?.stringValue)
+            #expect(url.hasSuffix(".png") && url.contains("/images/"), "\(model)")
+        }
+        let video = try #require(await h.createMarket(model: "kling-2.6/image-to-video"))
+        await h.advance(millis: 10 * 60_000)
+        let record = try #require(await h.recordInfo(video))
+        let urls = record["data"]?["resultJson"]?.unwrappingEmbeddedJSON["resultUrls"]
+        #expect(urls?.arrayValue?.first?.stringValue?.hasSuffix(".mp4") == true)
+    }
+}

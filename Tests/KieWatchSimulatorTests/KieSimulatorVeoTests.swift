@@ -120,3 +120,35 @@ import Testing
         #expect(try await h.veoRecordInfo(market) == KieFixtures.recordInfoUnknown)
     }
 }
+
+@Suite struct KieSimulatorVeoExtrasTests {
+    @Test func veo3LiteIsAcceptedAndTheDefaultModelIsVeo3Fast() async throws {
+        let h = Harness()
+        let lite = await h.request("POST", "/api/v1/veo/generate", body: #"{"prompt":"x","model":"veo3_lite"}"#)
+        #expect(lite.code == 200)
+        let plain = await h.request("POST", "/api/v1/veo/generate", body: #"{"prompt":"x"}"#)
+        #expect(plain.code == 200)
+        #expect(h.simulator.snapshot().tasksCreated == ["veo3_lite": 1, "veo3_fast": 1])
+    }
+
+    @Test func the1080pVideoIsProcessingUntilTheTaskSucceedsThenItsURL() async throws {
+        let h = Harness()
+        let id = try #require(await h.createVeo())
+        let running = await h.request("GET", "/api/v1/veo/get-1080p-video?taskId=\(id)&index=0")
+        #expect(running.code == 400)
+        await h.advance(millis: 30 * 60_000)
+        let done = try #require(await h.request("GET", "/api/v1/veo/get-1080p-video?taskId=\(id)&index=0").json)
+        #expect(done["code"] == 200)
+        #expect(done["data"]?["resultUrl"]?.stringValue?.hasSuffix("\(id)-1080p.mp4") == true)
+        #expect(await h.request("GET", "/api/v1/veo/get-1080p-video?taskId=\(id)&index=x").code == 422)
+        #expect(await h.request("GET", "/api/v1/veo/get-1080p-video?taskId=veo_task_unknown").code == 422)
+        #expect(await h.request("GET", "/api/v1/veo/get-1080p-video?taskId=\(id)", key: nil).code == 401)
+    }
+
+    @Test func aFailedTaskHasNo1080pVideo() async throws {
+        let h = Harness { $0.failureRate = 1 }
+        let id = try #require(await h.createVeo())
+        await h.advance(millis: 30 * 60_000)
+        #expect(await h.request("GET", "/api/v1/veo/get-1080p-video?taskId=\(id)").code == 422)
+    }
+}

@@ -75,7 +75,10 @@ struct ProxyHandler: Sendable {
         let base = endpoint == .upload ? config.uploadUpstream : config.upstream
         var call = APICallRecord.sending(
             endpoint, method: request.method, path: request.target, model: create?.model,
-            taskID: request.queryItem("taskId"), requestBytes: request.body.count, at: now)
+            taskID: KieWire.referencedTaskId(
+                queryTaskId: request.queryItem("taskId"),
+                body: endpoint == .other && request.path.hasPrefix("/api/") ? request.body : []),
+            requestBytes: request.body.count, at: now)
 
         let response: HTTPResponse
         do {
@@ -97,8 +100,13 @@ struct ProxyHandler: Sendable {
         } else if let route, let code = envelope?.code, code != 200 {
             await recordRefusedCreate(route: route, call: call)
         } else if endpoint.reportsStatus, let family = endpoint.family {
-            let report = envelope.flatMap { env in env.code == 200 ? try? KieWire.record(env.data, family: family) : nil }
+            let report = envelope.flatMap {
+                KieWire.statusAnswer($0, httpStatus: response.status, family: family, taskId: call.taskID).report
+            }
             await recordStatus(report: report, call: call, now: now)
+        } else if call.taskID != nil {
+            // A call about a task (Veo 1080p, 4K, extend, ...): recorded with the stored task's model.
+            await recordStatus(report: nil, call: call, now: now)
         } else {
             if !context.writer.record(call) { context.storeFailed("api_call", StoreQueueFull()) }
             observe(call)

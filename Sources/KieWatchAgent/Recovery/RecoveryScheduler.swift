@@ -106,6 +106,13 @@ final class RecoveryScheduler: Sendable {
         return reports
     }
 
+    /// A status poll for `replay` (a finished task whose callback never came), under the
+    /// same rate limit; not recorded here. nil when the agent's stop cut it.
+    func pollForReplay(_ task: TaskRecord) async -> (TaskWrites.PollResult, APICallRecord)? {
+        await waitForToken()
+        return await fetchStatus(task)
+    }
+
     private func waitForToken() async {
         while !bucket.tryAcquire() {
             let wait = max(1, bucket.millisUntilAvailable())
@@ -143,7 +150,11 @@ final class RecoveryScheduler: Sendable {
             missedCounted: outcome.missed, relayQueued: outcome.missed && updated.callbackURL != nil)
         switch pollResult {
         case .error(let message): report.detail = message
+        case .notFound where result == .stillRunning:
+            report.detail = "Kie does not show the task yet (create and status are not instantly consistent)"
         case .notFound: report.detail = "Kie has no such task (recordInfo is null)"
+        case .terminal(let found, _) where found.state == .fail:
+            report.detail = "failed: " + [found.failCode, found.failMessage].compactMap { $0 }.joined(separator: " ")
         case .terminal, .running: report.detail = outcome.gaveUp ? "gave up after the recovery limit" : nil
         }
         if result == .recovered {
@@ -181,15 +192,13 @@ final class RecoveryScheduler: Sendable {
         let envelope = KieEnvelope(body: response.body)
         call.answered(response, envelope: envelope, started: started)
         guard let envelope else { return (.error("HTTP \(response.status), body is not JSON"), call) }
-        if KieWire.isUnknownTask(envelope) { return (.notFound, call) }
-        guard call.outcome == .ok else {
-            return (.error("code \(envelope.code.map(String.init) ?? "?"): \(envelope.message ?? "")"), call)
-        }
-        do {
-            let report = try KieWire.record(envelope.data, family: task.family)
+        switch KieWire.statusAnswer(envelope, httpStatus: response.status, family: task.family, taskId: task.taskID) {
+        case .report(let report):
             return report.state.isTerminal ? (.terminal(report, statusData: envelope.data), call) : (.running(report), call)
-        } catch {
-            return (.error("unreadable status answer: \(error)"), call)
+        case .unknownTask:
+            return (.notFound, call)
+        case .error(let message):
+            return (.error(message), call)
         }
     }
 }

@@ -207,7 +207,9 @@ enum TaskWrites {
         var outcome = RecoveryOutcome()
         let detail: String?
         switch poll {
-        case .terminal(let report, let statusData):
+        case .terminal(var report, let statusData):
+            // A 501/408 answer may carry no record: the callback still names the task's model.
+            if report.model == nil, task.model != TaskLifecycle.unknownModel { report.model = task.model }
             outcome.finished = TaskLifecycle.apply(report, to: &task, source: .recovery, now: now).becameTerminal
             task.recoveredAt = now
             task.missed = task.expectsCallback
@@ -223,6 +225,10 @@ enum TaskWrites {
             _ = TaskLifecycle.apply(report, to: &task, source: .recovery, now: now)
             outcome.result = .stillRunning
             detail = report.state.rawValue
+        case .notFound where cadence.isYoung(task, now: now):
+            // Kie's create and status are not instantly consistent: not found yet, poll again.
+            outcome.result = .stillRunning
+            detail = "not found yet (created \((now - task.createdAt) / 1000)s ago)"
         case .notFound:
             outcome.result = .notFound
             detail = "recordInfo is null"
