@@ -59,20 +59,20 @@ import Testing
         let h = try AgentHarness()
         let headers: HTTPHeaders = ["Authorization": "Bearer k", "Content-Type": "application/json"]
         let bare: JSONValue = ["prompt": "a city", "callBackUrl": "https://app.example/hooks/veo"]
-        let created = await h.agent.router.handle(
+        let created = await h.agent.router.serve(
             HTTPRequest(method: "POST", target: "/api/v1/veo/generate", headers: headers, body: bare.serializedBytes()))
         let id = try #require(KieEnvelope(body: created.body).flatMap(KieWire.createdTaskId))
         #expect(try h.task(id)?.model == "veo3_fast")
         let lite = try await h.createVeo(model: "veo3_lite")
         #expect(try h.task(lite)?.model == "veo3_lite")
         await h.advance(seconds: 600)
-        _ = await h.agent.router.handle(
+        _ = await h.agent.router.serve(
             HTTPRequest(method: "GET", target: "/api/v1/veo/get-1080p-video?taskId=\(lite)&index=0", headers: headers))
         let fourK: JSONValue = ["taskId": .string(id), "index": 0]
-        _ = await h.agent.router.handle(
+        _ = await h.agent.router.serve(
             HTTPRequest(method: "POST", target: "/api/v1/veo/get-4k-video", headers: headers, body: fourK.serializedBytes()))
         let download: JSONValue = ["url": "https://tempfile.kie-simulator.invalid/videos/x.mp4"]
-        _ = await h.agent.router.handle(
+        _ = await h.agent.router.serve(
             HTTPRequest(method: "POST", target: "/api/v1/common/download-url", headers: headers, body: download.serializedBytes()))
         try await h.agent.flush()
         let rows = try h.reader().db.rows("SELECT path, model, task_id FROM api_calls WHERE endpoint = 'other' ORDER BY id")
