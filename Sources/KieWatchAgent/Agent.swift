@@ -100,14 +100,8 @@ public final class Agent: AgentActions, Sendable {
 
     /// Seeds learned deadlines with the most recent completion times per model.
     private static func learnDeadlines(_ policy: DeadlinePolicy, from reader: StoreReader) throws {
-        let rows = try reader.db.rows(
-            """
-            SELECT model, coalesce(completed_at, finished_at) - created_at FROM tasks
-            WHERE state IN ('success', 'fail') AND finished_at IS NOT NULL
-            ORDER BY finished_at DESC LIMIT 20000
-            """)
-        for row in rows.reversed() {
-            if let model = row[0].string, let ms = row[1].int64 { policy.observe(model: model, durationMillis: ms) }
+        for finished in try reader.recentTaskDurations().reversed() {
+            policy.observe(model: finished.model, durationMillis: finished.durationMillis)
         }
     }
 

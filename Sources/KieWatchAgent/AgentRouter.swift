@@ -18,7 +18,7 @@ public struct AgentRouter: HTTPHandler {
 
     /// Webhook deliveries are answered from the event loop and the writer thread, without a
     /// task each: at thousands per second the hops through the task pool cost more than the
-    /// work. Everything else goes to `handle`.
+    /// work. This is their only path; everything else goes to `handle`.
     public func handleInline(_ request: HTTPRequest, responder: InlineResponder) -> Bool {
         guard request.method == "POST", let target = Self.webhookTarget(request.path) else { return false }
         webhooks.receive(request, family: target.family, token: target.token, responder: responder)
@@ -43,9 +43,10 @@ public struct AgentRouter: HTTPHandler {
     public func handle(_ request: HTTPRequest) async -> HTTPResponse {
         let path = request.path
         if path.hasPrefix("/api/") { return await proxy.handle(request) }
-        if let target = Self.webhookTarget(path) {
+        if Self.webhookTarget(path) != nil {
             guard request.method == "POST" else { return methodNotAllowed("POST") }
-            return await webhooks.handle(request, family: target.family, token: target.token)
+            // The server offers every request to `handleInline` first, which takes these.
+            return .kieError(code: 500, msg: "kiewatch: webhook deliveries are answered inline only", status: 500)
         }
         switch path {
         case "/metrics":

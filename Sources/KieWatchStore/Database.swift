@@ -17,7 +17,7 @@ package final class Database {
     package let mode: Mode
     package let handle: OpaquePointer
     private var statementCache: [String: Statement] = [:]
-    private var slotCache: [Statement?] = []
+    private var slotCache = [Statement?](repeating: nil, count: StatementSlot.allCases.count)
 
     /// Process-wide SQLite settings, applied once before the first connection initializes the
     /// library: allocation statistics off, since kiewatch reads none of them and keeping them
@@ -130,15 +130,12 @@ package final class Database {
     /// every parameter each time). An array index instead of hashing the SQL text per row.
     @inline(__always)
     package func statement(_ slot: StatementSlot) throws -> Statement {
-        if slot.index < slotCache.count, let statement = slotCache[slot.index] {
+        if let statement = slotCache[slot.rawValue] {
             statement.reset()
             return statement
         }
         let statement = try prepare(slot.sql, persistent: true)
-        if slotCache.count <= slot.index {
-            slotCache += [Statement?](repeating: nil, count: slot.index + 1 - slotCache.count)
-        }
-        slotCache[slot.index] = statement
+        slotCache[slot.rawValue] = statement
         return statement
     }
 
@@ -177,10 +174,4 @@ package final class Database {
     package var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
     /// False when SQLite rolled a transaction back on its own (SQLITE_FULL, I/O errors).
     package var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
-}
-
-/// A statement on a hot path (one per recorded row), cached by a fixed index.
-package struct StatementSlot: Sendable {
-    package let index: Int
-    package let sql: String
 }

@@ -16,11 +16,9 @@ package enum RecordSQL {
         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
         """
 
-    static let insertCallSlot = StatementSlot(index: 0, sql: insertCall)
-
     @inline(__always)
     static func insert(_ call: APICallRecord, into db: Database) throws -> Int64 {
-        let s = try db.statement(insertCallSlot)
+        let s = try db.statement(.insertCall)
         defer { s.reset() }
         try s.bind(call.ts, at: 1)
         try s.bind(call.endpoint.rawValue, at: 2)
@@ -47,10 +45,8 @@ package enum RecordSQL {
         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
         """
 
-    static let insertWebhookSlot = StatementSlot(index: 1, sql: insertWebhook)
-
     static func insert(_ webhook: WebhookRecord, into db: Database) throws -> Int64 {
-        let s = try db.statement(insertWebhookSlot)
+        let s = try db.statement(.insertWebhook)
         defer { s.reset() }
         try s.bind(webhook.ts, at: 1)
         try s.bind(webhook.family.rawValue, at: 2)
@@ -109,11 +105,8 @@ package enum RecordSQL {
             missed = excluded.missed, gave_up_at = excluded.gave_up_at
         """
 
-    static let selectTaskSlot = StatementSlot(index: 3, sql: selectTask)
-    static let upsertTaskSlot = StatementSlot(index: 4, sql: upsertTask)
-
     static func upsert(_ t: TaskRecord, into db: Database) throws {
-        let s = try db.statement(upsertTaskSlot)
+        let s = try db.statement(.upsertTask)
         defer { s.reset() }
         try s.bind(t.taskID, at: 1)
         try s.bind(t.family.rawValue, at: 2)
@@ -214,7 +207,7 @@ package enum RecordSQL {
 
 
     static func task(id: String, in db: Database) throws -> TaskRecord? {
-        let s = try db.statement(selectTaskSlot)
+        let s = try db.statement(.selectTask)
         defer { s.reset() }
         try s.bind(id, at: 1)
         return try s.step() ? task(from: s) : nil
@@ -244,16 +237,21 @@ package enum RecordSQL {
         ORDER BY coalesce(next_poll_at, deadline_at) LIMIT ?2
         """
 
+    /// The 20,000 most recently finished tasks, newest first, with their create-to-done time in ms.
+    static let selectRecentDurations = """
+        SELECT model, coalesce(completed_at, finished_at) - created_at FROM tasks
+        WHERE state IN ('success', 'fail') AND finished_at IS NOT NULL
+        ORDER BY finished_at DESC LIMIT 20000
+        """
+
     // MARK: recoveries
 
     static let insertRecovery = """
         INSERT INTO recoveries(ts, task_id, model, result, detail) VALUES (?1, ?2, ?3, ?4, ?5)
         """
 
-    static let insertRecoverySlot = StatementSlot(index: 2, sql: insertRecovery)
-
     static func insert(_ r: RecoveryRecord, into db: Database) throws -> Int64 {
-        let s = try db.statement(insertRecoverySlot)
+        let s = try db.statement(.insertRecovery)
         defer { s.reset() }
         try s.bind(r.ts, at: 1)
         try s.bind(r.taskID, at: 2)

@@ -37,6 +37,14 @@ package final class StoreReader {
                            RecordSQL.task(from:))
     }
 
+    /// How long the 20,000 most recently finished tasks took, create to Kie's completion (else
+    /// to when kiewatch learned it), newest first: what learned deadlines are seeded from.
+    package func recentTaskDurations() throws -> [TaskDuration] {
+        try RecordSQL.list(RecordSQL.selectRecentDurations, [], in: db) { s in
+            TaskDuration(model: s.string(at: 0), durationMillis: s.int64(at: 1))
+        }
+    }
+
     // MARK: Relay outbox
 
     /// Pending relays whose next attempt is due at or before `now`, most overdue first.
@@ -142,31 +150,10 @@ package final class StoreReader {
     }
 }
 
-extension StoreReader {
-    /// Every running total (`totals`): what the counters are restored from at start.
-    package func runningTotals() throws -> [RunningTotal] {
-        try RecordSQL.list(
-            "SELECT counter, endpoint, model, code, result, value, first_at FROM totals ORDER BY 1, 2, 3, 4, 5", [],
-            in: db
-        ) { s in
-            RunningTotal(
-                counter: TotalCounter(rawValue: s.string(at: 0)), endpoint: s.string(at: 1), model: s.string(at: 2),
-                code: s.string(at: 3), result: s.string(at: 4), value: s.double(at: 5), firstAt: s.int64(at: 6))
-        }
-    }
-}
-
-/// One running total: a counter's value for one label set since `firstAt`, kept through
-/// retention. Dimensions a counter does not have are `""`; so is a missing model.
-package struct RunningTotal: Sendable, Equatable {
-    /// nil for a counter this build does not know (a newer build wrote it).
-    package var counter: TotalCounter?
-    package var endpoint: String
+/// How long one finished task took (`StoreReader.recentTaskDurations`).
+package struct TaskDuration: Sendable, Equatable {
     package var model: String
-    package var code: String
-    package var result: String
-    package var value: Double
-    package var firstAt: EpochMillis
+    package var durationMillis: Int64
 }
 
 /// API calls for one (endpoint, model, code) over a window, from `call_rollup`.

@@ -305,7 +305,7 @@ package final class StoreWriter: Sendable {
         let needsTransaction = writes > 0
         var droppedAlone = 0      // records whose own insert failed (already counted)
         do {
-            if needsTransaction { try db.statement(TransactionSQL.begin).execute() }
+            if needsTransaction { try db.statement(.begin).execute() }
             for (index, item) in batch.enumerated() {
                 switch item {
                 case .call(let call):
@@ -335,7 +335,7 @@ package final class StoreWriter: Sendable {
             if needsTransaction {
                 let openTaskChanges = owned.rollups.takeOpenTasks()
                 try owned.rollups.write(to: db)
-                try db.statement(TransactionSQL.commit).execute()
+                try db.statement(.commit).execute()
                 batchCounter.add(1, ordering: .relaxed)
                 publish(openTaskChanges: openTaskChanges)
             }
@@ -381,18 +381,18 @@ package final class StoreWriter: Sendable {
             return 0
         }
         let db = owned.db!
-        try db.statement(TransactionSQL.savepoint).execute()
+        try db.statement(.savepoint).execute()
         do {
             try insert()
             owned.itemRollups.removeAll()
             rollup(&owned.itemRollups)
             try owned.itemRollups.write(to: db)
-            try db.statement(TransactionSQL.release).execute()
+            try db.statement(.release).execute()
             return 0
         } catch {
             guard db.isInTransaction else { throw error }
-            try db.statement(TransactionSQL.rollbackToSavepoint).execute()
-            try db.statement(TransactionSQL.release).execute()
+            try db.statement(.rollbackToSavepoint).execute()
+            try db.statement(.release).execute()
             droppedCounter.add(1, ordering: .relaxed)
             report(error as? StoreError ?? StoreError(kind: .sqlite, message: "record insert failed: \(error)"))
             return 1
@@ -412,7 +412,7 @@ package final class StoreWriter: Sendable {
             context.rollups.apply(to: &owned.rollups)
             return done
         }
-        try db.statement(TransactionSQL.savepoint).execute()
+        try db.statement(.savepoint).execute()
         do {
             let done = try job.run(context)
             owned.itemRollups.removeAll()
@@ -421,13 +421,13 @@ package final class StoreWriter: Sendable {
             // Open-task changes are published after the COMMIT: they join the batch's, and
             // only once this job's SAVEPOINT is released.
             let openTaskChanges = owned.itemRollups.takeOpenTasks()
-            try db.statement(TransactionSQL.release).execute()
+            try db.statement(.release).execute()
             for (model, delta) in openTaskChanges { owned.rollups.openTasks(model: model, delta: delta) }
             return done
         } catch {
             guard db.isInTransaction else { throw error }
-            try db.statement(TransactionSQL.rollbackToSavepoint).execute()
-            try db.statement(TransactionSQL.release).execute()
+            try db.statement(.rollbackToSavepoint).execute()
+            try db.statement(.release).execute()
             job.fail(error)
             return nil
         }
@@ -436,7 +436,7 @@ package final class StoreWriter: Sendable {
     private func rollback(_ db: Database) {
         guard db.isInTransaction else { return }
         do {
-            try db.statement(TransactionSQL.rollback).execute()
+            try db.statement(.rollback).execute()
         } catch {
             report(error as? StoreError ?? StoreError(kind: .sqlite, message: "rollback failed: \(error)"))
         }
@@ -510,14 +510,4 @@ private final class WriterThreadState: @unchecked Sendable {
         context = nil
         db = nil
     }
-}
-
-/// The writer's transaction statements, prepared once each (no SQL hashing per job).
-private enum TransactionSQL {
-    static let begin = StatementSlot(index: 10, sql: "BEGIN IMMEDIATE")
-    static let commit = StatementSlot(index: 11, sql: "COMMIT")
-    static let rollback = StatementSlot(index: 12, sql: "ROLLBACK")
-    static let savepoint = StatementSlot(index: 13, sql: "SAVEPOINT kw_job")
-    static let release = StatementSlot(index: 14, sql: "RELEASE kw_job")
-    static let rollbackToSavepoint = StatementSlot(index: 15, sql: "ROLLBACK TO kw_job")
 }

@@ -41,7 +41,7 @@ final class RouterCallbackSender: CallbackSender {
         }
         var h = headers
         h.set("Content-Type", "application/json")
-        let response = await handler.handle(HTTPRequest(method: "POST", target: parsed.pathAndQuery, headers: h, body: body))
+        let response = await handler.serve(HTTPRequest(method: "POST", target: parsed.pathAndQuery, headers: h, body: body))
         return .status(response.status)
     }
 }
@@ -156,7 +156,7 @@ final class AgentHarness {
     }
 
     private func create(path: String, body: JSONValue) async throws -> String {
-        let response = await agent.router.handle(
+        let response = await agent.router.serve(
             HTTPRequest(
                 method: "POST", target: path,
                 headers: ["Authorization": "Bearer app-key", "Content-Type": "application/json"],

@@ -22,12 +22,33 @@ import Testing
     }
 
     func post(_ h: AgentHarness, _ target: String, body: String) async -> HTTPResponse {
-        await h.agent.router.handle(
+        await h.agent.router.serve(
             HTTPRequest(method: "POST", target: target, headers: ["Authorization": "Bearer app-key"], body: Array(body.utf8)))
     }
 
     func marketCallback(_ id: String) -> String {
         #"{"code":200,"msg":"Playground task completed successfully.","data":{"taskId":"\#(id)","model":"\#(Self.model)","state":"success","resultJson":"{\"resultUrls\":[\"u\"]}","completeTime":1767225600000}}"#
+    }
+
+    // MARK: One webhook path
+
+    /// A delivery has one path, the one the server offers every request first: `handleInline`.
+    /// `handle` (the task-per-request path) records none, so no test can pass through a path
+    /// production never runs.
+    @Test func deliveriesAreAnsweredInlineOnly() async throws {
+        let h = try AgentHarness()
+        let router = h.agent.router
+        let target = "/webhooks/kie?secret=\(AgentHarness.callbackSecret)"
+        let delivery = HTTPRequest(method: "POST", target: target, body: Array(marketCallback("t-1").utf8))
+        #expect(await router.handle(delivery).status == 500)
+        try await h.agent.flush()
+        #expect(try h.reader().count(of: "webhooks") == 0)
+        // Only POSTs are taken inline; another method gets its 405 from `handle`.
+        let get = HTTPRequest(method: "GET", target: target)
+        #expect(!router.handleInline(get, responder: InlineResponder { _ in Issue.record("answered inline") }))
+        #expect(await router.serve(get).status == 405)
+        #expect(await router.serve(delivery).status == 200)
+        #expect(try h.reader().webhookRows(taskID: "t-1").map(\.result) == ["unknown_task"])
     }
 
     // MARK: The URL Kie gets

@@ -39,7 +39,7 @@ import Testing
         let id = try await h.createMarket(model: "sora-2-text-to-video", callback: false)
         #expect(try h.task(id)?.expectsCallback == false)
         await h.advance(seconds: 900)
-        let response = await h.agent.router.handle(
+        let response = await h.agent.router.serve(
             HTTPRequest(method: "GET", target: "/api/v1/jobs/recordInfo?taskId=\(id)", headers: ["Authorization": "Bearer k"]))
         #expect(response.status == 200)
         let task = try #require(try h.task(id))
@@ -59,20 +59,20 @@ import Testing
         let h = try AgentHarness()
         let headers: HTTPHeaders = ["Authorization": "Bearer k", "Content-Type": "application/json"]
         let bare: JSONValue = ["prompt": "a city", "callBackUrl": "https://app.example/hooks/veo"]
-        let created = await h.agent.router.handle(
+        let created = await h.agent.router.serve(
             HTTPRequest(method: "POST", target: "/api/v1/veo/generate", headers: headers, body: bare.serializedBytes()))
         let id = try #require(KieEnvelope(body: created.body).flatMap(KieWire.createdTaskId))
         #expect(try h.task(id)?.model == "veo3_fast")
         let lite = try await h.createVeo(model: "veo3_lite")
         #expect(try h.task(lite)?.model == "veo3_lite")
         await h.advance(seconds: 600)
-        _ = await h.agent.router.handle(
+        _ = await h.agent.router.serve(
             HTTPRequest(method: "GET", target: "/api/v1/veo/get-1080p-video?taskId=\(lite)&index=0", headers: headers))
         let fourK: JSONValue = ["taskId": .string(id), "index": 0]
-        _ = await h.agent.router.handle(
+        _ = await h.agent.router.serve(
             HTTPRequest(method: "POST", target: "/api/v1/veo/get-4k-video", headers: headers, body: fourK.serializedBytes()))
         let download: JSONValue = ["url": "https://tempfile.kie-simulator.invalid/videos/x.mp4"]
-        _ = await h.agent.router.handle(
+        _ = await h.agent.router.serve(
             HTTPRequest(method: "POST", target: "/api/v1/common/download-url", headers: headers, body: download.serializedBytes()))
         try await h.agent.flush()
         let rows = try h.reader().db.rows("SELECT path, model, task_id FROM api_calls WHERE endpoint = 'other' ORDER BY id")
@@ -87,7 +87,7 @@ import Testing
 
     @Test func errorsInTheBodyAreRecordedAsErrors() async throws {
         let h = try AgentHarness(simulator: { $0.acceptedKeys = ["good"] })
-        let response = await h.agent.router.handle(
+        let response = await h.agent.router.serve(
             HTTPRequest(method: "GET", target: "/api/v1/chat/credit", headers: ["Authorization": "Bearer bad"]))
         #expect(response.status == 200)
         try await h.agent.flush()
@@ -100,18 +100,47 @@ import Testing
     @Test func unreachableUpstreamGetsAKieShapedAnswer() async throws {
         let h = try AgentHarness()
         h.upstream.failure.withLock { $0 = .connectFailed(errno: 111, message: "connection refused") }
-        let refused = await h.agent.router.handle(
+        let refused = await h.agent.router.serve(
             HTTPRequest(method: "POST", target: "/api/v1/jobs/createTask", body: Array(#"{"model":"x"}"#.utf8)))
         #expect(refused.status == 502)
         #expect(KieEnvelope(body: refused.body)?.code == 502)
         h.upstream.failure.withLock { $0 = .timeout }
-        let slow = await h.agent.router.handle(HTTPRequest(method: "GET", target: "/api/v1/jobs/recordInfo?taskId=abc"))
+        let slow = await h.agent.router.serve(HTTPRequest(method: "GET", target: "/api/v1/jobs/recordInfo?taskId=abc"))
         #expect(slow.status == 504)
         #expect(KieEnvelope(body: slow.body)?.code == 504)
         try await h.agent.flush()
         let outcomes = try h.reader().db.rows("SELECT outcome, http_status FROM api_calls ORDER BY id").map { $0[0].string ?? "" }
         #expect(outcomes == ["error", "timeout"])
         #expect(try h.reader().count(of: "tasks") == 0)
+    }
+
+    /// The proxy, the recovery poller and the credit check record their calls to Kie alike (one
+    /// builder: `APICallRecord.sending`, then `answered` or `failed`); only the proxy, when
+    /// Kie did not answer, records the status it answered the app with.
+    @Test func everyCallToKieIsRecordedAlike() async throws {
+        let h = try AgentHarness()
+        let id = try await h.createMarket()
+        h.upstream.failure.withLock { $0 = .timeout }
+        #expect(await h.agent.router.serve(HTTPRequest(method: "GET", target: "/api/v1/chat/credit")).status == 504)
+        #expect(await h.agent.checkCredits() == nil)
+        #expect(await h.agent.sync(taskID: id).result == .error)
+        h.upstream.failure.withLock { $0 = nil }
+        #expect(await h.agent.checkCredits() != nil)
+        try await h.agent.flush()
+        let rows = try h.reader().db.rows("""
+            SELECT endpoint, model, task_id, method, path, http_status, body_code, request_bytes, response_bytes > 0,
+                   outcome, error IS NOT NULL
+            FROM api_calls WHERE endpoint <> 'create_task' ORDER BY id
+            """)
+        let credit: [SQLValue] = [.text("credit"), .null, .null, .text("GET"), .text("/api/v1/chat/credit")]
+        #expect(rows == [
+            credit + [.integer(504), .integer(504), .integer(0), .integer(0), .text("timeout"), .integer(1)],
+            credit + [.integer(0), .null, .integer(0), .integer(0), .text("timeout"), .integer(1)],
+            [.text("record_info"), .text("kling-2.6/text-to-video"), .text(id), .text("GET"),
+             .text("/api/v1/jobs/recordInfo?taskId=\(id)"), .integer(0), .null, .integer(0), .integer(0), .text("timeout"),
+             .integer(1)],
+            credit + [.integer(200), .integer(200), .integer(0), .integer(1), .text("ok"), .integer(0)],
+        ])
     }
 
     @Test func theAppsAuthorizationIsForwardedButNeverStored() async throws {
@@ -132,7 +161,7 @@ import Testing
 @Suite struct WebhookTests {
     func post(_ h: AgentHarness, family: String = "kie", query: String = "?secret=\(AgentHarness.callbackSecret)",
               headers: HTTPHeaders = [:], body: String) async -> HTTPResponse {
-        await h.agent.router.handle(
+        await h.agent.router.serve(
             HTTPRequest(method: "POST", target: "/webhooks/\(family)\(query)", headers: headers, body: Array(body.utf8)))
     }
 

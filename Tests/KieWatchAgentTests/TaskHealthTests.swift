@@ -279,6 +279,26 @@ import Testing
         #expect(h.agent.deadline(for: "wan/2-6-text-to-video") == choice)
     }
 
+    /// The relay gauges come from the store on every refresh, and the time of the last accepted
+    /// webhook is restored from it at start: a restart shows the same figures.
+    @Test func relayGaugesAndLastWebhookComeFromTheStore() async throws {
+        let h = try AgentHarness()
+        h.app.down.store(true, ordering: .relaxed)
+        let id = try await h.createMarket()
+        await h.advance(seconds: 10 * 60)
+        let accepted = try #require(try h.reader().webhookRows(taskID: id).first { $0.result == "accepted" })
+        let queued = try #require(try h.reader().relays(taskID: id).first)
+        #expect(queued.state == "pending")
+        for restarted in [false, true] {
+            if restarted { try await h.restart() }
+            h.agent.refreshGauges()
+            let m = h.agent.metrics
+            #expect(m.relayQueueDepth.labels().value == 1, "restarted: \(restarted)")
+            #expect(m.relayOldestPending.labels().value == Double(h.clock.now() - queued.createdAt) / 1000)
+            #expect(m.lastWebhookReceived.labels().value == Double(accepted.ts) / 1000, "restarted: \(restarted)")
+        }
+    }
+
     @Test func creditsFromCallbacksAndChecks() async throws {
         let h = try AgentHarness(simulator: { $0.initialCredits = 5000; $0.legacyPayloadRate = 1 })
         _ = try await h.createMarket()
@@ -333,7 +353,7 @@ import Testing
         for _ in 0..<10 { _ = try await h.createMarket() }
         await h.advance(seconds: 600)
         // Rejected deliveries have no model: counted under "unknown" before and after.
-        let unauthorized = await h.agent.router.handle(
+        let unauthorized = await h.agent.router.serve(
             HTTPRequest(method: "POST", target: "/webhooks/kie?secret=wrong", body: Array(#"{"code":200}"#.utf8)))
         #expect(unauthorized.status == 401)
         try await h.agent.flush()
@@ -376,7 +396,7 @@ import Testing
         h.app.down.store(true, ordering: .relaxed)  // failed and given-up relays too
         for _ in 0..<10 { _ = try await h.createMarket() }
         await h.runLoops(seconds: 1_200)
-        _ = await h.agent.router.handle(
+        _ = await h.agent.router.serve(
             HTTPRequest(method: "POST", target: "/webhooks/kie?secret=wrong", body: Array(#"{"code":200}"#.utf8)))
         try await h.agent.flush()
         let live = Self.counters(h).filter { !Self.isCreated($0) }
@@ -408,7 +428,7 @@ import Testing
     func run(_ h: AgentHarness, seconds: Int, step: Int = 5) async { await h.runLoops(seconds: seconds, step: step) }
 
     func poll(_ h: AgentHarness, _ id: String) async -> HTTPResponse {
-        await h.agent.router.handle(
+        await h.agent.router.serve(
             HTTPRequest(method: "GET", target: "/api/v1/jobs/recordInfo?taskId=\(id)", headers: ["Authorization": "Bearer k"]))
     }
 

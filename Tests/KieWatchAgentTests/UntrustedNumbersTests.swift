@@ -2,6 +2,7 @@ import KieWatchAgent
 import KieWatchCore
 import KieWatchHTTP
 import KieWatchStore
+import KieWatchTestSupport
 import Testing
 
 /// Numbers from outside (headers, callback and status bodies) through the real agent: none may
@@ -9,7 +10,7 @@ import Testing
 /// (issue 18, points 1, 2 and 4).
 @Suite struct UntrustedNumbersTests {
     func post(_ router: AgentRouter, headers: HTTPHeaders = [:], body: String) async -> HTTPResponse {
-        await router.handle(
+        await router.serve(
             HTTPRequest(method: "POST", target: "/webhooks/kie?secret=\(AgentHarness.callbackSecret)", headers: headers,
                         body: Array(body.utf8)))
     }
@@ -76,7 +77,7 @@ import Testing
                 ]])
             }
         }
-        let status = await h.agent.router.handle(
+        let status = await h.agent.router.serve(
             HTTPRequest(method: "GET", target: "/api/v1/jobs/recordInfo?taskId=\(polled)", headers: ["Authorization": "Bearer k"]))
         #expect(status.status == 200)
         #expect(try h.task(polled)?.state == .success)

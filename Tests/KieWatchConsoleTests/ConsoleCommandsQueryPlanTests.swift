@@ -13,20 +13,17 @@ struct ConsoleCommandsQueryPlanTests {
     }
 
     @Test(arguments: [
-        (ConsoleQueries.selectCallsForTask, "SEARCH api_calls USING INDEX api_calls_task"),
-        ("SELECT \(ConsoleQueries.webhookColumns) FROM webhooks WHERE task_id = ?1 ORDER BY ts, id",
-         "SEARCH webhooks USING INDEX webhooks_task"),
-        (ConsoleQueries.selectWebhookRollup, "SEARCH webhook_rollup USING PRIMARY KEY (minute>? AND minute<?)"),
-        (ConsoleQueries.selectCallErrors, "SEARCH call_rollup USING PRIMARY KEY (minute>? AND minute<?)"),
-        (ConsoleQueries.selectLastFailure, "SEARCH api_calls USING INDEX api_calls_ts (ts>? AND ts<?)"),
-        (ConsoleQueries.selectStaleSummary, "USING COVERING INDEX tasks_open_deadline_callback (deadline_at<?)"),
-        (ConsoleQueries.selectCallCounts, "SEARCH call_rollup USING PRIMARY KEY (minute>? AND minute<?)"),
-        (ConsoleQueries.selectCreateLatency, "SEARCH call_rollup USING PRIMARY KEY (minute>? AND minute<?)"),
-        ("SELECT count(*) FROM relay_outbox WHERE state = 'gave_up' AND created_at >= ?1",
-         "USING COVERING INDEX relay_outbox_state_created (state=? AND created_at>?)"),
-        ("SELECT (SELECT min(id) FROM api_calls), (SELECT max(id) FROM api_calls)", "SEARCH api_calls"),
-        ("SELECT task_id FROM tasks WHERE task_id >= ?1 AND task_id < ?2 ORDER BY task_id LIMIT ?3",
-         "SEARCH tasks USING PRIMARY KEY (task_id>? AND task_id<?)"),
+        (ConsoleSQL.selectCallsForTask, "SEARCH api_calls USING INDEX api_calls_task"),
+        (ConsoleSQL.selectWebhooksForTask, "SEARCH webhooks USING INDEX webhooks_task"),
+        (ConsoleSQL.selectWebhookRollup, "SEARCH webhook_rollup USING PRIMARY KEY (minute>? AND minute<?)"),
+        (ConsoleSQL.selectCallErrors, "SEARCH call_rollup USING PRIMARY KEY (minute>? AND minute<?)"),
+        (ConsoleSQL.selectLastFailure, "SEARCH api_calls USING INDEX api_calls_ts (ts>? AND ts<?)"),
+        (ConsoleSQL.selectStaleSummary, "USING COVERING INDEX tasks_open_deadline_callback (deadline_at<?)"),
+        (ConsoleSQL.selectCallCounts, "SEARCH call_rollup USING PRIMARY KEY (minute>? AND minute<?)"),
+        (ConsoleSQL.selectCreateLatency, "SEARCH call_rollup USING PRIMARY KEY (minute>? AND minute<?)"),
+        (ConsoleSQL.countGaveUpRelays, "USING COVERING INDEX relay_outbox_state_created (state=? AND created_at>?)"),
+        (ConsoleSQL.selectIDRange(of: "api_calls"), "SEARCH api_calls"),
+        (ConsoleSQL.selectTaskIDs, "SEARCH tasks USING PRIMARY KEY (task_id>? AND task_id<?)"),
     ])
     func usesAnIndex(sql: String, expected: String) async throws {
         let fixture = try await ConsoleFixture.make()
@@ -41,7 +38,7 @@ struct ConsoleCommandsQueryPlanTests {
     @Test func staleGaugeVisitsOnlyStaleTasks() async throws {
         let fixture = try await ConsoleFixture.make()
         let reader = try StoreReader(path: fixture.path)
-        let detail = try plan(reader, GaugeRefresher.selectStalePerModel)
+        let detail = try plan(reader, TelemetrySQL.selectStalePerModel)
         #expect(detail.hasPrefix("SEARCH tasks USING INDEX tasks_open_deadline_callback (deadline_at<?)"), "\(detail)")
     }
 }

@@ -46,6 +46,25 @@ struct DatabaseTests {
         #expect(rows[1] == [.integer(7), .null, .text(""), .blob([]), .integer(1), .text("text"), .text("blob")])
     }
 
+    /// Each hot-path slot holds its own statement: two slots sharing a cache entry would hand
+    /// one caller the other's SQL (an insert of a call run as a webhook insert).
+    @Test func everyStatementSlotHoldsItsOwnStatement() throws {
+        let tmp = try TemporaryDatabase()
+        let db = try Database(path: tmp.path, mode: .readWrite)
+        _ = try Schema.migrate(db, now: 0)
+        var prepared: [Statement] = []
+        for slot in StatementSlot.allCases {
+            let statement = try db.statement(slot)
+            #expect(statement.sql == slot.sql, "\(slot)")
+            #expect(!prepared.contains { $0 === statement }, "\(slot) shares a statement")
+            prepared.append(statement)
+        }
+        for (slot, first) in zip(StatementSlot.allCases, prepared) {
+            let again = try db.statement(slot)
+            #expect(again === first && again.sql == slot.sql, "\(slot) is prepared once and kept")
+        }
+    }
+
     @Test func errorsCarryCodeMessageAndSQL() throws {
         let tmp = try TemporaryDatabase()
         let db = try Database(path: tmp.path, mode: .readWrite)

@@ -74,6 +74,54 @@ struct StoreReaderTests {
         }
     }
 
+    /// What the gauges refresh and the agent restores at start, read by name.
+    @Test func gaugeAndStartupReads() async throws {
+        try await withTemporaryDatabase { path in
+            let writer = try openWriter(path)
+            try await writer.write { context in
+                try context.save(task("a", model: "veo3", deadlineAt: t0 - 1))
+                try context.save(task("b", model: "veo3", state: .generating, deadlineAt: t0))
+                try context.save(task("c", model: "kling", deadlineAt: t0 - 5))
+                try context.save(task("later", model: "kling", deadlineAt: t0 + 1))
+                var done = task("done", model: "kling", state: .success, createdAt: t0 - 90_000, deadlineAt: t0 - 5)
+                done.completedAt = t0 - 30_000
+                done.finishedAt = t0 - 20_000
+                try context.save(done)
+                var failed = task("failed", model: "veo3", state: .fail, createdAt: t0 - 50_000)
+                failed.finishedAt = t0 - 10_000  // no completion time from Kie: until kiewatch learned it
+                try context.save(failed)
+                try context.enqueueRelay(RelayOutboxItem(taskID: "a", url: "u", body: [1], createdAt: t0 - 10))
+                try context.enqueueRelay(RelayOutboxItem(taskID: "b", url: "u", body: [2], createdAt: t0 - 4))
+                try context.enqueueRelay(RelayOutboxItem(taskID: "c", url: "u", body: [3], createdAt: t0 - 20,
+                                                         state: .delivered))
+            }
+            for (ts, result) in [(t0 + 5, WebhookResult.accepted), (t0 + 9, .duplicate), (t0 + 2, .accepted)] {
+                writer.record(WebhookRecord(ts: ts, family: .veo, taskID: "a", auth: .ok, result: result, body: []))
+            }
+            await writer.close()
+            let reader = try StoreReader(path: path)
+            #expect(try reader.staleTaskCounts(now: t0) == ["veo3": 2, "kling": 1])
+            #expect(try reader.relayQueue() == RelayQueue(depth: 2, oldestCreatedAt: t0 - 10))
+            #expect(try reader.lastAcceptedWebhookAt() == t0 + 5)
+            #expect(try reader.recentTaskDurations() == [
+                TaskDuration(model: "veo3", durationMillis: 40_000), TaskDuration(model: "kling", durationMillis: 60_000),
+            ])
+            #expect(try reader.estimatedCount(of: "tasks") == TableCount(count: 6, estimated: false))
+            #expect(throws: StoreError.self) { try reader.estimatedCount(of: "sqlite_schema") }
+        }
+    }
+
+    @Test func gaugeReadsOfAnEmptyStore() async throws {
+        try await withTemporaryDatabase { path in
+            try await openWriter(path).close()
+            let reader = try StoreReader(path: path)
+            #expect(try reader.staleTaskCounts(now: t0).isEmpty)
+            #expect(try reader.relayQueue() == RelayQueue(depth: 0, oldestCreatedAt: nil))
+            #expect(try reader.lastAcceptedWebhookAt() == nil)
+            #expect(try reader.recentTaskDurations().isEmpty)
+        }
+    }
+
     @Test(arguments: [
         "INSERT INTO meta VALUES ('k', 'v', 0)",
         "UPDATE tasks SET state = 'fail'",

@@ -94,7 +94,7 @@ extension ConsoleCommands {
     /// `_complete PREFIX`: up to 20 task ids starting with PREFIX, one per line.
     func complete(_ arguments: ConsoleArguments, _ context: RenderContext) throws -> ConsoleOutput {
         let prefix = arguments.words.first ?? ""
-        let ids = try queries.taskIDs(prefix: prefix, limit: 20)
+        let ids = try reader.taskIDs(prefix: prefix, limit: 20)
         return ConsoleOutput(json: ["command": "_complete", "task_ids": .array(ids.map { .string($0) })],
                              text: ids.joined(separator: "\n"))
     }

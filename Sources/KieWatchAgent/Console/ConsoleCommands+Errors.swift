@@ -10,10 +10,10 @@ extension ConsoleCommands {
         try arguments.expectPositional(max: 1)
         _ = try arguments.filters(allowed: [])
         let window = try ConsoleArguments.window(arguments.positional.first, default: 3_600_000)
-        let (from, to) = ConsoleQueries.minutes(window: window, now: context.now)
+        let (from, to) = StoreReader.rollupMinutes(window: window, now: context.now)
 
         var groups: [String: ErrorGroup] = [:]
-        for row in try queries.callErrors(fromMinute: from, toMinute: to) {
+        for row in try reader.callErrors(fromMinute: from, toMinute: to) {
             var group = groups[row.code] ?? ErrorGroup(code: row.code)
             group.count += row.errors
             group.lastMinute = max(group.lastMinute, row.lastMinute)
@@ -22,13 +22,13 @@ extension ConsoleCommands {
         }
         var ordered = groups.values.sorted { ($0.count, $1.code) > ($1.count, $0.code) }
         for index in ordered.indices {
-            ordered[index].lastSeen = try queries.lastFailure(code: ordered[index].code, inMinute: ordered[index].lastMinute)
+            ordered[index].lastSeen = try reader.lastFailure(code: ordered[index].code, inMinute: ordered[index].lastMinute)
                 ?? ordered[index].lastMinute * 60_000
         }
 
         let refusedResults: [WebhookResult] = [.unauthorized, .malformed, .unknownTask]
         var refused: [String: ErrorGroup] = [:]
-        for row in try queries.webhookRollups(fromMinute: from, toMinute: to)
+        for row in try reader.webhookRollups(fromMinute: from, toMinute: to)
         where refusedResults.map(\.rawValue).contains(row.result) {
             var group = refused[row.result] ?? ErrorGroup(code: row.result)
             group.count += row.deliveries

@@ -9,12 +9,12 @@ extension ConsoleCommands {
         try arguments.expectPositional(max: 1)
         _ = try arguments.filters(allowed: [])
         let window = try ConsoleArguments.window(arguments.positional.first, default: 3_600_000)
-        let (from, to) = ConsoleQueries.minutes(window: window, now: context.now)
+        let (from, to) = StoreReader.rollupMinutes(window: window, now: context.now)
         let stats = try ModelStats.gather(
-            calls: queries.callCounts(fromMinute: from, toMinute: to),
-            createLatency: queries.createLatency(fromMinute: from, toMinute: to),
+            calls: reader.callCounts(fromMinute: from, toMinute: to),
+            createLatency: reader.createLatency(fromMinute: from, toMinute: to),
             tasks: reader.taskRollups(fromMinute: from, toMinute: to),
-            webhooks: queries.webhookRollups(fromMinute: from, toMinute: to))
+            webhooks: reader.webhookRollups(fromMinute: from, toMinute: to))
         let deadlines = stats.map { actions?.deadline(for: $0.model) }
 
         var json: [JSONValue] = []
@@ -87,7 +87,7 @@ struct ModelStats {
     /// Every model seen in any rollup (calls without a model, such as credit checks, are not
     /// a model's), sorted by name.
     static func gather(
-        calls: [String: (calls: Int64, errors: Int64)], createLatency: [String: [UInt64]], tasks: [TaskRollup],
+        calls: [String: ModelCallCounts], createLatency: [String: [UInt64]], tasks: [TaskRollup],
         webhooks: [WebhookRollupRow]
     ) -> [ModelStats] {
         var byModel: [String: ModelStats] = [:]

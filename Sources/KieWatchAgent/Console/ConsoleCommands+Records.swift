@@ -18,8 +18,8 @@ extension ConsoleCommands {
             throw ConsoleCommandError("code must be a number (e.g. 429), error or timeout; got '\(code)'")
         }
         let now = context.now
-        let calls = try queries.calls(since: now - window, model: filters["model"], endpoint: filters["endpoint"],
-                                      code: filters["code"], limit: limit)
+        let calls = try reader.calls(since: now - window, model: filters["model"], endpoint: filters["endpoint"],
+                                     code: filters["code"], limit: limit)
         var table = TableRenderer(columns: [
             .init("TIME", alignment: .right), .init("ENDPOINT", alignment: .left), .init("MODEL", alignment: .left),
             .identifier("TASK"), .init("HTTP"), .init("CODE", alignment: .right), .init("LATENCY"),
@@ -61,8 +61,8 @@ extension ConsoleCommands {
                 + WebhookResult.allCases.map(\.rawValue).joined(separator: ", ") + ")")
         }
         let now = context.now
-        let hooks = try queries.webhooks(since: now - window, model: filters["model"], result: filters["result"],
-                                         limit: limit)
+        let hooks = try reader.webhookRows(since: now - window, model: filters["model"], result: filters["result"],
+                                            limit: limit)
         var table = TableRenderer(columns: [
             .init("TIME", alignment: .right), .init("FAMILY", alignment: .left), .identifier("TASK"),
             .init("MODEL", alignment: .left), .init("STATE", alignment: .left), .init("AUTH", alignment: .left),

@@ -11,9 +11,9 @@ extension ConsoleCommands {
         let filters = try arguments.filters(allowed: ["limit"])
         let limit = try ConsoleArguments.limit(filters["limit"], default: 50)
         let now = context.now
-        let backlog = try queries.relayBacklog()
-        let pending = try queries.pendingRelays(limit: limit)
-        let gaveUp = try queries.gaveUpRelays(since: now - 86_400_000, limit: 10)
+        let backlog = try reader.relayBacklog()
+        let pending = try reader.pendingRelays(limit: limit)
+        let gaveUp = try reader.gaveUpRelays(since: now - 86_400_000, limit: 10)
 
         func table(_ rows: [RelayRow], pending: Bool) -> TableRenderer {
             var table = TableRenderer(columns: [
@@ -120,9 +120,9 @@ extension ConsoleCommands {
         _ = try arguments.filters(allowed: [])
         let window = try ConsoleArguments.window(arguments.positional.first, default: 86_400_000)
         let now = context.now
-        let remaining = try queries.meta(ConsoleMetaKey.creditsRemaining)
-        let (from, to) = ConsoleQueries.minutes(window: window, now: now)
-        let consumed = try queries.creditsConsumed(fromMinute: from, toMinute: to)
+        let remaining = try reader.metaEntry(ConsoleMetaKey.creditsRemaining)
+        let (from, to) = StoreReader.rollupMinutes(window: window, now: now)
+        let consumed = try reader.creditsConsumed(fromMinute: from, toMinute: to)
         var table = TableRenderer(columns: [.init("MODEL", alignment: .left), .init("TASKS FINISHED"), .init("CREDITS")])
         for row in consumed {
             table.addRow([row.model, HumanFormat.count(row.tasks), Self.number(row.credits)])

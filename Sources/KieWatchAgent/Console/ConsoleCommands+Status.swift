@@ -56,17 +56,17 @@ extension ConsoleCommands {
         _ = try arguments.filters(allowed: [])
         let now = context.now
         let snapshot = actions?.statusSnapshot()
-        let inFlight = try queries.inFlightCount()
-        let stale = try queries.staleSummary(now: now)
-        let relay = try queries.relayBacklog()
-        let lastCall = try queries.lastTimestamp("api_calls")
-        let lastWebhook = try queries.lastTimestamp("webhooks")
-        let credits = try queries.meta(ConsoleMetaKey.creditsRemaining)
+        let inFlight = try reader.inFlightCount()
+        let stale = try reader.staleSummary(now: now)
+        let relay = try reader.relayBacklog()
+        let lastCall = try reader.lastCallAt()
+        let lastWebhook = try reader.lastWebhookAt()
+        let credits = try reader.metaEntry(ConsoleMetaKey.creditsRemaining)
         let tables = ["api_calls", "webhooks", "tasks", "recoveries", "relay_outbox", "relay_attempts"]
         var counts: [(table: String, count: Int64, estimated: Bool)] = []
         for table in tables {
-            let (count, estimated) = try queries.rowCount(table)
-            counts.append((table, count, estimated))
+            let rows = try reader.estimatedCount(of: table)
+            counts.append((table, rows.count, rows.estimated))
         }
         let bytes = reader.databaseBytes
 

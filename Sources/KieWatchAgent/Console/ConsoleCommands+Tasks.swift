@@ -24,7 +24,7 @@ extension ConsoleCommands {
             }
         }
         let now = context.now
-        let tasks = try queries.tasks(since: now - window, model: filters["model"], states: states, limit: limit)
+        let tasks = try reader.tasks(since: now - window, model: filters["model"], states: states, limit: limit)
         var table = TableRenderer(columns: [
             .identifier("TASK"), .init("MODEL", alignment: .left), .init("STATE", alignment: .left),
             .init("CREATED", alignment: .right), .init("DURATION", alignment: .right), .init("CALLBACK", alignment: .left),
@@ -56,11 +56,11 @@ extension ConsoleCommands {
         }
         let now = context.now
         let record = try reader.task(id: id)
-        let relays = try queries.relays(taskID: id)
+        let relays = try reader.relays(taskID: id)
         let timeline = TaskTimeline(
-            task: record, calls: try queries.calls(taskID: id), webhooks: try queries.webhooks(taskID: id),
-            recoveries: try queries.recoveries(taskID: id),
-            relays: try relays.map { ($0, try queries.attempts(outboxID: $0.id)) }, actions: try reader.actions(taskID: id),
+            task: record, calls: try reader.calls(taskID: id), webhooks: try reader.webhookRows(taskID: id),
+            recoveries: try reader.recoveries(taskID: id),
+            relays: try relays.map { ($0, try reader.relayAttempts(outboxID: $0.id)) }, actions: try reader.actions(taskID: id),
             now: now)
         guard !timeline.isEmpty else {
             throw ConsoleCommandError(
@@ -119,8 +119,8 @@ extension ConsoleCommands {
         let filters = try arguments.filters(allowed: ["limit"])
         let limit = try ConsoleArguments.limit(filters["limit"], default: 50)
         let now = context.now
-        let summary = try queries.staleSummary(now: now)
-        let tasks = try queries.staleTasks(now: now, limit: limit)
+        let summary = try reader.staleSummary(now: now)
+        let tasks = try reader.staleTasks(now: now, limit: limit)
         var table = TableRenderer(columns: [
             .identifier("TASK"), .init("MODEL", alignment: .left), .init("STATE", alignment: .left),
             .init("AGE", alignment: .right), .init("PAST DEADLINE", alignment: .right), .init("POLLS"),
@@ -162,20 +162,21 @@ extension ConsoleCommands {
         _ = try arguments.filters(allowed: [])
         let window = try ConsoleArguments.window(arguments.positional.first, default: 86_400_000)
         let now = context.now
-        let (from, to) = ConsoleQueries.minutes(window: window, now: now)
+        let (from, to) = StoreReader.rollupMinutes(window: window, now: now)
         let perModel = try reader.taskRollups(fromMinute: from, toMinute: to).filter { $0.missed > 0 }
             .sorted { ($0.missed, $1.model) > ($1.missed, $0.model) }
         let total = perModel.reduce(0) { $0 + $1.missed }
-        let recent = try queries.missedTasks(since: from * 60_000, limit: 50)
-        let lastWebhook = try queries.lastTimestamp("webhooks")
+        let recent = try reader.missedTasks(since: from * 60_000, limit: 50)
+        let lastWebhook = try reader.lastWebhookAt()
         var table = TableRenderer(columns: [
             .identifier("TASK"), .init("MODEL", alignment: .left), .init("STATE", alignment: .left),
             .init("CREATED", alignment: .right), .init("RECOVERED", alignment: .right), .init("LATE CALLBACK", alignment: .left),
         ])
-        for (recoveredAt, task) in recent {
+        for missed in recent {
+            let task = missed.task
             table.addRow([
                 .init(task.taskID), .init(task.model), .init(task.state.rawValue, tone: ConsoleText.stateTone(task.state)),
-                .init(HumanFormat.age(of: task.createdAt, now: now)), .init(HumanFormat.age(of: recoveredAt, now: now)),
+                .init(HumanFormat.age(of: task.createdAt, now: now)), .init(HumanFormat.age(of: missed.recoveredAt, now: now)),
                 .init(task.callbacksReceived > 0 ? "arrived later" : "never"),
             ])
         }
@@ -194,10 +195,10 @@ extension ConsoleCommands {
                 "command": "missed", "window_ms": .int(window), "total": .int(total),
                 "by_model": .object(perModel.map { (key: $0.model, value: .int($0.missed)) }),
                 "last_webhook_at": JSONValue(lastWebhook),
-                "tasks": .array(recent.map { recoveredAt, task in
-                    var json = Self.json(task, now: now)
+                "tasks": .array(recent.map { missed in
+                    var json = Self.json(missed.task, now: now)
                     if case .object(var members) = json {
-                        members.append((key: "recovered_at", value: .int(recoveredAt)))
+                        members.append((key: "recovered_at", value: .int(missed.recoveredAt)))
                         json = .object(members)
                     }
                     return json

@@ -20,13 +20,11 @@ package final class ConsoleCommands {
     let reader: StoreReader
     let clock: any WallClock
     let actions: (any AgentActions)?
-    let queries: ConsoleQueries
 
     package init(reader: StoreReader, clock: any WallClock, actions: (any AgentActions)?) {
         self.reader = reader
         self.clock = clock
         self.actions = actions
-        self.queries = ConsoleQueries(reader: reader)
     }
 
     /// Runs one command line with the session's options.

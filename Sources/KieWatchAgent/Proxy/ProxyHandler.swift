@@ -73,13 +73,12 @@ struct ProxyHandler: Sendable {
             headers.add(field.name, field.value)
         }
         let base = endpoint == .upload ? config.uploadUpstream : config.upstream
-        var call = APICallRecord(
-            ts: now, endpoint: endpoint, model: create?.model,
+        var call = APICallRecord.sending(
+            endpoint, method: request.method, path: request.target, model: create?.model,
             taskID: KieWire.referencedTaskId(
                 queryTaskId: request.queryItem("taskId"),
                 body: endpoint == .other && request.path.hasPrefix("/api/") ? request.body : []),
-            method: request.method, path: request.target, httpStatus: 0, bodyCode: nil, latencyMicros: 0,
-            requestBytes: Int64(request.body.count), responseBytes: 0, outcome: .error)
+            requestBytes: request.body.count, at: now)
 
         let response: HTTPResponse
         do {
@@ -92,12 +91,8 @@ struct ProxyHandler: Sendable {
             return await failed(error, call: &call, started: started)
         }
 
-        call.latencyMicros = Int64((monotonicNanos() - started) / 1000)
-        call.httpStatus = response.status
-        call.responseBytes = Int64(response.body.count)
         let envelope = KieEnvelope(body: response.body)
-        call.bodyCode = envelope?.code
-        call.outcome = CallOutcome.classify(httpStatus: response.status, bodyCode: envelope?.code)
+        call.answered(response, envelope: envelope, started: started)
 
         if endpoint.createsTask, let family = endpoint.family, let envelope, let taskID = KieWire.createdTaskId(envelope) {
             call.taskID = taskID
@@ -133,11 +128,10 @@ struct ProxyHandler: Sendable {
     private func failed(_ error: HTTPClientError, call: inout APICallRecord, started: UInt64) async -> HTTPResponse {
         let timedOut = error == .timeout
         let status = timedOut ? 504 : 502
-        call.latencyMicros = Int64((monotonicNanos() - started) / 1000)
+        call.failed(error, started: started)
+        // Recorded as the app was answered.
         call.httpStatus = status
         call.bodyCode = status
-        call.outcome = timedOut ? .timeout : .error
-        call.error = "\(error)"
         if !context.writer.record(call) { context.storeFailed("api_call", StoreQueueFull()) }
         observe(call)
         context.logger.warn(
@@ -154,11 +148,14 @@ struct ProxyHandler: Sendable {
         request: HTTPRequest, endpoint: KieEndpoint, model: String?, now: EpochMillis, started: UInt64,
         code: Int, status: Int, outcome: CallOutcome, msg: String, reason: String
     ) -> HTTPResponse {
-        let call = APICallRecord(
-            ts: now, endpoint: endpoint, model: model, method: request.method, path: request.target,
-            httpStatus: status, bodyCode: code, latencyMicros: Int64((monotonicNanos() - started) / 1000),
-            requestBytes: Int64(request.body.count), outcome: outcome,
-            error: reason)
+        var call = APICallRecord.sending(
+            endpoint, method: request.method, path: request.target, model: model, requestBytes: request.body.count,
+            at: now)
+        call.latencyMicros = Int64((monotonicNanos() - started) / 1000)
+        call.httpStatus = status
+        call.bodyCode = code
+        call.outcome = outcome
+        call.error = reason
         if !context.writer.record(call) { context.storeFailed("api_call", StoreQueueFull()) }
         observe(call)
         return .kieError(code: code, msg: msg, status: status)

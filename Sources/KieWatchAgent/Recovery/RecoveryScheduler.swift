@@ -175,10 +175,8 @@ final class RecoveryScheduler: Sendable {
     private func fetchStatus(_ task: TaskRecord) async -> (TaskWrites.PollResult, APICallRecord)? {
         let path = task.family.statusPath + "?taskId=" + percentEncode(task.taskID)
         let endpoint: KieEndpoint = task.family == .veo ? .veoRecordInfo : .recordInfo
-        var call = APICallRecord(
-            ts: context.clock.now(), endpoint: endpoint, model: task.model, taskID: task.taskID, method: "GET",
-            path: path, httpStatus: 0, bodyCode: nil, latencyMicros: 0, requestBytes: 0, responseBytes: 0,
-            outcome: .error)
+        var call = APICallRecord.sending(
+            endpoint, method: "GET", path: path, model: task.model, taskID: task.taskID, at: context.clock.now())
         let started = monotonicNanos()
         let response: HTTPResponse
         do {
@@ -188,17 +186,11 @@ final class RecoveryScheduler: Sendable {
             response = try await context.upstream.send(request, timeout: pollTimeout)
         } catch {
             if error == .cancelled && Task.isCancelled { return nil }
-            call.outcome = error == .timeout ? .timeout : .error
-            call.error = "\(error)"
-            call.latencyMicros = Int64((monotonicNanos() - started) / 1000)
+            call.failed(error, started: started)
             return (.error("\(error)"), call)
         }
-        call.latencyMicros = Int64((monotonicNanos() - started) / 1000)
-        call.httpStatus = response.status
-        call.responseBytes = Int64(response.body.count)
         let envelope = KieEnvelope(body: response.body)
-        call.bodyCode = envelope?.code
-        call.outcome = CallOutcome.classify(httpStatus: response.status, bodyCode: envelope?.code)
+        call.answered(response, envelope: envelope, started: started)
         guard let envelope else { return (.error("HTTP \(response.status), body is not JSON"), call) }
         switch KieWire.statusAnswer(envelope, httpStatus: response.status, family: task.family, taskId: task.taskID) {
         case .report(let report):

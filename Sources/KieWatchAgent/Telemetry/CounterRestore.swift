@@ -26,7 +26,7 @@ enum CounterRestore {
         for (counter, value, firstAt) in series.values {
             counter.restore(to: value, createdAt: Double(firstAt) / 1000)
         }
-        if let last = try reader.db.rows("SELECT max(ts) FROM webhooks WHERE result = 'accepted'").first?[0].int64 {
+        if let last = try reader.lastAcceptedWebhookAt() {
             m.lastWebhookReceived.labels().set(Double(last) / 1000)
         }
         credits = try reader.meta(ConsoleMetaKey.creditsRemaining).flatMap(Double.init)

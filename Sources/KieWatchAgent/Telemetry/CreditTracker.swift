@@ -44,9 +44,7 @@ struct CreditTracker: Sendable {
         guard let key = context.configuration.apiKey else { return nil }
         let started = monotonicNanos()
         let now = context.clock.now()
-        var call = APICallRecord(
-            ts: now, endpoint: .credit, model: nil, taskID: nil, method: "GET", path: "/api/v1/chat/credit",
-            httpStatus: 0, bodyCode: nil, latencyMicros: 0, requestBytes: 0, responseBytes: 0, outcome: .error)
+        var call = APICallRecord.sending(.credit, method: "GET", path: "/api/v1/chat/credit", at: now)
         var balance: Double?
         do {
             let request = try HTTPClientRequest(
@@ -54,18 +52,13 @@ struct CreditTracker: Sendable {
                 headers: ["Authorization": "Bearer \(key)"])
             let response = try await context.upstream.send(request, timeout: .seconds(30))
             let envelope = KieEnvelope(body: response.body)
-            call.httpStatus = response.status
-            call.bodyCode = envelope?.code
-            call.responseBytes = Int64(response.body.count)
-            call.outcome = CallOutcome.classify(httpStatus: response.status, bodyCode: envelope?.code)
+            call.answered(response, envelope: envelope, started: started)
             balance = envelope.flatMap(KieWire.creditBalance)
         } catch {
             if error == .cancelled && Task.isCancelled { return nil }  // the agent is stopping
-            call.outcome = error == .timeout ? .timeout : .error
-            call.error = "\(error)"
+            call.failed(error, started: started)
             context.logger.warn("credits.check_failed", ["error": "\(error)"])
         }
-        call.latencyMicros = Int64((monotonicNanos() - started) / 1000)
         if !context.writer.record(call) { context.storeFailed("api_call", StoreQueueFull()) }
         context.metrics.observe(call)
         if let balance { Self.publish(balance: balance, context: context) }

@@ -21,16 +21,10 @@ final class GaugeRefresher: Sendable {
         let m = context.metrics
         do {
             let inFlight = context.writer.openTasksByModel
-            let (stalePerModel, relay, bytes) = try reader.withLock { r in
-                let stale = try r.db.rows(Self.selectStalePerModel, [.integer(now)])
-                let relay = try r.db.rows(
-                    "SELECT count(*), min(created_at) FROM relay_outbox WHERE state = 'pending'")
-                return (stale, relay, r.databaseBytes)
+            let (staleCounts, relay, bytes) = try reader.withLock { r in
+                (try r.staleTaskCounts(now: now), try r.relayQueue(), r.databaseBytes)
             }
-            var stale: [String: Double] = [:]
-            for row in stalePerModel {
-                stale[row[0].string ?? TaskLifecycle.unknownModel] = Double(row[1].int64 ?? 0)
-            }
+            let stale = staleCounts.mapValues(Double.init)
             let current = Set(inFlight.keys).union(stale.keys)
             for model in current {
                 m.tasksInflight.labels(model).set(Double(inFlight[model] ?? 0))
@@ -45,24 +39,14 @@ final class GaugeRefresher: Sendable {
                 m.tasksInflight.labels(model).set(0)
                 m.tasksStale.labels(model).set(0)
             }
-            let depth = relay.first?[0].int64 ?? 0
-            m.relayQueueDepth.labels().set(Double(depth))
-            let oldest = relay.first?[1].int64
-            m.relayOldestPending.labels().set(oldest.map { Double(max(0, now - $0)) / 1000 } ?? 0)
+            m.relayQueueDepth.labels().set(Double(relay.depth))
+            m.relayOldestPending.labels().set(relay.oldestCreatedAt.map { Double(max(0, now - $0)) / 1000 } ?? 0)
             m.storeBytes.labels().set(Double(bytes))
         } catch {
             context.logger.error("gauges.read_failed", ["error": "\(error)"])
         }
         m.createRateLimitUtilization.labels().set(context.createWindow.utilization())
     }
-
-    /// Stale tasks per model: a range of the open-deadline index, then one row lookup per
-    /// stale task for its model (few, unless Kie has stopped calling back altogether).
-    static let selectStalePerModel = """
-        SELECT model, count(*) FROM tasks INDEXED BY tasks_open_deadline_callback
-        WHERE state NOT IN ('success', 'fail') AND deadline_at <= ?1 AND expects_callback = 1
-        GROUP BY model
-        """
 
     func run(every interval: Duration = .seconds(2)) async {
         while !Task.isCancelled {

@@ -22,14 +22,6 @@ struct WebhookReceiver: Sendable {
             secret: context.configuration.callbackSecret, hmacKey: context.configuration.webhookHMACKey)
     }
 
-    func handle(_ request: HTTPRequest, family: ModelFamily, token: String? = nil) async -> HTTPResponse {
-        await withCheckedContinuation { continuation in
-            receive(
-                request, family: family, token: token,
-                responder: InlineResponder { continuation.resume(returning: $0()) })
-        }
-    }
-
     /// Decides a delivery and answers once: at once for a rejected one, after the commit for
     /// an accepted one. Never blocks, so the event loop runs it inline
     /// (`AgentRouter.handleInline`) and no task is started per callback; the writer thread only
