@@ -84,6 +84,7 @@ struct ProxyHandler: Sendable {
         call.bodyCode = envelope?.code
         call.outcome = CallOutcome.classify(httpStatus: response.status, bodyCode: envelope?.code)
 
+        var statusTask: TaskRecord?
         if endpoint.createsTask, let family = endpoint.family, let envelope, let taskID = KieWire.createdTaskId(envelope) {
             call.taskID = taskID
             await recordCreate(taskID: taskID, family: family, create: create, route: route, call: call, now: now)
@@ -91,7 +92,7 @@ struct ProxyHandler: Sendable {
             await recordRefusedCreate(route: route, call: call)
         } else if endpoint.reportsStatus, let family = endpoint.family {
             let report = envelope.flatMap { env in env.code == 200 ? try? KieWire.record(env.data, family: family) : nil }
-            await recordStatus(report: report, call: call, now: now)
+            statusTask = await recordStatus(report: report, call: call, now: now)
         } else {
             if !context.writer.record(call) { context.storeFailed("api_call", StoreQueueFull()) }
             observe(call)
@@ -104,9 +105,23 @@ struct ProxyHandler: Sendable {
         for field in response.headers where !Self.droppedResponseHeaders.contains(field.name.lowercased()) {
             out.add(field.name, field.value)
         }
-        // Status answers echo the create request, with the agent's callback URL and secret in it.
-        let answer = endpoint.reportsStatus ? context.scrubber.scrub(response.body) : response.body
+        let answer = endpoint.reportsStatus ? await statusAnswerForApp(response.body, task: statusTask) : response.body
         return HTTPResponse(status: response.status, headers: out, body: answer)
+    }
+
+    /// A status answer echoes the create request Kie received: the app gets its own callback
+    /// URL back where Kie echoes the agent's, and none of the agent's secrets.
+    private func statusAnswerForApp(_ body: [UInt8], task: TaskRecord?) async -> [UInt8] {
+        let scrubbed = context.scrubber.scrub(body)
+        let echoes = context.callbackEcho.echoes(in: scrubbed)
+        guard !echoes.isEmpty else { return scrubbed }
+        var appURL = task?.callbackURL
+        if appURL == nil, let token = echoes.lazy.compactMap(\.token).first {
+            // The create answer was never stored: the route still names the app's URL.
+            appURL = try? await context.writer.write { ctx in try ctx.route(token: token)?.callbackURL }
+        }
+        guard let appURL else { return scrubbed }
+        return EchoedCallbackURL.replacing(echoes, in: scrubbed, with: appURL)
     }
 
     /// Upstream unreachable, reset or timing out: a Kie-shaped answer with the same HTTP status.
@@ -182,9 +197,11 @@ struct ProxyHandler: Sendable {
         observe(call)
     }
 
-    private func recordStatus(report: TaskReport?, call: APICallRecord, now: EpochMillis) async {
+    /// Records a status call; returns the task it is about, if stored.
+    private func recordStatus(report: TaskReport?, call: APICallRecord, now: EpochMillis) async -> TaskRecord? {
         var call = call
         let recorded = call
+        var task: TaskRecord?
         do {
             let outcome = try await context.writer.write { ctx in
                 try TaskWrites.recordStatus(ctx, report: report, taskID: recorded.taskID, call: recorded, now: now)
@@ -193,10 +210,12 @@ struct ProxyHandler: Sendable {
             if outcome.transition.becameTerminal, let task = outcome.task {
                 TaskMetrics.finished(task, context: context)
             }
+            task = outcome.task
         } catch {
             context.storeFailed("status_call", error, task: call.taskID)
         }
         observe(call)
+        return task
     }
 
     private func observe(_ call: APICallRecord) { context.metrics.observe(call) }
