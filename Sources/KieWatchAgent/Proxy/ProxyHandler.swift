@@ -2,8 +2,8 @@ import KieWatchCore
 import KieWatchHTTP
 import KieWatchStore
 
-/// The recording reverse proxy: `/api/...` to Kie (`/api/file-*` to the upload host), one
-/// stored row per call, status answers moving tasks along.
+/// The recording reverse proxy: every path but the agent's own to Kie (`/api/file-*` to the
+/// upload host), one stored row per call, status answers moving tasks along.
 ///
 /// A create with a callBackUrl gets a callback route (token -> the app's URL) committed
 /// before it is forwarded; Kie gets the route's URL (`<public-url>/webhooks/kie/<token>`) in
@@ -62,7 +62,8 @@ struct ProxyHandler: Sendable {
         }
         let base = endpoint == .upload ? config.uploadUpstream : config.upstream
         var call = APICallRecord(
-            ts: now, endpoint: endpoint, model: create?.model, taskID: request.queryItem("taskId"),
+            ts: now, endpoint: endpoint, model: create?.model ?? (endpoint == .llm ? Self.chatModel(request.body) : nil),
+            taskID: request.queryItem("taskId"),
             method: request.method, path: request.target, httpStatus: 0, bodyCode: nil, latencyMicros: 0,
             requestBytes: Int64(request.body.count), responseBytes: 0, outcome: .error)
 
@@ -82,7 +83,7 @@ struct ProxyHandler: Sendable {
         call.responseBytes = Int64(response.body.count)
         let envelope = KieEnvelope(body: response.body)
         call.bodyCode = envelope?.code
-        call.outcome = CallOutcome.classify(httpStatus: response.status, bodyCode: envelope?.code)
+        call.outcome = Self.outcome(path: request.path, httpStatus: response.status, envelope: envelope)
 
         var statusTask: TaskRecord?
         if endpoint.createsTask, let family = endpoint.family, let envelope, let taskID = KieWire.createdTaskId(envelope) {
@@ -122,6 +123,20 @@ struct ProxyHandler: Sendable {
         }
         guard let appURL else { return scrubbed }
         return EchoedCallbackURL.replacing(echoes, in: scrubbed, with: appURL)
+    }
+
+    /// Under `/api/` Kie's envelope is the truth (HTTP 200 with body code 401 failed); the chat
+    /// APIs outside it answer in their vendors' shapes, judged by the HTTP status unless they
+    /// do send an envelope.
+    static func outcome(path: Substring, httpStatus: Int, envelope: KieEnvelope?) -> CallOutcome {
+        if envelope?.code == nil, !path.hasPrefix("/api/") { return (200..<300).contains(httpStatus) ? .ok : .httpError }
+        return CallOutcome.classify(httpStatus: httpStatus, bodyCode: envelope?.code)
+    }
+
+    /// The `model` a chat request names (its top-level member), if any.
+    static func chatModel(_ body: [UInt8]) -> String? {
+        guard !body.isEmpty, let members = JSONMemberSplice.stringMembers(named: "model", in: body) else { return nil }
+        return members.first.flatMap { ModelCatalogue.sanitize($0.value) }
     }
 
     /// Upstream unreachable, reset or timing out: a Kie-shaped answer with the same HTTP status.
