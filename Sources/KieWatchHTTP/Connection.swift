@@ -42,6 +42,8 @@ final class Connection: EventHandler {
     /// Edge-triggered input: true from a readiness event until a read comes back short or empty.
     private var readable = false
     private var serial: UInt64 = 0
+    /// The streamed body being sent, while the state is `.writing` (see `HTTPBodyStream`).
+    private var stream: StreamedBody?
 
     init(socket: Socket, remoteAddress: String, table: ConnectionTable, context: ServerContext) {
         self.socket = socket
@@ -185,7 +187,89 @@ final class Connection: EventHandler {
         let keepOpen = keepAlive && !context.isShuttingDown
         let bytes = ResponseWriter.serialize(
             response, includeBody: !isHead, keepAlive: keepOpen, requestVersion: version)
-        write(bytes, thenClose: !keepOpen)
+        let streaming = ResponseWriter.streaming(response, includeBody: !isHead, requestVersion: version)
+        if let body = response.bodyStream, streaming != .none {
+            startStream(body, serial: serial, chunked: streaming == .chunked)
+            write(bytes, thenClose: !keepOpen || streaming == .untilClose)
+        } else {
+            write(bytes, thenClose: !keepOpen)
+        }
+    }
+
+    // MARK: Streamed bodies
+
+    /// A body sent as it is produced. Its pump (a task) takes one chunk from the producer, hands
+    /// it to the loop and waits in `resume` until the chunk is written: one chunk in flight.
+    private final class StreamedBody {
+        let serial: UInt64
+        let chunked: Bool
+        var pump: Task<Void, Never>?
+        /// The pump waiting for its chunk to be written: resumed true to go on, false to stop.
+        var resume: CheckedContinuation<Bool, Never>?
+
+        init(serial: UInt64, chunked: Bool) {
+            self.serial = serial
+            self.chunked = chunked
+        }
+
+        func stop() {
+            pump?.cancel()
+            resume?.resume(returning: false)
+            resume = nil
+        }
+    }
+
+    private func startStream(_ body: HTTPBodyStream, serial: UInt64, chunked: Bool) {
+        let streamed = StreamedBody(serial: serial, chunked: chunked)
+        stream = streamed
+        let loop = table.loop
+        let this = LoopBound(self, loop: loop)
+        // Chunks reach the loop through `execute`, so none is handled before the head is queued.
+        streamed.pump = Task {
+            do {
+                for try await chunk in body.chunks where !chunk.isEmpty {
+                    let goOn = await withCheckedContinuation { continuation in
+                        loop.execute { this.value.streamChunk(chunk, serial: serial, resume: continuation) }
+                    }
+                    if !goOn { return }
+                }
+                loop.execute { this.value.streamEnded(serial: serial, failed: Task.isCancelled) }
+            } catch {
+                loop.execute { this.value.streamEnded(serial: serial, failed: true) }
+            }
+        }
+    }
+
+    private func streamChunk(_ chunk: [UInt8], serial: UInt64, resume: CheckedContinuation<Bool, Never>) {
+        guard let stream, stream.serial == serial, case .writing = state else {
+            resume.resume(returning: false)
+            return
+        }
+        stream.resume = resume
+        enqueue(stream.chunked ? ResponseWriter.chunk(chunk) : chunk)
+        flush()
+    }
+
+    /// The producer finished (or failed): end the body, or abort the connection so the client
+    /// cannot take a truncated body for a whole one.
+    private func streamEnded(serial: UInt64, failed: Bool) {
+        guard let stream, stream.serial == serial, case .writing = state else { return }
+        self.stream = nil
+        if failed {
+            socket.setResetOnClose()
+            close()
+            return
+        }
+        if stream.chunked { enqueue(ResponseWriter.lastChunk) }
+        flush()
+    }
+
+    /// Everything written so far is out: let the pump fetch the next chunk, which the producer
+    /// has `handlerTimeout` to deliver.
+    private func streamDrained(_ stream: StreamedBody) {
+        deadline = monotonicNanos() + context.handlerTimeout
+        stream.resume?.resume(returning: true)
+        stream.resume = nil
     }
 
     // MARK: Writing
@@ -193,6 +277,12 @@ final class Connection: EventHandler {
     private func write(_ bytes: [UInt8], thenClose: Bool) {
         state = .writing
         closeAfterWrite = thenClose
+        enqueue(bytes)
+        flush()
+    }
+
+    /// Queues bytes behind what is not written yet; the client has `writeTimeout` to take them.
+    private func enqueue(_ bytes: [UInt8]) {
         deadline = monotonicNanos() + context.writeTimeout
         if outputOffset == output.count {
             output = bytes
@@ -200,7 +290,6 @@ final class Connection: EventHandler {
         } else {
             output.append(contentsOf: bytes)
         }
-        flush()
     }
 
     /// Refuses the current request with `status` and closes (after a lingering close).
@@ -231,7 +320,8 @@ final class Connection: EventHandler {
         }
         if output.capacity > 64 * 1024 { output = [] } else { output.removeAll(keepingCapacity: true) }
         outputOffset = 0
-        if case .writing = state { responseWritten() }
+        guard case .writing = state else { return }
+        if let stream { streamDrained(stream) } else { responseWritten() }
     }
 
     private func responseWritten() {
@@ -294,6 +384,8 @@ final class Connection: EventHandler {
         default: break
         }
         state = .closed
+        stream?.stop()
+        stream = nil
         table.loop.deregister(socket.descriptor, id: registration)
         socket.close()
         table.remove(self)

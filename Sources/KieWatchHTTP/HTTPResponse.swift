@@ -1,16 +1,21 @@
 import KieWatchCore
 
-/// An HTTP response with its whole body. The server adds `Content-Length`, `Date`-free framing
-/// and `Connection` itself.
+/// An HTTP response with its whole body, or with a body produced while it is sent
+/// (`bodyStream`). The server adds `Content-Length` (or chunked framing), `Date`-free, and
+/// `Connection` itself.
 public struct HTTPResponse: Sendable {
     public var status: Int
     public var headers: HTTPHeaders
+    /// The body; with a `bodyStream`, the bytes sent before the stream's chunks.
     public var body: [UInt8]
+    /// The rest of the body, sent chunk by chunk as it is produced (see `HTTPBodyStream`).
+    public var bodyStream: HTTPBodyStream?
 
-    public init(status: Int, headers: HTTPHeaders = [:], body: [UInt8] = []) {
+    public init(status: Int, headers: HTTPHeaders = [:], body: [UInt8] = [], bodyStream: HTTPBodyStream? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.bodyStream = bodyStream
     }
 
     public init(status: Int, contentType: String, body: String) {

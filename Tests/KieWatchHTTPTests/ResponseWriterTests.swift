@@ -35,3 +35,30 @@ struct ResponseWriterTests {
         #expect(text == "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
     }
 }
+
+struct ResponseWriterStreamingTests {
+    private let streamed = HTTPResponse(status: 200, body: Array("hi".utf8), bodyStream: HTTPBodyStream.makeStream().stream)
+
+    @Test func aStreamedBodyIsChunkedWithItsFirstBytesAsTheFirstChunk() {
+        let text = String(decoding: ResponseWriter.serialize(streamed, includeBody: true, keepAlive: true), as: UTF8.self)
+        #expect(text == "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n")
+        #expect(ResponseWriter.streaming(streamed, includeBody: true, requestVersion: "HTTP/1.1") == .chunked)
+    }
+
+    @Test func toAnHTTP10ClientAStreamedBodyIsUnframedAndClosesTheConnection() {
+        let text = String(
+            decoding: ResponseWriter.serialize(streamed, includeBody: true, keepAlive: true, requestVersion: "HTTP/1.0"),
+            as: UTF8.self)
+        #expect(text == "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nhi")
+        #expect(ResponseWriter.streaming(streamed, includeBody: true, requestVersion: "HTTP/1.0") == .untilClose)
+    }
+
+    @Test func chunksAreFramedInHexAndAnEmptyOneIsNotSent() {
+        #expect(ResponseWriter.chunk(Array(repeating: 0x61, count: 26)) == Array("1a\r\n\(String(repeating: "a", count: 26))\r\n".utf8))
+        #expect(ResponseWriter.chunk([]).isEmpty)
+        #expect(ResponseWriter.lastChunk == Array("0\r\n\r\n".utf8))
+        #expect(ResponseWriter.streaming(streamed, includeBody: false, requestVersion: "HTTP/1.1") == .none)
+        let noContent = HTTPResponse(status: 204, bodyStream: HTTPBodyStream.makeStream().stream)
+        #expect(ResponseWriter.streaming(noContent, includeBody: true, requestVersion: "HTTP/1.1") == .none)
+    }
+}

@@ -92,6 +92,19 @@ package final class RawHTTPClient {
             if headLength == nil { headLength = httpHeadLength(received) }
             if let end = headLength {
                 let response = try Self.parseHead(Array(received[..<(end - 4)]))
+                let hasBody = !(head || response.status < 200 || response.status == 204 || response.status == 304)
+                if hasBody, response.headers["Transfer-Encoding"]?.lowercased() == "chunked" {
+                    if let (body, length) = try Self.dechunk(received[end...]) {
+                        var complete = response
+                        complete.body = body
+                        received.removeFirst(end + length)
+                        return complete
+                    }
+                    if closedByPeer { throw Failure.closed }
+                    if ContinuousClock.now > deadline { throw Failure.timeout }
+                    try await fill()
+                    continue
+                }
                 let bodyLength =
                     head || response.status < 200 || response.status == 204 || response.status == 304
                     ? 0 : Int(response.headers["Content-Length"] ?? "") ?? -1
@@ -112,6 +125,18 @@ package final class RawHTTPClient {
             if ContinuousClock.now > deadline { throw Failure.timeout }
             try await fill()
         }
+    }
+
+    /// Reads until the bytes received (and not consumed) contain `needle`; false if the
+    /// connection closed or `timeout` passed first. For watching a streamed body arrive.
+    package func waitForBytes(_ needle: String) async throws -> Bool {
+        let bytes = Array(needle.utf8)
+        let deadline = ContinuousClock.now + timeout
+        while received.firstRange(of: bytes) == nil {
+            if closedByPeer || ContinuousClock.now > deadline { return false }
+            try await fill()
+        }
+        return true
     }
 
     /// Waits until the server closes the connection; true if it did within `timeout`.
@@ -144,6 +169,31 @@ package final class RawHTTPClient {
         case .processed(0): closedByPeer = true
         case .processed(let count): received.append(contentsOf: chunk[..<count])
         case .wouldBlock: try await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
+    /// A complete chunked body at the start of `bytes`: the body and how many bytes it took;
+    /// nil while incomplete.
+    private static func dechunk(_ bytes: ArraySlice<UInt8>) throws -> ([UInt8], Int)? {
+        var body: [UInt8] = []
+        var i = bytes.startIndex
+        let crlf: [UInt8] = [13, 10]
+        while true {
+            guard let lineEnd = bytes[i...].firstRange(of: crlf)?.lowerBound else { return nil }
+            let sizeText = String(decoding: bytes[i..<lineEnd], as: UTF8.self)
+            guard let size = Int(sizeText.split(separator: ";").first ?? "", radix: 16), size >= 0 else {
+                throw Failure.malformed("chunk size '\(sizeText)'")
+            }
+            i = lineEnd + 2
+            if size == 0 {
+                guard bytes.count - (i - bytes.startIndex) >= 2 else { return nil }
+                guard Array(bytes[i..<(i + 2)]) == crlf else { throw Failure.malformed("trailers") }
+                return (body, i + 2 - bytes.startIndex)
+            }
+            guard bytes.endIndex - i >= size + 2 else { return nil }
+            body.append(contentsOf: bytes[i..<(i + size)])
+            guard Array(bytes[(i + size)..<(i + size + 2)]) == crlf else { throw Failure.malformed("chunk end") }
+            i += size + 2
         }
     }
 
