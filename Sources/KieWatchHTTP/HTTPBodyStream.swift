@@ -14,7 +14,7 @@
 public struct HTTPBodyStream: Sendable {
     public typealias Chunks = AsyncThrowingStream<[UInt8], any Error>
 
-    let chunks: Chunks
+    public let chunks: Chunks
 
     public init(_ chunks: Chunks) { self.chunks = chunks }
 
