@@ -44,6 +44,9 @@ final class Connection: EventHandler {
     private var serial: UInt64 = 0
     /// The streamed body being sent, while the state is `.writing` (see `HTTPBodyStream`).
     private var stream: StreamedBody?
+    /// The peer shut its side (FIN): a client that goes away while a body streams is noticed
+    /// at once, not at the next piece its producer may take minutes to make.
+    private var peerHungUp = false
 
     init(socket: Socket, remoteAddress: String, table: ConnectionTable, context: ServerContext) {
         self.socket = socket
@@ -79,6 +82,11 @@ final class Connection: EventHandler {
         }
         if events & (Epoll.output | Epoll.hangUp) != 0 && outputOffset < output.count {
             flush()
+        }
+        if events & (Epoll.readHangUp | Epoll.hangUp) != 0 { peerHungUp = true }
+        if peerHungUp, stream != nil {
+            close()
+            return
         }
         if events & (Epoll.input | Epoll.readHangUp | Epoll.hangUp) != 0 {
             readable = true
@@ -191,6 +199,8 @@ final class Connection: EventHandler {
         if let body = response.bodyStream, streaming != .none {
             startStream(body, serial: serial, chunked: streaming == .chunked)
             write(bytes, thenClose: !keepOpen || streaming == .untilClose)
+            // Gone while the handler ran (the hang-up came as one edge, already taken).
+            if peerHungUp, case .writing = state { close() }
         } else {
             write(bytes, thenClose: !keepOpen)
         }
