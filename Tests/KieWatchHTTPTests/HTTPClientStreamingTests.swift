@@ -8,45 +8,9 @@ import Testing
 /// `send(_:timeout:streamWhen:)`: a streamed body arrives piece by piece, as the server sends
 /// it, over both transports.
 @Suite struct HTTPClientStreamingTests {
-    /// An upstream that sends its head and a first event, then waits for the test to say it
-    /// got that event (or for a long fallback) before it sends the rest: a client that reads
-    /// the first event only after the rest was written did not stream.
-    final class GatedUpstream: Sendable {
-        let server: RawTCPServer
-        private let gate = DispatchSemaphore(value: 0)
-        private let wroteRest = Flag()
-
-        final class Flag: Sendable {
-            let value = Atomic<Bool>(false)
-        }
-
-        /// `head` is the status line and headers; `first` and `rest` are written raw after it.
-        init(head: String, first: String, rest: String, closeAfter: Bool = false) throws {
-            let gate = gate
-            let wroteRest = wroteRest
-            server = try RawTCPServer { connection in
-                guard connection.readRequest() != nil else { return }
-                connection.write(head + "\r\n" + first)
-                _ = gate.wait(timeout: .now() + 20)
-                wroteRest.value.store(true, ordering: .relaxed)
-                connection.write(rest)
-                if closeAfter { return }
-                _ = connection.readRequest()  // keep-alive: the next request, or the client's close
-            }
-        }
-
-        /// Whether the rest was written yet; then lets the upstream write it.
-        func release() -> Bool {
-            let early = !wroteRest.value.load(ordering: .relaxed)
-            gate.signal()
-            return early
-        }
-
-        var url: String { "http://127.0.0.1:\(server.port)/stream" }
-    }
-
-    static let sseHead = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
-    static func chunk(_ text: String) -> String { String(text.utf8.count, radix: 16) + "\r\n" + text + "\r\n" }
+    typealias GatedUpstream = GatedStreamServer
+    static let sseHead = GatedStreamServer.sseHead
+    static func chunk(_ text: String) -> String { GatedStreamServer.chunk(text) }
 
     /// Reads the stream until `needle` has arrived; the bytes so far.
     static func read(
@@ -68,10 +32,10 @@ import Testing
     func theFirstEventArrivesBeforeTheUpstreamSendsTheRest(transport name: String) async throws {
         let upstream = try GatedUpstream(
             head: Self.sseHead, first: Self.chunk("data: one\n\n"), rest: Self.chunk("data: two\n\n") + "0\r\n\r\n")
-        defer { upstream.server.stop() }
+        defer { upstream.stop() }
         let client = Self.transport(name)
         let response = try await client.send(
-            try HTTPClientRequest(url: upstream.url), timeout: .seconds(10), streamWhen: { _, _ in true })
+            try HTTPClientRequest(url: "http://127.0.0.1:\(upstream.port)/stream"), timeout: .seconds(10), streamWhen: { _, _ in true })
         #expect(response.status == 200)
         #expect(response.headers["Content-Type"] == "text/event-stream")
         let stream = try #require(response.bodyStream)
@@ -83,7 +47,7 @@ import Testing
         while let piece = try await iterator.next() { received += piece }
         #expect(String(decoding: received, as: UTF8.self) == "data: one\n\ndata: two\n\n")
         if let socket = client as? HTTPClient {
-            #expect(socket.idleConnectionCount(host: "127.0.0.1", port: upstream.server.port) == 1, "a complete body frees its connection")
+            #expect(socket.idleConnectionCount(host: "127.0.0.1", port: upstream.port) == 1, "a complete body frees its connection")
         }
     }
 
@@ -92,9 +56,9 @@ import Testing
         let upstream = try GatedUpstream(
             head: "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n", first: "{\"n\":1}\n", rest: "{\"n\":2}\n",
             closeAfter: true)
-        defer { upstream.server.stop() }
+        defer { upstream.stop() }
         let response = try await Self.transport(name).send(
-            try HTTPClientRequest(url: upstream.url), timeout: .seconds(10), streamWhen: { _, headers in headers["Content-Length"] == nil })
+            try HTTPClientRequest(url: "http://127.0.0.1:\(upstream.port)/stream"), timeout: .seconds(10), streamWhen: { _, headers in headers["Content-Length"] == nil })
         var iterator = try #require(response.bodyStream).chunks.makeAsyncIterator()
         var received = response.body
         try await Self.read(&iterator, into: &received, until: "{\"n\":1}\n")
@@ -107,10 +71,10 @@ import Testing
     func anUpstreamThatBreaksOffMidStreamIsAnError(transport name: String) async throws {
         let upstream = try GatedUpstream(
             head: Self.sseHead, first: Self.chunk("data: one\n\n"), rest: Self.chunk("data: tw"), closeAfter: true)
-        defer { upstream.server.stop() }
+        defer { upstream.stop() }
         let client = Self.transport(name)
         let response = try await client.send(
-            try HTTPClientRequest(url: upstream.url), timeout: .seconds(10), streamWhen: { _, _ in true })
+            try HTTPClientRequest(url: "http://127.0.0.1:\(upstream.port)/stream"), timeout: .seconds(10), streamWhen: { _, _ in true })
         var iterator = try #require(response.bodyStream).chunks.makeAsyncIterator()
         var received = response.body
         try await Self.read(&iterator, into: &received, until: "data: one\n\n")
@@ -119,7 +83,7 @@ import Testing
             while try await iterator.next() != nil {}
         }
         if let socket = client as? HTTPClient {
-            #expect(socket.idleConnectionCount(host: "127.0.0.1", port: upstream.server.port) == 0)
+            #expect(socket.idleConnectionCount(host: "127.0.0.1", port: upstream.port) == 0)
         }
     }
 
@@ -127,10 +91,10 @@ import Testing
     func whatIsNotStreamedComesWhole(transport name: String) async throws {
         let upstream = try GatedUpstream(
             head: Self.sseHead, first: Self.chunk("data: one\n\n"), rest: Self.chunk("data: two\n\n") + "0\r\n\r\n")
-        defer { upstream.server.stop() }
+        defer { upstream.stop() }
         _ = upstream.release()
         let response = try await Self.transport(name).send(
-            try HTTPClientRequest(url: upstream.url), timeout: .seconds(10), streamWhen: { _, _ in false })
+            try HTTPClientRequest(url: "http://127.0.0.1:\(upstream.port)/stream"), timeout: .seconds(10), streamWhen: { _, _ in false })
         #expect(response.bodyStream == nil)
         #expect(String(decoding: response.body, as: UTF8.self) == "data: one\n\ndata: two\n\n")
     }
@@ -142,12 +106,16 @@ import Testing
         configuration.maxResponseBodyBytes = 1024
         let event = Self.chunk(String(repeating: "x", count: 600))
         let upstream = try GatedUpstream(head: Self.sseHead, first: event, rest: event + event + "0\r\n\r\n")
-        defer { upstream.server.stop() }
-        _ = upstream.release()
+        defer { upstream.stop() }
         let response = try await HTTPClient(configuration: configuration).send(
-            try HTTPClientRequest(url: upstream.url), timeout: .seconds(10), streamWhen: { _, _ in true })
-        var total = response.body.count
-        for try await piece in try #require(response.bodyStream).chunks { total += piece.count }
+            try HTTPClientRequest(url: "http://127.0.0.1:\(upstream.port)/stream"), timeout: .seconds(10),
+            streamWhen: { _, _ in true })
+        var iterator = try #require(response.bodyStream).chunks.makeAsyncIterator()
+        var received = response.body
+        try await Self.read(&iterator, into: &received, until: String(repeating: "x", count: 600))
+        _ = upstream.release()
+        while let piece = try await iterator.next() { received += piece }
+        let total = received.count
         #expect(total == 1800)
     }
 }

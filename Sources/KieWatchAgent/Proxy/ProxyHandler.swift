@@ -72,11 +72,15 @@ struct ProxyHandler: Sendable {
             let upstreamRequest = try HTTPClientRequest(
                 method: request.method, url: base + request.target, headers: headers, body: body)
             if endpoint.createsTask { context.createWindow.record() }
-            response = try await context.upstream.send(
-                upstreamRequest, timeout: .milliseconds(config.upstreamTimeoutMillis))
+            let timeout = Duration.milliseconds(config.upstreamTimeoutMillis)
+            // The answers the agent reads are read whole; any other may stream.
+            response = endpoint.family != nil || endpoint == .credit
+                ? try await context.upstream.send(upstreamRequest, timeout: timeout)
+                : try await context.upstream.send(upstreamRequest, timeout: timeout, streamWhen: Self.streams)
         } catch {
             return await failed(error, call: &call, started: started)
         }
+        if let body = response.bodyStream { return streamed(response, body: body, call: call, started: started) }
 
         call.latencyMicros = Int64((monotonicNanos() - started) / 1000)
         call.httpStatus = response.status
@@ -102,12 +106,38 @@ struct ProxyHandler: Sendable {
             CreditTracker.publish(balance: balance, context: context)
         }
 
+        let answer = endpoint.reportsStatus ? await statusAnswerForApp(response.body, task: statusTask) : response.body
+        return HTTPResponse(status: response.status, headers: Self.passedOn(response.headers), body: answer)
+    }
+
+    /// Kie's headers as the app gets them: without the hop-by-hop ones and the framing, which
+    /// the server writes itself.
+    static func passedOn(_ headers: HTTPHeaders) -> HTTPHeaders {
         var out = HTTPHeaders()
-        for field in response.headers where !Self.droppedResponseHeaders.contains(field.name.lowercased()) {
+        for field in headers where !droppedResponseHeaders.contains(field.name.lowercased()) {
             out.add(field.name, field.value)
         }
-        let answer = endpoint.reportsStatus ? await statusAnswerForApp(response.body, task: statusTask) : response.body
-        return HTTPResponse(status: response.status, headers: out, body: answer)
+        return out
+    }
+
+    /// Whether an answer streams: server-sent events, or a body without a length (chunked, or
+    /// until the connection closes), which the upstream may be producing as it goes. An answer
+    /// with a length is read whole, as fast as before.
+    static func streams(status: Int, headers: HTTPHeaders) -> Bool {
+        if let type = headers["Content-Type"], type.lowercased().hasPrefix("text/event-stream") { return true }
+        return headers["Content-Length"] == nil
+    }
+
+    /// An answer passed on as it arrives; the call is recorded when it ends (`ProxiedStream`).
+    private func streamed(_ head: HTTPResponse, body: HTTPBodyStream, call: APICallRecord, started: UInt64) -> HTTPResponse {
+        let context = self.context
+        let stream = ProxiedStream(head: head, body: body, call: call, started: started) { call in
+            if !context.writer.record(call) { context.storeFailed("api_call", StoreQueueFull()) }
+            context.metrics.observe(call)
+        }
+        return HTTPResponse(
+            status: head.status, headers: Self.passedOn(head.headers), body: head.body,
+            bodyStream: HTTPBodyStream(unfolding: { try await stream.next() }))
     }
 
     /// A status answer echoes the create request Kie received: the app gets its own callback
