@@ -59,11 +59,17 @@ final class AgentContext: Sendable {
     /// secret, with it redacted (`webhooks.body`, `relay_outbox.body`), or without one (tasks
     /// created before a secret was set).
     var callbackEcho: EchoedCallbackURL {
+        let port = boundPort.load(ordering: .relaxed)
+        if let cached = echoCache.withLock({ $0 }), cached.port == port { return cached.echo }
         var queries = ["", "?secret=" + URLRedaction.placeholder]
         if let secret = configuration.callbackSecret, !secret.isEmpty { queries.append("?secret=" + percentEncode(secret)) }
-        return EchoedCallbackURL(
+        let echo = EchoedCallbackURL(
             bases: ModelFamily.allCases.map { bound.effectivePublicURL + $0.webhookPath }, queries: queries)
+        echoCache.withLock { $0 = (port, echo) }
+        return echo
     }
+    /// `callbackEcho` for the port it was made with (the bound port is set once, at start).
+    private let echoCache = Mutex<(port: Int, echo: EchoedCallbackURL)?>(nil)
 
     /// A body Kie sent as the app gets it: the echo of the agent's callback URL is the app's
     /// own URL again, as if the app had talked to Kie itself. `body` has been through the
