@@ -23,26 +23,69 @@ public final class Agent: AgentActions, Sendable {
 
     /// Opens (or creates) the store and rebuilds counters and learned deadlines from it.
     /// Throws a `StoreError` with a clear message for a file that is not a kiewatch database.
-    public init(
+    /// A failure after the store's writer thread started closes the writer (in the background:
+    /// `open` waits for it).
+    public convenience init(
         configuration: AgentConfiguration, clock: any WallClock = SystemClock(), logger: Logger = Logger(),
         upstream: (any HTTPTransport)? = nil, relayTransport: (any HTTPTransport)? = nil,
         metrics: AgentMetrics? = nil
     ) throws {
-        self.configuration = configuration
         let metrics = metrics ?? AgentMetrics(modelLabelCap: configuration.modelLabelCap)
-        self.metrics = metrics
+        let writer = try Self.openWriter(configuration, clock: clock, logger: logger, metrics: metrics)
+        do {
+            try self.init(
+                configuration: configuration, clock: clock, logger: logger, upstream: upstream,
+                relayTransport: relayTransport, metrics: metrics, writer: writer)
+        } catch {
+            writer.close(then: {})
+            throw error
+        }
+    }
+
+    /// `init` for a start that must not leave anything behind when it fails: a failure after
+    /// the writer thread started returns only once the writer is closed (its thread ended,
+    /// the file closed).
+    public static func open(
+        configuration: AgentConfiguration, clock: any WallClock = SystemClock(), logger: Logger = Logger(),
+        upstream: (any HTTPTransport)? = nil, relayTransport: (any HTTPTransport)? = nil,
+        metrics: AgentMetrics? = nil
+    ) async throws -> Agent {
+        let metrics = metrics ?? AgentMetrics(modelLabelCap: configuration.modelLabelCap)
+        let writer = try openWriter(configuration, clock: clock, logger: logger, metrics: metrics)
+        do {
+            return try Agent(
+                configuration: configuration, clock: clock, logger: logger, upstream: upstream,
+                relayTransport: relayTransport, metrics: metrics, writer: writer)
+        } catch {
+            await writer.close()
+            throw error
+        }
+    }
+
+    private static func openWriter(
+        _ configuration: AgentConfiguration, clock: any WallClock, logger: Logger, metrics: AgentMetrics
+    ) throws -> StoreWriter {
         var storeConfiguration = StoreConfiguration()
         storeConfiguration.clock = clock
         storeConfiguration.onError = { [metrics] error in
             metrics.storeErrors.labels().increment()
             logger.error("store.commit_failed", ["error": "\(error)"])
         }
-        let writer = try StoreWriter(path: configuration.databasePath, configuration: storeConfiguration)
+        return try StoreWriter(path: configuration.databasePath, configuration: storeConfiguration)
+    }
+
+    /// Everything but the writer: the readers, the parts, counters and deadlines restored.
+    private init(
+        configuration: AgentConfiguration, clock: any WallClock, logger: Logger, upstream: (any HTTPTransport)?,
+        relayTransport: (any HTTPTransport)?, metrics: AgentMetrics, writer: StoreWriter
+    ) throws {
+        self.configuration = configuration
+        self.metrics = metrics
         context = AgentContext(
             configuration: configuration, clock: clock, writer: writer, metrics: metrics, logger: logger,
             upstream: upstream ?? HTTPClientRouter(), relayTransport: relayTransport ?? HTTPClientRouter())
         router = AgentRouter(context: context)
-        relay = RelayWorker(context: context, reader: try StoreReader(path: configuration.databasePath))
+        relay = try RelayWorker(context: context, reader: try StoreReader(path: configuration.databasePath))
         recovery = RecoveryScheduler(context: context, reader: try StoreReader(path: configuration.databasePath))
         gauges = GaugeRefresher(context: context, reader: try StoreReader(path: configuration.databasePath))
         credits = CreditTracker(context: context)
@@ -81,8 +124,8 @@ public final class Agent: AgentActions, Sendable {
             Task { await gauges.run() },
             Task { await trim.run() },
             Task { [context] in
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(60))
+                // A cancelled sleep ends the loop: no prune on the way out of a stop.
+                while (try? await Task.sleep(for: .seconds(60))) != nil {
                     await Self.prune(context)
                 }
             },
@@ -100,14 +143,42 @@ public final class Agent: AgentActions, Sendable {
         loops.withLock { $0.append(contentsOf: tasks) }
     }
 
-    /// Stops the loops and commits everything queued.
-    public func stop() async {
+    /// Stops the background work, then flushes and closes the store (see `stopBackgroundWork`
+    /// and `closeStore`). Returns whether every loop ended in time.
+    @discardableResult
+    public func stop(within deadline: ShutdownDeadline? = nil) async -> Bool {
+        let ended = await stopBackgroundWork(within: deadline)
+        await closeStore()
+        return ended
+    }
+
+    /// Cancels the loops (an upstream call, a relay delivery or a credit check in flight ends
+    /// as cancelled, and is not recorded as an outcome) and awaits them, until `deadline` when
+    /// there is one: a loop that has not ended by then (a call that ignores cancellation) is
+    /// abandoned, so it cannot hold the stop. Returns whether every loop ended in time.
+    @discardableResult
+    package func stopBackgroundWork(within deadline: ShutdownDeadline? = nil) async -> Bool {
         let tasks = loops.withLock { t -> [Task<Void, Never>] in
             defer { t.removeAll() }
             return t
         }
         for task in tasks { task.cancel() }
-        for task in tasks { await task.value }
+        var ended = true
+        if let deadline {
+            ended = await deadline.wait(for: tasks)
+        } else {
+            for task in tasks { await task.value }
+        }
+        if !ended {
+            context.logger.warn("agent.stop_abandoned", ["detail": "background work did not end within the grace period"])
+        }
+        return ended
+    }
+
+    /// Commits everything queued and closes the store (a close already under way is waited
+    /// for). Loops still running are cancelled and find the store closed.
+    package func closeStore() async {
+        for task in loops.withLock({ $0 }) { task.cancel() }
         await context.writer.close()
     }
 

@@ -21,10 +21,21 @@ public struct AgentConfiguration: Sendable {
     public var recoveryRatePerSecond: Double = 5
     public var recoveryGiveUpMillis: Int64 = 15 * 60_000
     public var relayGiveUpMillis: Int64 = 24 * 3_600_000
+    /// Consecutive failures of one destination (scheme, host, port) that open its circuit:
+    /// from then on one probe at a time tries it, instead of every relay on its own schedule.
+    public var relayBreakerFailures = 5
+    /// How long an open circuit waits before its first probe; doubled after each failed
+    /// probe, up to `RelayCircuitBreaker.maxProbeIntervalMillis` (or this, when longer).
+    public var relayBreakerProbeIntervalMillis: Int64 = 30_000
     public var creditCheckIntervalMillis: Int64 = 5 * 60_000
     public var upstreamTimeoutMillis: Int64 = 60_000
     /// Distinct model label values kept before folding into `other`.
     public var modelLabelCap = 64
+    /// How long SIGTERM/SIGINT lets requests under way and background work finish before they
+    /// are cut (a second signal cuts at once).
+    public var shutdownGraceMillis: Int64 = 10_000
+    /// Longest `--grace`: a stop that may take longer is a hang to the supervisor.
+    public static let maxShutdownGraceMillis: Int64 = 3_600_000
 
     public init() {}
 
@@ -51,6 +62,7 @@ public struct AgentConfiguration: Sendable {
         OptionSpec("--retention", value: "DURATION", env: "KIEWATCH_RETENTION", default: "14d", help: "how long rows are kept"),
         OptionSpec("--config", value: "FILE", env: "KIEWATCH_CONFIG", help: "key = value file (per-model deadlines: deadline.<model> = 10m)"),
         OptionSpec("--recovery-rate", value: "N", env: "KIEWATCH_RECOVERY_RATE", default: "5", help: "recovery polls per second, at most 10"),
+        OptionSpec("--grace", value: "DURATION", env: "KIEWATCH_SHUTDOWN_GRACE", default: "10s", help: "on SIGTERM/SIGINT, how long requests and background work may finish (a second signal stops at once)"),
     ]
 
     /// Resolves the configuration; errors name the flag, variable or file line.
@@ -87,12 +99,34 @@ public struct AgentConfiguration: Sendable {
             }
             c.recoveryRatePerSecond = rate
         }
+        if let v = value("--grace", "shutdown_grace") {
+            let millis = try DurationText.parse(v.value, for: v.source)
+            guard millis >= 0, millis <= maxShutdownGraceMillis else {
+                throw ConfigError("\(v.source): the shutdown grace must be from 0s to 1h, got '\(v.value)'")
+            }
+            c.shutdownGraceMillis = millis
+        }
         if let config {
             if let raw = config["recovery_give_up"] {
                 c.recoveryGiveUpMillis = try DurationText.parse(raw, for: config.location(of: "recovery_give_up"))
             }
             if let raw = config["relay_give_up"] {
                 c.relayGiveUpMillis = try DurationText.parse(raw, for: config.location(of: "relay_give_up"))
+            }
+            if let raw = config["relay_breaker_failures"] {
+                guard let failures = Int(raw), (1...1_000).contains(failures) else {
+                    throw ConfigError(
+                        "\(config.location(of: "relay_breaker_failures")): expected a whole number from 1 to 1000, got '\(raw)'")
+                }
+                c.relayBreakerFailures = failures
+            }
+            if let raw = config["relay_breaker_probe_interval"] {
+                let location = config.location(of: "relay_breaker_probe_interval")
+                let millis = try DurationText.parse(raw, for: location)
+                guard (1_000...3_600_000).contains(millis) else {
+                    throw ConfigError("\(location): the probe interval must be from 1s to 1h, got '\(raw)'")
+                }
+                c.relayBreakerProbeIntervalMillis = millis
             }
             if let raw = config["credit_check_interval"] {
                 c.creditCheckIntervalMillis = try DurationText.parse(raw, for: config.location(of: "credit_check_interval"))

@@ -1,9 +1,12 @@
+import Dispatch
 import KieWatchCore
 import KieWatchHTTP
 
 /// The agent bound to its sockets: the HTTP server on `--listen` and the console's admin
-/// socket, started in order and stopped in reverse (stop accepting, drain in-flight requests,
-/// stop the loops, flush the store).
+/// socket. Started in order: store, HTTP listener, admin socket, background work; a start
+/// that fails midway closes what it had opened before it throws. Stopped in one place
+/// (`stop`) under one time limit: stop taking work (listeners closed, background work
+/// cancelled) and drain what is under way, then flush and close the store.
 public final class AgentService: Sendable {
     public let agent: Agent
     public let server: HTTPServer
@@ -26,7 +29,7 @@ public final class AgentService: Sendable {
     ) async throws -> AgentService {
         let agent: Agent
         do {
-            agent = try Agent(configuration: configuration, clock: clock, logger: logger)
+            agent = try await Agent.open(configuration: configuration, clock: clock, logger: logger)
         } catch {
             throw ServiceError("cannot open the store at \(configuration.databasePath): \(error)")
         }
@@ -39,6 +42,7 @@ public final class AgentService: Sendable {
         do {
             port = try server.start(host: configuration.listen.host, port: configuration.listen.port)
         } catch {
+            await server.shutdown(gracePeriod: .zero)  // its event loops may have started
             await agent.stop()
             throw ServiceError("cannot listen on \(configuration.listen): \(error)")
         }
@@ -51,7 +55,7 @@ public final class AgentService: Sendable {
         do {
             try admin.start()
         } catch {
-            await server.shutdown(gracePeriod: .seconds(1))
+            await server.shutdown(gracePeriod: .zero)
             await agent.stop()
             throw ServiceError("cannot open the admin socket at \(configuration.adminSocketPath): \(error)")
         }
@@ -71,11 +75,55 @@ public final class AgentService: Sendable {
         return AgentService(agent: agent, server: server, admin: admin, port: port)
     }
 
-    /// Graceful stop: no new connections, in-flight requests finish, loops stop, store flushed.
+    /// Graceful stop, over within `gracePeriod` (plus the time to commit what is queued).
+    /// 1. At once and side by side: the HTTP listener closes, idle connections close and
+    ///    requests under way finish until the deadline (then they are cut); the admin socket
+    ///    closes and console sessions end (one waiting on the agent, until the deadline); the
+    ///    background work (relay, recovery, credit checks, gauges, retention) is cancelled and
+    ///    awaited until the deadline, then abandoned. Nothing new starts once the stop began.
+    /// 2. Everything queued for the store is committed and the store closed.
     public func stop(gracePeriod: Duration = .seconds(10)) async {
-        await server.shutdown(gracePeriod: gracePeriod)
-        admin.stop()
-        await agent.stop()
+        let deadline = ShutdownDeadline(after: gracePeriod)
+        async let requestsDrained: Void = server.shutdown(gracePeriod: deadline.remaining)
+        async let consoleClosed: Void = stopAdmin(waitingAtMost: deadline.remaining)
+        await agent.stopBackgroundWork(within: deadline)
+        _ = await (requestsDrained, consoleClosed)
+        await agent.closeStore()
+    }
+
+    /// `stop(gracePeriod:)`, cut short when `interrupt` returns first (a second signal): then
+    /// what is queued is committed and the store closed at once (`stopNow`), and the
+    /// interrupt's value is returned; nil when the graceful stop finished.
+    public func stop<T: Sendable>(
+        gracePeriod: Duration, interruptedBy interrupt: @escaping @Sendable () async -> T
+    ) async -> T? {
+        await firstToFinish(
+            {
+                await self.stop(gracePeriod: gracePeriod)
+                return nil
+            },
+            {
+                let value = await interrupt()
+                await self.stopNow()
+                return value
+            })
+    }
+
+    /// The stop that does not wait for anyone: background work is cancelled, what is queued
+    /// for the store is committed (a close under way is waited for) and the store closed.
+    /// Requests under way are left to the process exit that follows.
+    public func stopNow() async {
+        await agent.closeStore()
+    }
+
+    /// `AdminServer.stop` blocks while it waits for session threads: off the task executor.
+    private func stopAdmin(waitingAtMost limit: Duration) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async { [admin] in
+                admin.stop(waitingAtMost: limit)
+                continuation.resume()
+            }
+        }
     }
 }
 

@@ -10,7 +10,8 @@
 ///
 ///     .format table|json   output format of the following commands on this connection
 ///     .color on|off        whether tables may use ANSI colour (the client decides, from its stdout)
-///     .width N             width the tables should fit, 20...1000 (the client's terminal)
+///     .width N|none        width the tables should fit, 20...1000 (the client's terminal);
+///                          none: no limit, nothing shortened (the client's stdout is a pipe or a file)
 ///
 /// Directives are answered with an empty `ok`, or an `error` carrying the reason. Session
 /// directives rather than a `--json` argument on each command, because the format belongs
@@ -44,14 +45,16 @@ public enum AdminProtocol {
     public enum Directive: Sendable, Equatable {
         case format(OutputFormat)
         case color(Bool)
-        case width(Int)
+        /// nil: no limit.
+        case width(Int?)
 
         /// The request line for this directive.
         public var line: String {
             switch self {
             case .format(let format): return ".format \(format.rawValue)"
             case .color(let on): return ".color \(on ? "on" : "off")"
-            case .width(let columns): return ".width \(columns)"
+            case .width(let columns?): return ".width \(columns)"
+            case .width(nil): return ".width none"
             }
         }
     }
@@ -70,12 +73,13 @@ public enum AdminProtocol {
 
         public var format: OutputFormat
         public var color: Bool
-        public var width: Int
+        /// The width tables are fitted to; nil when there is none (output to a pipe or a file).
+        public var width: Int?
 
-        public init(format: OutputFormat = .table, color: Bool = false, width: Int = 80) {
+        public init(format: OutputFormat = .table, color: Bool = false, width: Int? = 80) {
             self.format = format
             self.color = color
-            self.width = min(max(width, Self.widthRange.lowerBound), Self.widthRange.upperBound)
+            self.width = width.map { min(max($0, Self.widthRange.lowerBound), Self.widthRange.upperBound) }
         }
 
         public mutating func apply(_ directive: Directive) {
@@ -128,8 +132,9 @@ public enum AdminProtocol {
             default: return .invalid("'.color' takes on or off")
             }
         case (".width", 2):
+            if words[1] == "none" { return .directive(.width(nil)) }
             guard let columns = Int(words[1]), SessionOptions.widthRange.contains(columns) else {
-                return .invalid("'.width' takes a number of columns from 20 to 1000")
+                return .invalid("'.width' takes a number of columns from 20 to 1000, or none")
             }
             return .directive(.width(columns))
         default:

@@ -2,11 +2,13 @@
 ///
 /// Columns are separated by two spaces, with no borders, so the output stays greppable and
 /// pastes cleanly into a ticket. When the table is wider than `width`, the widest *text*
-/// columns give up space first and their cells end in `…`; numeric columns are never
-/// truncated, because a shortened number is a wrong number (the line then exceeds `width`
-/// if nothing else can shrink). Cell text is sanitised: control characters (including ESC,
-/// which could come from an upstream error message) become spaces, so data can never move
-/// the cursor or change colours.
+/// columns give up space first and their cells end in `…`; numeric columns and identifier
+/// columns (`Column.identifier`: task ids, which an engineer copies into the next command)
+/// are never truncated, because a shortened number is a wrong number and a shortened id
+/// names nothing (the line then exceeds `width` if nothing else can shrink). A nil `width`
+/// (output to a pipe or a file) fits nothing: every cell is whole. Cell text is sanitised:
+/// control characters (including ESC, which could come from an upstream error message)
+/// become spaces, so data can never move the cursor or change colours.
 ///
 /// ```swift
 /// var table = TableRenderer(columns: [
@@ -29,10 +31,18 @@ public struct TableRenderer: Sendable {
     public struct Column: Sendable, Equatable {
         public var header: String
         public var alignment: Alignment
+        /// Never shortened to fit the width: its cells are copied into commands (`task ID`).
+        public var isIdentifier: Bool
 
-        public init(_ header: String, alignment: Alignment = .automatic) {
+        public init(_ header: String, alignment: Alignment = .automatic, isIdentifier: Bool = false) {
             self.header = header
             self.alignment = alignment
+            self.isIdentifier = isIdentifier
+        }
+
+        /// A column of ids (left-aligned unless told otherwise), never shortened.
+        public static func identifier(_ header: String, alignment: Alignment = .left) -> Column {
+            Column(header, alignment: alignment, isIdentifier: true)
         }
     }
 
@@ -84,8 +94,8 @@ public struct TableRenderer: Sendable {
     }
 
     /// The table as lines joined by `\n`, without a trailing newline and without trailing
-    /// spaces on any line.
-    public func render(width: Int = 80, color: ColorPolicy = .disabled) -> String {
+    /// spaces on any line. `width` nil: no limit, nothing is shortened.
+    public func render(width: Int? = 80, color: ColorPolicy = .disabled) -> String {
         guard !columns.isEmpty else { return "" }
         let headers = columns.map { Self.sanitised($0.header) }
         let alignments = columns.indices.map { resolvedAlignment(of: $0) }
@@ -132,17 +142,18 @@ public struct TableRenderer: Sendable {
         }
     }
 
-    /// Natural widths, then the widest text column loses a column at a time until the table
-    /// fits or every text column is at `minimumTextWidth`.
-    private func fittedWidths(headers: [String], alignments: [Alignment], limit: Int) -> [Int] {
+    /// Natural widths, then the widest text column that is not an identifier loses a column
+    /// at a time until the table fits or every such column is at `minimumTextWidth`.
+    private func fittedWidths(headers: [String], alignments: [Alignment], limit: Int?) -> [Int] {
         var widths = headers.map { displayWidth($0) }
         for row in rows {
             for (index, cell) in row.enumerated() { widths[index] = max(widths[index], displayWidth(cell.text)) }
         }
+        guard let limit else { return widths }
         var total = widths.reduce(0, +) + Self.separator.count * (widths.count - 1)
         while total > limit {
             let shrinkable = widths.indices.filter {
-                alignments[$0] == .left && widths[$0] > Self.minimumTextWidth
+                alignments[$0] == .left && !columns[$0].isIdentifier && widths[$0] > Self.minimumTextWidth
             }
             // Ties go to the rightmost column: the first column usually identifies the row.
             guard let widest = shrinkable.max(by: { widths[$0] < widths[$1] || (widths[$0] == widths[$1] && $0 < $1) })

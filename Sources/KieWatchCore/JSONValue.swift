@@ -81,13 +81,22 @@ extension JSONValue {
         }
     }
 
+    /// The value as a finite double: numbers and numeric strings.
+    ///
+    /// NaN and the infinities are nil, whichever way they arrive: a string `"NaN"` or
+    /// `"inf"` (which `Double(_:)` would read), or a number beyond Double's range such as
+    /// `1e400` (which the parser keeps as `.double(.infinity)` so the document still parses).
+    /// No field Kie sends means either, and they poison every sum they enter.
     public var doubleValue: Double? {
+        let d: Double?
         switch self {
-        case .int(let i): return Double(i)
-        case .double(let d): return d
-        case .string(let s): return Double(s.trimmingSpaces)
-        default: return nil
+        case .int(let i): d = Double(i)
+        case .double(let v): d = v
+        case .string(let s): d = Double(s.trimmingSpaces)
+        default: d = nil
         }
+        guard let d, d.isFinite else { return nil }
+        return d
     }
 
     public var boolValue: Bool? {

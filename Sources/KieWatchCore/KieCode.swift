@@ -1,5 +1,5 @@
 /// Kie's body codes with what they mean and what an on-call engineer does about each
-/// (the table in kie-api.md; the console's `errors` command prints the hint).
+/// (the codes Kie documents; the console's `errors` command prints the hint).
 public struct KieCode: Sendable, Equatable {
     public var code: Int
     public var meaning: String
@@ -11,6 +11,7 @@ public struct KieCode: Sendable, Equatable {
         KieCode(code: 401, meaning: "unauthorized", hint: "check KIE_API_KEY"),
         KieCode(code: 402, meaning: "insufficient credits", hint: "top up credits"),
         KieCode(code: 404, meaning: "not found", hint: "check the path and the task id"),
+        KieCode(code: 408, meaning: "no result for over 10 minutes (status call: the task ended)", hint: "Kie timed the task out, not the request's fault: create it again"),
         KieCode(code: 422, meaning: "validation error (unknown task: recordInfo is null)", hint: "fix the parameters (e.g. aspect ratio)"),
         KieCode(code: 429, meaning: "rate limited; the request was NOT queued", hint: "back off: wait 10 s, then exponentially; max 20 creates per 10 s"),
         KieCode(code: 433, meaning: "sub-key usage limit", hint: "raise the key's limit"),

@@ -1,4 +1,4 @@
-/// The `endpoint` label of every recorded API call (design.md lists the values).
+/// The `endpoint` label of every recorded API call (the README's "Metrics" lists the values).
 public enum KieEndpoint: String, Sendable, CaseIterable, Codable {
     case createTask = "create_task"
     case recordInfo = "record_info"

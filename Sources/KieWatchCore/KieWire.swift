@@ -1,7 +1,12 @@
-/// Decoding of every Kie payload family (kie-api.md), tolerant where Kie is inconsistent:
+/// Decoding of every Kie payload family Kie documents, tolerant where Kie is inconsistent:
 /// `msg`/`message`, null or empty `failCode`, `resultJson` as a JSON string / object / null,
 /// Veo times as epoch ms or `YYYY-MM-DD HH:mm:ss`, Veo `resultUrls` as an array or a JSON
 /// string, credits as `creditsConsumed` or `consumeCredits`/`remainedCredits`.
+///
+/// Strict on output: numbers (times, credits, progress) come out only inside the ranges
+/// `TaskReport` documents; a value outside them (NaN, an infinity, `1e16` ms, a negative
+/// price) is read as absent rather than passed on to arithmetic that would trap or to a
+/// column that cannot hold it.
 public enum KieWire {
 
     // MARK: Create requests
@@ -13,10 +18,13 @@ public enum KieWire {
         public var callBackURL: String?
     }
 
-    /// Reads a create request body. Veo requests without a model default to `veo3`, Kie's default.
+    /// The model Kie runs for a Veo create that names none.
+    public static let veoDefaultModel = "veo3_fast"
+
+    /// Reads a create request body. Veo requests without a model get `veoDefaultModel`, as at Kie.
     public static func createRequest(_ json: JSONValue, family: ModelFamily) -> CreateRequest {
         var model = json["model"]?.nonEmptyString.flatMap(ModelCatalogue.sanitize)
-        if family == .veo, model == nil { model = "veo3" }
+        if family == .veo, model == nil { model = veoDefaultModel }
         return CreateRequest(family: family, model: model, callBackURL: json["callBackUrl"]?.nonEmptyString)
     }
 
@@ -50,7 +58,76 @@ public enum KieWire {
         return envelope.data["taskId"]?.nonEmptyString
     }
 
+    /// The task a non-create call names: `taskId` in the query, else a top-level `taskId` in a
+    /// JSON object body (Veo 4K and extend, `gpt4o-image/download-url`). Bodies larger than
+    /// `maxTaskIdBodyBytes` are not read: the calls that carry one are small, chat bodies are not.
+    public static func referencedTaskId(queryTaskId: String?, body: [UInt8]) -> String? {
+        if let queryTaskId, !queryTaskId.isEmpty { return queryTaskId }
+        guard !body.isEmpty, body.count <= maxTaskIdBodyBytes, body.first(where: { !isJSONSpace($0) }) == UInt8(ascii: "{"),
+            let json = try? JSONValue.parse(body)
+        else { return nil }
+        return json["taskId"]?.nonEmptyString
+    }
+
+    /// Largest body `referencedTaskId` parses: 4K and extend requests are a few hundred bytes.
+    public static let maxTaskIdBodyBytes = 16 * 1024
+
+    private static func isJSONSpace(_ b: UInt8) -> Bool {
+        b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") || b == UInt8(ascii: "\n") || b == UInt8(ascii: "\r")
+    }
+
     // MARK: Status answers
+
+    /// What one status answer says about its task. Status calls passing through the proxy and
+    /// the agent's own recovery polls are both read by `statusAnswer`, so they conclude alike.
+    public enum StatusAnswer: Sendable, Equatable {
+        /// The task as Kie reports it, running or terminal (a 501/408 answer is a `fail` report).
+        case report(TaskReport)
+        /// Kie does not know the task (`404`, or `422 recordInfo is null`). In the first seconds
+        /// after a create this is eventual consistency, not proof: the caller decides.
+        case unknownTask
+        /// Anything else: an error code, or a body that is not a status record.
+        case error(String)
+
+        public var report: TaskReport? {
+            if case .report(let report) = self { report } else { nil }
+        }
+    }
+
+    /// Body codes a status call answers for a task that ended badly without a record: `501`
+    /// (generation failed) and `408` (no result for over 10 minutes). Both are terminal.
+    public static let terminalFailureCodes: Set<Int> = [501, 408]
+
+    /// Reads a status answer (market `recordInfo`, Veo `record-info`) for the task `taskId` (the
+    /// query's id: failure answers may carry no data). The body code is the truth: 200 is a
+    /// record (behind a 2xx HTTP status; a 200 body behind a failing status is not trusted),
+    /// 501/408 a terminal failure with `failCode` the code and `failMsg` the message.
+    public static func statusAnswer(
+        _ envelope: KieEnvelope, httpStatus: Int, family: ModelFamily, taskId: String?
+    ) -> StatusAnswer {
+        if isUnknownTask(envelope) { return .unknownTask }
+        guard let code = envelope.code else { return .error("HTTP \(httpStatus), no body code") }
+        if terminalFailureCodes.contains(code) {
+            // Whatever record came with it still names the task and its times; the code decides the state.
+            var report = (try? record(envelope.data, family: family))
+                ?? TaskReport(taskId: "", family: family, state: .fail)
+            if report.taskId.isEmpty, let taskId, !taskId.isEmpty { report.taskId = taskId }
+            guard !report.taskId.isEmpty else { return .error("code \(code) for no task id: \(envelope.message ?? "")") }
+            report.state = .fail
+            report.failCode = String(code)
+            let message = envelope.message.flatMap { $0.isEmpty ? nil : $0 }
+            report.failMessage = message ?? report.failMessage ?? KieCode.lookup(code).meaning
+            report.resultURLs = []
+            return .report(report)
+        }
+        guard code == 200 else { return .error("code \(code): \(envelope.message ?? "")") }
+        guard (200..<300).contains(httpStatus) else { return .error("HTTP \(httpStatus) with body code 200") }
+        do {
+            return .report(try record(envelope.data, family: family))
+        } catch {
+            return .error("unreadable status answer: \(error)")
+        }
+    }
 
     /// Market `recordInfo` data (also the `data` of a market callback).
     public static func marketRecord(_ data: JSONValue) throws(KieDecodingError) -> TaskReport {
@@ -72,9 +149,9 @@ public enum KieWire {
             failCode: data["failCode"]?.nonEmptyString,
             failMessage: data["failMsg"]?.nonEmptyString,
             resultURLs: marketResultURLs(data["resultJson"]),
-            creditsConsumed: data.first("creditsConsumed", "consumeCredits")?.doubleValue,
-            creditsRemaining: data["remainedCredits"]?.doubleValue,
-            progress: data["progress"]?.intValue.flatMap { Int(exactly: $0) }
+            creditsConsumed: number(data.first("creditsConsumed", "consumeCredits"), in: TaskReport.plausibleCreditsConsumed),
+            creditsRemaining: number(data["remainedCredits"], in: TaskReport.plausibleCreditBalance),
+            progress: data["progress"]?.intValue.flatMap { (0...100).contains($0) ? Int($0) : nil }
         )
     }
 
@@ -152,13 +229,15 @@ public enum KieWire {
 
     // MARK: Credits
 
-    /// `GET /api/v1/chat/credit` → the integer balance in `data`.
+    /// `GET /api/v1/chat/credit` → the integer balance in `data` (nil when it is not a
+    /// number within `TaskReport.plausibleCreditBalance`).
     public static func creditBalance(_ envelope: KieEnvelope) -> Double? {
         guard envelope.code == 200 else { return nil }
-        return envelope.data.doubleValue ?? envelope.data.first("credits", "balance")?.doubleValue
+        return number(envelope.data, in: TaskReport.plausibleCreditBalance)
+            ?? number(envelope.data.first("credits", "balance"), in: TaskReport.plausibleCreditBalance)
     }
 
-    /// Whether a status answer says the task does not exist (`422 recordInfo is null`).
+    /// Whether a status answer says the task does not exist (`422 recordInfo is null`, `404`).
     public static func isUnknownTask(_ envelope: KieEnvelope) -> Bool {
         guard envelope.data.isNull else { return false }
         if envelope.code == 404 { return true }
@@ -189,18 +268,33 @@ public enum KieWire {
         return param["model"]?.nonEmptyString.flatMap(ModelCatalogue.sanitize)
     }
 
-    /// Epoch ms, epoch seconds (values below 10^11), or `YYYY-MM-DD HH:mm:ss` (read as UTC).
+    /// A number field (a JSON number or a numeric string) when it lies in `range`; NaN,
+    /// infinities and anything outside are absent.
+    static func number(_ value: JSONValue?, in range: ClosedRange<Double>) -> Double? {
+        guard let d = value?.doubleValue, range.contains(d) else { return nil }
+        return d
+    }
+
+    /// Epoch ms, epoch seconds (values below 10^11), or `YYYY-MM-DD HH:mm:ss` (read as UTC);
+    /// nil for anything else, and for any time outside `TaskReport.plausibleTimes` (a
+    /// `completeTime` of 10^16 is not a time, whether sent as a number or a string).
     public static func timestamp(_ value: JSONValue?) -> EpochMillis? {
         guard let value, !value.isNull else { return nil }
         if case .string(let s) = value, s.contains("-") { return parseDateTime(s) }
         guard let n = value.intValue, n > 0 else { return nil }
-        return n < 100_000_000_000 ? n * 1000 : n
+        // Below 10^11 a value is seconds; 10^11 × 1000 cannot overflow.
+        let millis = n < 100_000_000_000 ? n * 1000 : n
+        return TaskReport.plausibleTimes.contains(millis) ? millis : nil
     }
 
-    /// `YYYY-MM-DD HH:mm:ss` (or with `T`), as UTC, to epoch ms.
+    /// `YYYY-MM-DD HH:mm:ss` (or with `T`), as UTC, to epoch ms; years 1970-9999 only, so the
+    /// result is within `TaskReport.plausibleTimes`. Later fields (fractions, a zone) are ignored.
     public static func parseDateTime(_ s: String) -> EpochMillis? {
-        let digits = s.split(whereSeparator: { !$0.isNumber }).compactMap { Int64($0) }
-        guard digits.count >= 6 else { return nil }
+        // ASCII digit runs only; a run too long for Int64 fails the whole time rather than
+        // being skipped, which would shift the fields after it.
+        let fields = s.split(whereSeparator: { !($0.isASCII && $0.isNumber) }).prefix(6)
+        let digits = fields.compactMap { Int64($0) }
+        guard digits.count == 6 else { return nil }
         let (y, mo, d, h, mi, se) = (digits[0], digits[1], digits[2], digits[3], digits[4], digits[5])
         guard (1970...9999).contains(y), (1...12).contains(mo), (1...31).contains(d), (0...23).contains(h),
             (0...59).contains(mi), (0...60).contains(se)

@@ -6,8 +6,9 @@ import Synchronization
 /// Structured logs on stderr, one logfmt line per event:
 /// `ts=2026-11-21T11:42:30.123Z level=info event=webhook.accepted task=abc model=veo3`.
 ///
-/// Callers pass only what is safe to print: secrets never reach a log line (URLs go through
-/// redaction first).
+/// Every value is redacted here (`URLRedaction`: user info and secret-named query values,
+/// wherever a URL sits in the value), so a call site that logs an error quoting a URL cannot
+/// leak the password in it. Callers still pass nothing else secret (keys, bodies).
 public struct Logger: Sendable {
     public enum Level: Int, Sendable, Comparable {
         case debug, info, warn, error
@@ -43,7 +44,7 @@ public struct Logger: Sendable {
     public func log(_ level: Level, _ event: String, _ fields: KeyValuePairs<String, String>) {
         guard level >= minimum else { return }
         var line = "ts=\(Logger.iso8601(clock.now())) level=\(level.name) event=\(Logger.quote(event))"
-        for (key, value) in fields { line += " \(key)=\(Logger.quote(value))" }
+        for (key, value) in fields { line += " \(key)=\(Logger.quote(URLRedaction.redact(value)))" }
         sink(line)
     }
 
@@ -108,7 +109,8 @@ public struct Logger: Sendable {
     }
 }
 
-/// Writes one line to stderr (command-line errors).
+/// Writes one line to stderr (command-line errors), redacted as log values are: the error
+/// may quote a flag's URL, user info and all.
 public func printError(_ message: String) {
-    Logger.writeToStderr(message)
+    Logger.writeToStderr(URLRedaction.redact(message))
 }

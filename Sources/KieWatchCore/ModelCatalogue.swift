@@ -18,7 +18,7 @@ public enum ModelCatalogue {
         "wan/2-6-text-to-video", "wan/2-6-image-to-video", "wan/2-6-video-to-video",
         "hailuo/02-text-to-video-pro", "hailuo/2-3-image-to-video-pro", "hailuo/2-3-image-to-video-standard",
         "bytedance/seedance-1-pro-text-to-video",
-        "veo3", "veo3_fast",
+        "veo3", "veo3_fast", "veo3_lite",
     ].map { entry(for: $0) }
 
     /// The catalogue entry for any id, known or not.
@@ -26,7 +26,7 @@ public enum ModelCatalogue {
         Entry(id: id, provider: provider(of: id), family: family(of: id))
     }
 
-    /// `veo3`, `veo3_fast` and other `veo*` ids use the Veo endpoints; everything else the market.
+    /// `veo3`, `veo3_fast`, `veo3_lite` and other `veo*` ids use the Veo endpoints; everything else the market.
     public static func family(of id: String) -> ModelFamily {
         id.lowercased().hasPrefix("veo") ? .veo : .market
     }

@@ -41,12 +41,13 @@ final class Connection: EventHandler {
     private(set) var deadline: UInt64
     /// Edge-triggered input: true from a readiness event until a read comes back short or empty.
     private var readable = false
+    /// The peer has shut down its side (`EPOLLRDHUP`): no more requests will come. Its FIN may
+    /// arrive in the same event as its last request, and then no later edge reports it, so a
+    /// short read does not end `readable`, and the answer to that request is the last one.
+    private var peerFinishedSending = false
     private var serial: UInt64 = 0
     /// The streamed body being sent, while the state is `.writing` (see `HTTPBodyStream`).
     private var stream: StreamedBody?
-    /// The peer shut its side (FIN): a client that goes away while a body streams is noticed
-    /// at once, not at the next piece its producer may take minutes to make.
-    private var peerHungUp = false
 
     init(socket: Socket, remoteAddress: String, table: ConnectionTable, context: ServerContext) {
         self.socket = socket
@@ -83,10 +84,15 @@ final class Connection: EventHandler {
         if events & (Epoll.output | Epoll.hangUp) != 0 && outputOffset < output.count {
             flush()
         }
-        if events & (Epoll.readHangUp | Epoll.hangUp) != 0 { peerHungUp = true }
-        if peerHungUp, stream != nil {
-            close()
-            return
+        if events & (Epoll.readHangUp | Epoll.hangUp) != 0 {
+            // A FIN that comes while a body streams is a client that went away: stop the
+            // producer now, not at the next piece it may take minutes to make. (A client that
+            // half-closes after its request sent its FIN before the answer began, and reads on.)
+            if stream != nil, !peerFinishedSending || events & Epoll.hangUp != 0 {
+                close()
+                return
+            }
+            peerFinishedSending = true
         }
         if events & (Epoll.input | Epoll.readHangUp | Epoll.hangUp) != 0 {
             readable = true
@@ -115,8 +121,9 @@ final class Connection: EventHandler {
                 close()  // the peer closed; a half-sent request cannot be completed
                 return
             case .processed(let count):
-                // A short read drained the socket; a new edge comes with new data.
-                if count < buffer.count { readable = false }
+                // A short read drained the socket; a new edge comes with new data. After the
+                // peer's FIN no edge comes: the next read (after the answer) returns 0 and closes.
+                if count < buffer.count && !peerFinishedSending { readable = false }
                 if case .lingering = state { continue }
                 let wasIdle = parser.phase == .idle
                 parser.append(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
@@ -177,7 +184,12 @@ final class Connection: EventHandler {
             state = .handling(serial: serial, task: nil, keepAlive: keepAlive, isHead: isHead, version: version)
             return
         }
-        let task = Task { responder.respond(await handler.handle(request)) }
+        let context = self.context
+        context.handlersRunning.add(1, ordering: .relaxed)
+        let task = Task {
+            responder.respond(await handler.handle(request))
+            context.handlersRunning.subtract(1, ordering: .relaxed)
+        }
         state = .handling(serial: serial, task: task, keepAlive: keepAlive, isHead: isHead, version: version)
     }
 
@@ -192,15 +204,15 @@ final class Connection: EventHandler {
             close()
             return
         }
-        let keepOpen = keepAlive && !context.isShuttingDown
+        // After the peer's FIN, the answer to its last buffered request is the last answer.
+        let lastRequest = peerFinishedSending && parser.bufferedByteCount == 0
+        let keepOpen = keepAlive && !context.isShuttingDown && !lastRequest
         let bytes = ResponseWriter.serialize(
             response, includeBody: !isHead, keepAlive: keepOpen, requestVersion: version)
         let streaming = ResponseWriter.streaming(response, includeBody: !isHead, requestVersion: version)
         if let body = response.bodyStream, streaming != .none {
             startStream(body, serial: serial, chunked: streaming == .chunked)
             write(bytes, thenClose: !keepOpen || streaming == .untilClose)
-            // Gone while the handler ran (the hang-up came as one edge, already taken).
-            if peerHungUp, case .writing = state { close() }
         } else {
             write(bytes, thenClose: !keepOpen)
         }

@@ -1,14 +1,18 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import KieWatchCore
 
 /// Everything that can go wrong when sending an HTTP request, one case per answer the caller gives.
 ///
 /// The proxy maps these to Kie-shaped answers in one place: `connectFailed` and `connectionReset`
 /// and `malformedResponse` and `responseTooLarge` become 502, `timeout` becomes 504, the URL and
 /// request cases are our own bugs or bad configuration. Cases carry just enough context for a log line.
+///
+/// `description` is redacted (`URLRedaction`): it is what gets logged and stored as a relay's
+/// or a call's error, and the URL a case quotes may carry the app's user info and secret.
 public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The URL could not be parsed (or has parts we do not support, such as user info).
+    /// The URL could not be parsed (or has parts we do not support). Carries the URL redacted.
     case invalidURL(String)
     /// A scheme this transport does not speak (the socket client only does `http`).
     case unsupportedScheme(String)
@@ -28,7 +32,18 @@ public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible
     /// The calling task was cancelled (or the client shut down) while the request was in flight.
     case cancelled
 
-    public var description: String {
+    public var description: String { URLRedaction.redact(unredactedDescription) }
+
+    /// A failure that no retry can cure: the URL or the request itself is wrong. A relay to
+    /// such a URL gives up at once instead of retrying it for a day.
+    public var isPermanent: Bool {
+        switch self {
+        case .invalidURL, .unsupportedScheme, .invalidRequest: true
+        case .connectFailed, .timeout, .connectionReset, .malformedResponse, .responseTooLarge, .cancelled: false
+        }
+    }
+
+    private var unredactedDescription: String {
         switch self {
         case .invalidURL(let url): "invalid URL: \(url)"
         case .unsupportedScheme(let scheme): "unsupported URL scheme '\(scheme)'"

@@ -1,3 +1,5 @@
+import KieWatchCore
+
 /// A request to send with an `HTTPTransport`: method, absolute URL, headers, whole body.
 public struct HTTPClientRequest: Sendable {
     public var method: String
@@ -41,6 +43,14 @@ public struct HTTPClientRequest: Sendable {
         }
     }
 
+    /// `Basic base64(user:password)` for a URL with user info, unless the request carries an
+    /// `Authorization` header of its own (which wins). Both transports send it, so a callback
+    /// URL such as `http://user:pass@app/cb` is delivered the way a browser or curl would.
+    public var basicAuthorization: String? {
+        guard let credentials = url.credentials, headers["Authorization"] == nil else { return nil }
+        return "Basic " + Base64.encode(Array("\(credentials.user):\(credentials.password)".utf8))
+    }
+
     /// Whether a request that may have reached the server can be sent again.
     var mayResendAfterWrite: Bool { isIdempotent || retryOnStaleConnection }
 
@@ -71,6 +81,11 @@ public struct HTTPClientRequest: Sendable {
             out.append(contentsOf: field.name.utf8)
             out.append(contentsOf: ": ".utf8)
             out.append(contentsOf: field.value.utf8)
+            out.append(contentsOf: "\r\n".utf8)
+        }
+        if let authorization = basicAuthorization {
+            out.append(contentsOf: "Authorization: ".utf8)
+            out.append(contentsOf: authorization.utf8)
             out.append(contentsOf: "\r\n".utf8)
         }
         if !hasHost {

@@ -1,4 +1,5 @@
 import Foundation
+import KieWatchCore
 import Synchronization
 
 #if canImport(FoundationNetworking)
@@ -34,20 +35,30 @@ public final class URLSessionTransport: HTTPTransport, Sendable {
         let seconds = Double(timeout.clientNanoseconds) / 1e9
 
         // `timeoutInterval` is an inactivity timeout; the whole-exchange deadline is ours.
+        // Cancelling the calling task cancels the data task, so a stopping agent is not held
+        // by a call to Kie that hangs (the data task's completion then resumes with `cancelled`).
         let deadlinePassed = Atomic<Bool>(false)
-        let result: Result<(Data, URLResponse), URLError> = await withCheckedContinuation { continuation in
-            let task = session.dataTask(with: urlRequest) { data, response, error in
-                if let data, let response {
-                    continuation.resume(returning: .success((data, response)))
-                } else {
-                    continuation.resume(returning: .failure((error as? URLError) ?? URLError(.unknown)))
+        let dataTask = Mutex<URLSessionDataTask?>(nil)
+        let result: Result<(Data, URLResponse), URLError> = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let task = session.dataTask(with: urlRequest) { data, response, error in
+                    if let data, let response {
+                        continuation.resume(returning: .success((data, response)))
+                    } else {
+                        continuation.resume(returning: .failure((error as? URLError) ?? URLError(.unknown)))
+                    }
                 }
+                DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [weak task] in
+                    deadlinePassed.store(true, ordering: .relaxed)
+                    task?.cancel()
+                }
+                dataTask.withLock { $0 = task }
+                task.resume()
+                // Cancelled before the handler could see the data task: it saw nil and did nothing.
+                if Task.isCancelled { task.cancel() }
             }
-            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [weak task] in
-                deadlinePassed.store(true, ordering: .relaxed)
-                task?.cancel()
-            }
-            task.resume()
+        } onCancel: {
+            dataTask.withLock { $0 }?.cancel()
         }
         switch result {
         case .failure(let error):
@@ -64,31 +75,45 @@ public final class URLSessionTransport: HTTPTransport, Sendable {
     /// (`bodyStream`, buffered in the stream: URLSession does not wait for a slow reader) or
     /// the whole body. Before the head, and for a body read whole, `timeout` is the deadline
     /// of the exchange; between pieces of a streamed body it is URLSession's inactivity timeout.
-    /// A consumer that leaves cancels the task.
+    /// A consumer that leaves cancels the task, and so does cancelling the calling task before
+    /// the answer is there.
     public func send(
         _ request: HTTPClientRequest, timeout: Duration, streamWhen: @escaping @Sendable (Int, HTTPHeaders) -> Bool
     ) async throws(HTTPClientError) -> HTTPResponse {
         let urlRequest = try Self.urlRequest(request, timeout: timeout)
         let seconds = Double(timeout.clientNanoseconds) / 1e9
-        let result: Result<HTTPResponse, HTTPClientError> = await withCheckedContinuation { continuation in
-            let task = session.dataTask(with: urlRequest)
-            let exchange = StreamingExchange(
-                task: task, streamWhen: streamWhen, maxBodyBytes: maxResponseBodyBytes, owner: self,
-                continuation: continuation)
-            delegate.register(exchange, for: task)
-            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { exchange.deadlinePassed() }
-            task.resume()
+        let dataTask = Mutex<URLSessionDataTask?>(nil)
+        let result: Result<HTTPResponse, HTTPClientError> = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let task = session.dataTask(with: urlRequest)
+                let exchange = StreamingExchange(
+                    task: task, streamWhen: streamWhen, maxBodyBytes: maxResponseBodyBytes, owner: self,
+                    continuation: continuation)
+                delegate.register(exchange, for: task)
+                DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { exchange.deadlinePassed() }
+                dataTask.withLock { $0 = task }
+                task.resume()
+                if Task.isCancelled { task.cancel() }
+            }
+        } onCancel: {
+            dataTask.withLock { $0 }?.cancel()
         }
         return try result.get()
     }
 
     private static func urlRequest(_ request: HTTPClientRequest, timeout: Duration) throws(HTTPClientError) -> URLRequest {
-        guard let url = URL(string: request.url.description) else { throw .invalidURL(request.url.description) }
+        guard let url = URL(string: request.url.description) else {
+            throw .invalidURL(URLRedaction.redact(request.url.description))
+        }
         let seconds = Double(timeout.clientNanoseconds) / 1e9
         var urlRequest = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: seconds)
         urlRequest.httpMethod = request.method
         for field in request.headers where !HTTPClientRequest.isFramingHeader(field.name) {
             urlRequest.addValue(field.value, forHTTPHeaderField: field.name)
+        }
+        // The URL built above has no user info: its credentials go in the header, as over our sockets.
+        if let authorization = request.basicAuthorization {
+            urlRequest.setValue(authorization, forHTTPHeaderField: "Authorization")
         }
         if !request.body.isEmpty { urlRequest.httpBody = Data(request.body) }
         return urlRequest
@@ -111,7 +136,7 @@ public final class URLSessionTransport: HTTPTransport, Sendable {
             .zeroByteResource:
             .malformedResponse(error.localizedDescription)
         case .dataLengthExceedsMaximum: .responseTooLarge
-        case .badURL: .invalidURL(error.failingURL?.absoluteString ?? "")
+        case .badURL: .invalidURL(URLRedaction.redact(error.failingURL?.absoluteString ?? ""))
         case .unsupportedURL: .unsupportedScheme(error.failingURL?.scheme ?? "")
         case .cancelled: .cancelled
         default: .connectFailed(errno: 0, message: "\(error.localizedDescription) (URLError \(error.code.rawValue))")

@@ -9,6 +9,8 @@ final class ServerContext: Sendable {
     let counters = ServerCounters()
     /// Set when shutdown begins: responses from then on carry `Connection: close`.
     let shuttingDown = Atomic<Bool>(false)
+    /// Handler tasks not yet returned, answered or cut (shutdown lets cut ones wind up).
+    let handlersRunning = Atomic<Int>(0)
 
     // Timeouts in nanoseconds on the monotonic clock, computed once.
     let headerTimeout: UInt64

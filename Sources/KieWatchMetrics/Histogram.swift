@@ -56,7 +56,11 @@ public final class Histogram: @unchecked Sendable, LabelledSeries {
         counts.deallocate()
     }
 
+    /// Counts `value` in its bucket and adds it to the sum. NaN and the infinities are dropped:
+    /// one would turn `_sum` into NaN or +Inf for the life of the process (and every rate
+    /// and average built on it), whatever came after.
     public func observe(_ value: Double) {
+        guard value.isFinite else { return }
         counts[layout.bucketIndex(for: value)].wrappingAdd(1, ordering: .relaxed)
         sumBits.addDouble(value)
     }
@@ -65,8 +69,10 @@ public final class Histogram: @unchecked Sendable, LabelledSeries {
     /// e.g. `observe(412.5, exemplar: ["task_id": id])` so a slow bucket links to a task.
     ///
     /// `timestamp` defaults to the registry clock. Exemplar labels over the OpenMetrics
-    /// limit of 128 characters are dropped; the observation still counts.
+    /// limit of 128 characters are dropped; the observation still counts. A NaN or infinite
+    /// value is dropped, exemplar and all, as in `observe(_:)`.
     public func observe(_ value: Double, exemplar labels: KeyValuePairs<String, String>, timestamp: Double? = nil) {
+        guard value.isFinite else { return }
         let index = layout.bucketIndex(for: value)
         if let exemplar = Exemplar(labels: labels, value: value, timestamp: timestamp ?? clock()) {
             exemplars.withLock { $0[index] = exemplar }

@@ -25,6 +25,16 @@ public struct FaultPlan: Sendable, Equatable {
     public var early: Bool
     /// Reported with the older field spellings (see `SimulatorConfiguration.legacyPayloadRate`).
     public var legacyPayload: Bool
+    /// Once ended, the status call answers this body code (`501`, `408`) with no record, and
+    /// `failure` carries the same code (see `SimulatorConfiguration.statusFaultRate`).
+    public var statusFault: Int? = nil
+
+    /// Makes the task end with a status answer of body `code` (501 or 408, Kie's terminal
+    /// status codes) and a failure of that code.
+    mutating func failStatus(with code: Int, family: ModelFamily) {
+        statusFault = code
+        failure = TaskFailure.statusFault(code, family: family)
+    }
 
     /// Draws a plan. Rates of the callback faults apply only when there is a callback to fault,
     /// but the draws are made either way to keep the stream aligned.

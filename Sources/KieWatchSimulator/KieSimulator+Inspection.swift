@@ -77,6 +77,9 @@ extension SimulatorStats {
             "validation_errors": n(validationErrors),
             "insufficient_credits": n(insufficientCredits),
             "not_found": n(notFound),
+            "status_lag_answers": n(statusLagAnswers),
+            "status_faults": n(statusFaults),
+            "chat_answers": n(chatAnswers),
             "credits_remaining": .int(creditsRemaining),
             "credits_consumed": .int(creditsConsumed),
         ]
@@ -99,6 +102,7 @@ extension SimulatedTask {
             "callback_copies": .int(callBackUrl == nil || plan.dropCallback ? 0 : Int64(plan.callbackCopies)),
             "late_ms": .int(plan.lateMillis),
             "early": .bool(plan.early),
+            "status_fault": plan.statusFault.map { .int(Int64($0)) } ?? .null,
             "deliveries": .array(deliveries),
         ]
     }

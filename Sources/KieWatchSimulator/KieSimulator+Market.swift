@@ -35,6 +35,8 @@ extension KieSimulator {
         case answer(HTTPResponse)
     }
 
+    /// Faults first: within `statusLag` of its create a task is not found yet (404), and once
+    /// ended a task with a status fault answers its code (501/408) with no record.
     func statusTask(_ request: HTTPRequest, family: ModelFamily, now: EpochMillis) -> StatusLookup {
         guard let id = request.queryItem("taskId"), !id.isEmpty else { return .answer(invalid(422, "taskId is required")) }
         let task = state.withLock { state -> SimulatedTask? in
@@ -45,10 +47,18 @@ extension KieSimulator {
             state.withLock { $0.stats.validationErrors += 1 }
             return .answer(.json(["code": 422, "msg": "recordInfo is null", "data": nil]))
         }
+        if now - task.createTime < scaledMillis(configuration.statusLag) {
+            state.withLock { $0.stats.statusLagAnswers += 1 }
+            return .answer(.json(["code": 404, "msg": "Task not found", "data": nil]))
+        }
+        if task.state.isTerminal, let code = task.plan.statusFault {
+            state.withLock { $0.stats.statusFaults += 1 }
+            return .answer(.kieError(code: code, msg: task.plan.failure?.message ?? "Generation failed", status: 200))
+        }
         return .found(task)
     }
 
-    /// The `data` of a recordInfo answer, shaped like fixtures/kie/recordinfo-*.json: `failCode` and
+    /// The `data` of a recordInfo answer, shaped like Tests/Fixtures/kie/recordinfo-*.json: `failCode` and
     /// `failMsg` are `""` unless failed, `resultJson`/`costTime`/`completeTime` null until terminal.
     static func marketRecord(_ task: SimulatedTask, now: EpochMillis) -> JSONValue {
         let terminal = task.state.isTerminal
@@ -80,7 +90,7 @@ extension KieSimulator {
         return result.serialized()
     }
 
-    /// The market callback, shaped like fixtures/kie/callback-market-*.json. Legacy-payload tasks
+    /// The market callback, shaped like Tests/Fixtures/kie/callback-market-*.json. Legacy-payload tasks
     /// report credits as `consumeCredits`/`remainedCredits`, the others as `creditsConsumed`.
     static func marketCallback(_ task: SimulatedTask) -> JSONValue {
         let succeeded = task.state == .success

@@ -3,11 +3,11 @@ import KieWatchHTTP
 
 /// The Veo 3.1 family: `POST /api/v1/veo/generate`, `GET /api/v1/veo/record-info`, and its callbacks.
 extension KieSimulator {
-    static let veoModels: Set<String> = ["veo3", "veo3_fast"]
+    static let veoModels: Set<String> = ["veo3", "veo3_fast", "veo3_lite"]
     static let veoAspectRatios: Set<String> = ["16:9", "9:16", "Auto"]
     static let veoGenerationTypes: Set<String> = ["TEXT_2_VIDEO", "FIRST_AND_LAST_FRAMES_2_VIDEO", "REFERENCE_2_VIDEO"]
 
-    /// Validates a Veo generate body (prompt required; model veo3|veo3_fast, default veo3_fast;
+    /// Validates a Veo generate body (prompt required; model veo3|veo3_fast|veo3_lite, default veo3_fast;
     /// aspect ratio under either spelling, 16:9|9:16|Auto, anything else is Kie's `Ratio error`)
     /// and admits the task.
     func createVeoTask(_ request: HTTPRequest, now: EpochMillis) async -> HTTPResponse {
@@ -35,7 +35,7 @@ extension KieSimulator {
         }
     }
 
-    /// The `data` of a record-info answer, shaped like fixtures/kie/veo-recordinfo-*.json.
+    /// The `data` of a record-info answer, shaped like Tests/Fixtures/kie/veo-recordinfo-*.json.
     /// Legacy-payload tasks give times as `"YYYY-MM-DD HH:mm:ss"` (UTC) and `resultUrls` as a
     /// JSON-encoded string, two variants seen from Kie.
     static func veoRecord(_ task: SimulatedTask) -> JSONValue {
@@ -69,7 +69,7 @@ extension KieSimulator {
         ]
     }
 
-    /// The Veo callback, shaped like fixtures/kie/callback-veo-*.json: on failure the body `code`
+    /// The Veo callback, shaped like Tests/Fixtures/kie/callback-veo-*.json: on failure the body `code`
     /// is the error code (400/422/500/501) and `data` only names the task.
     static func veoCallback(_ task: SimulatedTask) -> JSONValue {
         if task.state == .success {
@@ -93,5 +93,22 @@ extension KieSimulator {
             "msg": .string(failure.message),
             "data": ["taskId": .string(task.id), "fallbackFlag": false],
         ]
+    }
+
+    /// `GET /api/v1/veo/get-1080p-video?taskId=&index=`: `{"resultUrl": ...}` once the task has
+    /// succeeded; code 400 while it runs (Kie: "try again later"), 422 when it failed or is unknown.
+    func veo1080pVideo(_ request: HTTPRequest, now: EpochMillis) -> HTTPResponse {
+        if let index = request.queryItem("index"), Int(index).map({ $0 >= 0 }) != true {
+            return invalid(422, "index is invalid")
+        }
+        switch statusTask(request, family: .veo, now: now) {
+        case .answer(let refusal): return refusal
+        case .found(let task):
+            switch task.state {
+            case .success: return Self.success(["resultUrl": .string(task.hdResultURL)])
+            case .fail: return invalid(422, "The video generation failed: no 1080P video")
+            default: return invalid(400, "The 1080P video is being processed, please try again later")
+            }
+        }
     }
 }

@@ -3,7 +3,8 @@ import KieWatchHTTP
 import Synchronization
 
 /// A faithful fake Kie.ai: the market and Veo endpoints with their real payload shapes, a task
-/// lifecycle on virtual time, callbacks with Kie's retry rule, and seeded fault injection.
+/// lifecycle on virtual time, callbacks with Kie's retry rule, and seeded fault injection; plus
+/// the account calls (credit, uploads, download links) and Kie's chat paths with a canned answer.
 ///
 /// It is a plain `HTTPHandler`, so tests call `handle(_:)` directly and `kiewatch simulate`
 /// puts it behind the socket server. All timing reads the injected `WallClock`: with a
@@ -45,8 +46,9 @@ public final class KieSimulator: HTTPHandler {
 
     /// The endpoints the simulator knows; anything else answers 404.
     enum Route: Equatable {
-        case createTask, recordInfo, veoGenerate, veoRecordInfo, credit
+        case createTask, recordInfo, veoGenerate, veoRecordInfo, veo1080p, credit, downloadURL
         case upload(UploadKind)
+        case chat(ChatRoute)
 
         enum UploadKind: Equatable { case base64, url, stream }
 
@@ -56,10 +58,15 @@ public final class KieSimulator: HTTPHandler {
             case ("GET", "/api/v1/jobs/recordInfo"): self = .recordInfo
             case ("POST", "/api/v1/veo/generate"): self = .veoGenerate
             case ("GET", "/api/v1/veo/record-info"): self = .veoRecordInfo
+            case ("GET", "/api/v1/veo/get-1080p-video"): self = .veo1080p
             case ("GET", "/api/v1/chat/credit"): self = .credit
+            case ("POST", "/api/v1/common/download-url"): self = .downloadURL
             case ("POST", "/api/file-base64-upload"): self = .upload(.base64)
             case ("POST", "/api/file-url-upload"): self = .upload(.url)
             case ("POST", "/api/file-stream-upload"): self = .upload(.stream)
+            case ("POST", _):
+                guard let chat = ChatRoute(path: path) else { return nil }
+                self = .chat(chat)
             default: return nil
             }
         }
@@ -115,8 +122,11 @@ public final class KieSimulator: HTTPHandler {
         case .recordInfo: return marketRecordInfo(request, now: now)
         case .veoGenerate: return await createVeoTask(request, now: now)
         case .veoRecordInfo: return veoRecordInfo(request, now: now)
+        case .veo1080p: return veo1080pVideo(request, now: now)
         case .credit: return credit()
+        case .downloadURL: return downloadURL(request)
         case .upload(let kind): return upload(request, kind: kind, now: now)
+        case .chat(let chat): return answerChat(request, route: chat, now: now)
         }
     }
 
@@ -193,6 +203,31 @@ public final class KieSimulator: HTTPHandler {
     /// `maxRecordedDeliveries` of them).
     public func deliveries() -> [CallbackDelivery] {
         state.withLock { $0.deliveries }
+    }
+
+    /// Makes the task end with a status answer of body `code` (`501` generation failed, `408` no
+    /// result for over 10 minutes): its status calls answer that code with no record once it has
+    /// ended, and, if it has not ended yet, it fails with that code. False for an unknown id.
+    @discardableResult
+    public func injectStatusFault(_ code: Int, taskId: String) -> Bool {
+        state.withLock { state in
+            guard var task = state.tasks[taskId] else { return false }
+            if task.state.isTerminal {
+                task.plan.statusFault = code
+            } else {
+                task.plan.failStatus(with: code, family: task.family)
+            }
+            state.tasks[taskId] = task
+            return true
+        }
+    }
+
+    /// Milliseconds of a Kie-side delay on the simulated clock (divided by `speed`; a tiny speed
+    /// makes it "forever", capped far below overflow).
+    func scaledMillis(_ duration: Duration) -> Int64 {
+        let scaled = (Double(duration.milliseconds) / configuration.speed).rounded()
+        let forever = Double(Int64.max / 4)
+        return scaled.isFinite && scaled < forever ? Int64(scaled) : Int64(forever)
     }
 
     /// The task as of now (its state moved to the clock, as a status call would see it).

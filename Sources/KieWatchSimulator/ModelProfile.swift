@@ -1,7 +1,7 @@
 /// How long a model takes and what it costs, in the simulator's catalogue.
 ///
 /// Times are the 5th–95th percentile of a log-normal (see `SeededRandom.logNormal`), from
-/// kie-api.md and integration reports; costs are in Kie credits, close to Kie's price list but
+/// Kie's documentation and integration reports; costs are in Kie credits, close to Kie's price list but
 /// only meant to be plausible. Unknown model ids get the generic profile: Kie adds models every
 /// month and the simulator must take any id, like the agent.
 struct ModelProfile: Sendable, Equatable {
@@ -11,6 +11,8 @@ struct ModelProfile: Sendable, Equatable {
     var credits: Int64
     /// Whether market recordInfo reports `progress` (Sora models do).
     var reportsProgress: Bool
+    /// What the model makes: its result URLs point at images or videos.
+    var producesImages = false
 
     /// Seconds spent in `waiting` before the task is queued.
     static let waitingSeconds: ClosedRange<Double> = 0.5...3
@@ -29,6 +31,10 @@ struct ModelProfile: Sendable, Equatable {
         }
         if model == "veo3" { return ModelProfile(generationSeconds: 40...150, credits: 250, reportsProgress: false) }
         if model == "veo3_fast" { return ModelProfile(generationSeconds: 40...150, credits: 60, reportsProgress: false) }
+        if model == "veo3_lite" { return ModelProfile(generationSeconds: 30...120, credits: 30, reportsProgress: false) }
+        if isImageModel(model) {
+            return ModelProfile(generationSeconds: 5...40, credits: 10, reportsProgress: false, producesImages: true)
+        }
         if model.hasPrefix("kling") { return ModelProfile(generationSeconds: 30...120, credits: 55, reportsProgress: false) }
         if model.hasPrefix("wan/") { return ModelProfile(generationSeconds: 30...120, credits: 70, reportsProgress: false) }
         if model.hasPrefix("grok") { return ModelProfile(generationSeconds: 30...120, credits: 20, reportsProgress: false) }
@@ -37,5 +43,17 @@ struct ModelProfile: Sendable, Equatable {
             return ModelProfile(generationSeconds: 30...120, credits: 40, reportsProgress: false)
         }
         return ModelProfile(generationSeconds: 30...180, credits: 50, reportsProgress: false)
+    }
+
+    /// Image models, by how their ids name the output (`*-to-image`, `image-edit`, a `/image` or
+    /// `-image` variant such as `kling-3.0/image`) or by the image-only families Kie serves.
+    static func isImageModel(_ lowercasedID: String) -> Bool {
+        let id = lowercasedID
+        if id.contains("to-image") || id.contains("image-edit") || id.hasSuffix("/image") || id.hasSuffix("-image") {
+            return true
+        }
+        let imageFamilies = ["nano-banana", "google/nano-banana", "seedream", "bytedance/seedream", "imagen", "google/imagen",
+                             "gpt-image", "flux", "ideogram", "qwen/image", "midjourney"]
+        return imageFamilies.contains { id.hasPrefix($0) }
     }
 }

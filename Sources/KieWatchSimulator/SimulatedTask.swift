@@ -20,10 +20,12 @@ public struct SimulatedTask: Sendable {
     public let completeAt: EpochMillis
     /// Credits reserved at create; consumed on success, returned on failure.
     public let cost: Int64
-    public let plan: FaultPlan
+    public internal(set) var plan: FaultPlan
     /// Veo only: the `resolution` reported on success (1080p for 16:9, 720p otherwise).
     public let resolution: String
     let reportsProgress: Bool
+    /// Image models answer image URLs, the others video URLs.
+    let producesImages: Bool
     let mediaBaseURL: String
 
     public internal(set) var state: TaskState = .waiting
@@ -45,6 +47,7 @@ public struct SimulatedTask: Sendable {
         self.cost = cost
         self.plan = plan
         self.reportsProgress = profile.reportsProgress
+        self.producesImages = profile.producesImages
         self.resolution = resolution
         self.mediaBaseURL = mediaBaseURL
         if plan.early {
@@ -109,7 +112,13 @@ public struct SimulatedTask: Sendable {
     /// The request body as Kie echoes it (`param` / `paramJson`).
     public var param: String { request.serialized() }
 
-    public var resultUrls: [String] { ["\(mediaBaseURL)/videos/\(id).mp4"] }
-    public var originUrls: [String] { ["\(mediaBaseURL)/videos/\(id)-origin.mp4"] }
-    var watermarkUrls: [String] { ["\(mediaBaseURL)/videos/\(id)-watermark.mp4"] }
+    public var resultUrls: [String] { [media(id)] }
+    public var originUrls: [String] { [media("\(id)-origin")] }
+    var watermarkUrls: [String] { [media("\(id)-watermark")] }
+    /// Veo's 1080p file (`get-1080p-video`).
+    var hdResultURL: String { media("\(id)-1080p") }
+
+    private func media(_ name: String) -> String {
+        producesImages ? "\(mediaBaseURL)/images/\(name).png" : "\(mediaBaseURL)/videos/\(name).mp4"
+    }
 }

@@ -19,7 +19,7 @@ extension SimulatorConfiguration {
     /// The flags of `kiewatch simulate`, with their help lines, in the order `--help` shows them.
     public static let flags: [(flag: String, help: String)] = [
         ("--listen HOST:PORT", "address to serve the fake Kie API on (default 127.0.0.1:9500)"),
-        ("--speed X", "run simulated work X times faster than Kie (default 1; 1000 turns minutes into tens of ms)"),
+        ("--speed X", "run simulated work X times faster than Kie, 0.001-1000000 (default 1; 1000 turns minutes into tens of ms)"),
         ("--seed N", "seed of every random choice; same seed and requests, same run (default 1)"),
         ("--api-key K", "accept this API key (repeatable; default: any non-empty key)"),
         ("--credits N", "starting credit balance (default 100000)"),
@@ -39,6 +39,9 @@ extension SimulatorConfiguration {
         ("--callback-timeout DURATION", "time the receiver has to answer a callback (default 15s, as Kie)"),
         ("--webhook-hmac-key K", "sign callbacks with X-Webhook-Timestamp / X-Webhook-Signature"),
         ("--legacy-payloads R", "fraction of tasks reported with older field spellings (default 0.25)"),
+        ("--status-fault-rate R", "fraction of tasks whose status call answers code 501 or 408 once ended (default 0)"),
+        ("--status-lag DURATION", "status calls answer 404 for this long after a create, scaled by speed (default 0)"),
+        ("--stream-interval DURATION", "real-time gap between the events of a streamed chat answer (default 50ms)"),
     ]
 
     /// Parses the arguments after `kiewatch simulate` (not including it). Flags take their value
@@ -74,8 +77,11 @@ extension SimulatorConfiguration {
                 configuration.listen = try parseListen(try value("HOST:PORT"), flag: flag)
             case "--speed":
                 let text = try value("a number greater than 0")
-                guard let speed = Double(text), speed.isFinite, speed > 0 else {
-                    throw SimulatorOptionError(flag: flag, message: "expected a number greater than 0, got '\(text)'")
+                // Bounded both ways: simulated times are `seconds * 1000 / speed` in Int64, and
+                // a speed of 1e-300 would make them infinite (a trap, not a slow run).
+                guard let speed = Double(text), (0.001...1_000_000).contains(speed) else {
+                    throw SimulatorOptionError(
+                        flag: flag, message: "expected a number greater than 0 (from 0.001 to 1000000), got '\(text)'")
                 }
                 configuration.speed = speed
             case "--seed":
@@ -125,6 +131,12 @@ extension SimulatorConfiguration {
                 configuration.webhookHMACKey = key
             case "--legacy-payloads":
                 configuration.legacyPayloadRate = try parseRate(try value("a rate between 0 and 1"), flag: flag)
+            case "--status-fault-rate":
+                configuration.statusFaultRate = try parseRate(try value("a rate between 0 and 1"), flag: flag)
+            case "--status-lag":
+                configuration.statusLag = try parseDurationValue(try value("a duration like 5s"), flag: flag)
+            case "--stream-interval":
+                configuration.streamInterval = try parseDurationValue(try value("a duration like 50ms"), flag: flag)
             default:
                 throw SimulatorOptionError(flag: flag, message: "unknown option; see `kiewatch simulate --help`")
             }

@@ -53,6 +53,20 @@ public struct SimulatorConfiguration: Sendable, Equatable {
     /// seen yet. The create handler awaits that first delivery attempt before answering.
     public var earlyCallbackRate: Double = 0
 
+    /// Fraction of tasks whose status call, once the task has ended, answers body code `501`
+    /// (generation failed) or `408` (no result for over 10 minutes), half each, with `data: null`
+    /// instead of the record, as Kie's docs list. The task fails with that code (its callback
+    /// says so). Drawn from a generator of its own, so other faults keep their choices.
+    public var statusFaultRate: Double = 0
+
+    /// How long after its create a task is unknown to the status calls (`404 Task not found`):
+    /// Kie's create and status are not instantly consistent. Divided by `speed`.
+    public var statusLag: Duration = .zero
+
+    /// Real-time gap between the server-sent events of a streamed chat answer (not scaled: it is
+    /// what a streaming client sees).
+    public var streamInterval: Duration = .milliseconds(50)
+
     /// The create rate limit per API key; `nil` turns it off. Kie's real rule is on by default.
     public var rateLimit: RateLimit? = .kie
 

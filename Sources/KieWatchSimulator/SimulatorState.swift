@@ -9,6 +9,8 @@ import KieWatchHTTP
 struct SimulatorState: Sendable {
     var taskRandom: SeededRandom
     var requestRandom: SeededRandom
+    /// Status faults have a stream of their own: turning them on changes no other choice.
+    var statusRandom: SeededRandom
     var tasks: [String: SimulatedTask] = [:]
     /// Ids of non-terminal tasks in creation order (an array, not a set: the order of completions
     /// and callbacks must not depend on hashing).
@@ -25,6 +27,7 @@ struct SimulatorState: Sendable {
     init(configuration: SimulatorConfiguration) {
         taskRandom = SeededRandom(seed: configuration.seed)
         requestRandom = SeededRandom(seed: configuration.seed ^ 0xD1B5_4A32_D192_ED03)
+        statusRandom = SeededRandom(seed: configuration.seed ^ 0x94D0_49BB_1331_11EB)
         credits = configuration.initialCredits
         stats.creditsRemaining = credits
     }
@@ -74,8 +77,11 @@ struct SimulatorState: Sendable {
         }
         var id = newTaskId(family: family)
         while tasks[id] != nil { id = newTaskId(family: family) }
-        let plan = FaultPlan.draw(
+        var plan = FaultPlan.draw(
             profile: profile, family: family, hasCallback: callBackUrl != nil, configuration: c, random: &taskRandom)
+        let statusFault = statusRandom.chance(c.statusFaultRate)
+        let statusCode = statusRandom.integer(in: 0...1) == 0 ? 501 : 408
+        if statusFault { plan.failStatus(with: statusCode, family: family) }
         let task = SimulatedTask(
             id: id, family: family, model: model, request: request, callBackUrl: callBackUrl, createTime: now,
             cost: profile.credits, plan: plan, profile: profile, resolution: resolution, mediaBaseURL: c.mediaBaseURL)

@@ -43,6 +43,12 @@ public struct SimulatorStats: Sendable, Equatable {
     public var insufficientCredits = 0
     /// Requests answered 404.
     public var notFound = 0
+    /// Status calls answered 404 within `statusLag` of the task's create.
+    public var statusLagAnswers = 0
+    /// Status calls answered 501/408 for a task with a status fault.
+    public var statusFaults = 0
+    /// Chat calls answered (streamed or not).
+    public var chatAnswers = 0
 
     /// The balance now (reservations of running tasks deducted).
     public var creditsRemaining: Int64 = 0

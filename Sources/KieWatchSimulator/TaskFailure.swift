@@ -8,6 +8,15 @@ public struct TaskFailure: Sendable, Equatable {
     /// Veo `successFlag`: 2 failed, 3 created but generation failed. Unused for market tasks.
     public var veoSuccessFlag: Int
 
+    /// The failure behind a terminal status code: `501` generation failed, `408` no result for
+    /// over 10 minutes (Veo: `successFlag` 3 and 2).
+    static func statusFault(_ code: Int, family: ModelFamily) -> TaskFailure {
+        switch code {
+        case 408: TaskFailure(code: 408, message: "No result for over 10 minutes", veoSuccessFlag: 2)
+        default: TaskFailure(code: code, message: "Generation failed", veoSuccessFlag: 3)
+        }
+    }
+
     static func catalogue(for family: ModelFamily) -> [TaskFailure] {
         switch family {
         case .market:

@@ -21,6 +21,7 @@ package struct APICallRecord: Sendable, Equatable {
     package var requestBytes: Int64
     package var responseBytes: Int64
     package var outcome: CallOutcome
+    /// Redacted when stored, as every error text (see `RecordSQL`).
     package var error: String?
 
     package init(
@@ -136,6 +137,8 @@ package struct TaskRecord: Sendable, Equatable {
     package var resultSource: ResultSource?
     package var failCode: String?
     package var failMessage: String?
+    /// Credits Kie reported for the task. `WriteContext.save` stores a value outside
+    /// `TaskReport.plausibleCreditsConsumed` (NaN, an infinity, a negative) as NULL.
     package var creditsConsumed: Double?
     /// The callback never came and a recovery poll found the task terminal.
     package var missed: Bool
@@ -247,19 +250,31 @@ package struct RelayOutboxItem: Sendable, Equatable {
     package var headers: String
     /// A callback kiewatch built from a recovery poll (sent with `X-KieWatch-Recovered: true`).
     package var synthesized: Bool
+    /// Queued by the console's `replay` (sent with `X-KieWatch-Replayed: true`).
+    package var replayed: Bool
     package var createdAt: EpochMillis
     package var nextAttemptAt: EpochMillis
+    /// Every attempt ever made.
     package var attempts: Int
     package var state: RelayState
     package var lastStatus: Int?
     package var lastError: String?
     package var deliveredAt: EpochMillis?
+    /// When the give-up window started: `createdAt`, moved to the time of a `relay retry`
+    /// and forward by the length of each pause. Not written by `WriteContext.updateRelay`
+    /// (a resume may move it while a delivery is under way).
+    package var windowStartAt: EpochMillis
+    /// Attempts since the window started: the step of the backoff schedule.
+    package var windowAttempts: Int
+    /// When the relay stopped trying (state `gave_up`).
+    package var gaveUpAt: EpochMillis?
 
     package init(
         id: Int64? = nil, taskID: String, url: String, body: [UInt8], headers: String = "",
-        synthesized: Bool = false, createdAt: EpochMillis, nextAttemptAt: EpochMillis? = nil,
+        synthesized: Bool = false, replayed: Bool = false, createdAt: EpochMillis, nextAttemptAt: EpochMillis? = nil,
         attempts: Int = 0, state: RelayState = .pending, lastStatus: Int? = nil, lastError: String? = nil,
-        deliveredAt: EpochMillis? = nil
+        deliveredAt: EpochMillis? = nil, windowStartAt: EpochMillis? = nil, windowAttempts: Int? = nil,
+        gaveUpAt: EpochMillis? = nil
     ) {
         self.id = id
         self.taskID = taskID
@@ -267,6 +282,7 @@ package struct RelayOutboxItem: Sendable, Equatable {
         self.body = body
         self.headers = headers
         self.synthesized = synthesized
+        self.replayed = replayed
         self.createdAt = createdAt
         self.nextAttemptAt = nextAttemptAt ?? createdAt
         self.attempts = attempts
@@ -274,10 +290,20 @@ package struct RelayOutboxItem: Sendable, Equatable {
         self.lastStatus = lastStatus
         self.lastError = lastError
         self.deliveredAt = deliveredAt
+        self.windowStartAt = windowStartAt ?? createdAt
+        self.windowAttempts = windowAttempts ?? attempts
+        self.gaveUpAt = gaveUpAt ?? (state == .gaveUp ? nextAttemptAt ?? createdAt : nil)
     }
 }
 
 /// One HTTP attempt at delivering an outbox item.
+/// What one relay attempt came to (`result` label of `kiewatch_relay_attempts_total`).
+package enum RelayAttemptResult: String, Sendable, CaseIterable {
+    case delivered, failed
+    /// The attempt after which the relay stopped trying.
+    case gaveUp = "gave_up"
+}
+
 package struct RelayAttemptRecord: Sendable, Equatable {
     package var id: Int64?
     package var outboxID: Int64

@@ -9,7 +9,7 @@ package struct Migration: Sendable {
 }
 
 /// The database schema: its versions, how to bring a file up to date, and how to tell a
-/// kiewatch database from anything else. SCHEMA.md documents the tables for humans.
+/// kiewatch database from anything else. The README's "Database schema" documents the tables for humans.
 package enum Schema {
     /// `PRAGMA application_id` of a kiewatch database ("kiew"), so another program's SQLite
     /// file is refused instead of being migrated into.
@@ -22,6 +22,8 @@ package enum Schema {
         Migration(version: 4, name: "open tasks by model, covering the in-flight and stale gauges", sql: version4),
         Migration(version: 5, name: "open tasks counted in memory, not indexed by model", sql: version5),
         Migration(version: 6, name: "callback routes: create -> callback mapping before the create reaches Kie", sql: version6),
+        Migration(version: 7, name: "running totals that retention keeps", sql: version7),
+        Migration(version: 8, name: "on-call actions: relay give-up windows, replays, the action log", sql: version8),
     ]
 
     /// The version this build writes and reads.
@@ -333,5 +335,100 @@ package enum Schema {
             task_id      TEXT
         ) STRICT, WITHOUT ROWID;
         CREATE INDEX callback_routes_created ON callback_routes(created_at);
+        """
+
+    /// Running totals per counter and label set, never deleted by retention, so the counters a
+    /// restart restores stay what they were after the rows behind them are gone (they used to
+    /// be rebuilt from the rollups and rows that retention deletes: a restart after 14 days
+    /// lowered them). `first_at` is when the total started (its first counted event), the
+    /// restored counter's `_created`. Seeded from what the file still holds, as the restore
+    /// counted it before; the rollups' minutes stand for the first times.
+    private static let version7 = """
+        CREATE TABLE totals (
+            counter  TEXT    NOT NULL,
+            endpoint TEXT    NOT NULL DEFAULT '',
+            model    TEXT    NOT NULL DEFAULT '',
+            code     TEXT    NOT NULL DEFAULT '',
+            result   TEXT    NOT NULL DEFAULT '',
+            value    REAL    NOT NULL,
+            first_at INTEGER NOT NULL,
+            PRIMARY KEY (counter, endpoint, model, code, result)
+        ) STRICT, WITHOUT ROWID;
+
+        INSERT INTO totals(counter, endpoint, model, code, value, first_at)
+        SELECT 'calls', endpoint, model, code, sum(calls), min(minute) * 60000
+        FROM call_rollup GROUP BY endpoint, model, code HAVING sum(calls) > 0;
+
+        INSERT INTO totals(counter, model, value, first_at)
+        SELECT 'tasks_created', model, sum(created), min(minute) * 60000
+        FROM task_rollup WHERE created > 0 GROUP BY model;
+        INSERT INTO totals(counter, model, result, value, first_at)
+        SELECT 'tasks_finished', model, 'success', sum(finished_success), min(minute) * 60000
+        FROM task_rollup WHERE finished_success > 0 GROUP BY model;
+        INSERT INTO totals(counter, model, result, value, first_at)
+        SELECT 'tasks_finished', model, 'fail', sum(finished_fail), min(minute) * 60000
+        FROM task_rollup WHERE finished_fail > 0 GROUP BY model;
+        INSERT INTO totals(counter, model, value, first_at)
+        SELECT 'tasks_missed', model, sum(missed), min(minute) * 60000
+        FROM task_rollup WHERE missed > 0 GROUP BY model;
+        INSERT INTO totals(counter, model, value, first_at)
+        SELECT 'credits', model, sum(credits), min(minute) * 60000
+        FROM task_rollup WHERE credits > 0 GROUP BY model;
+
+        INSERT INTO totals(counter, model, result, value, first_at)
+        SELECT 'webhooks', model, result, sum(deliveries), min(minute) * 60000
+        FROM webhook_rollup GROUP BY model, result HAVING sum(deliveries) > 0;
+
+        INSERT INTO totals(counter, model, result, value, first_at)
+        SELECT 'recoveries', coalesce(model, ''), result, count(*), min(ts)
+        FROM recoveries GROUP BY coalesce(model, ''), result;
+
+        INSERT INTO totals(counter, result, value, first_at)
+        SELECT 'relay_attempts',
+               CASE WHEN a.http_status BETWEEN 200 AND 299 THEN 'delivered'
+                    WHEN o.state = 'gave_up' AND a.id = (SELECT max(id) FROM relay_attempts WHERE outbox_id = o.id)
+                    THEN 'gave_up'
+                    ELSE 'failed' END, count(*), min(a.ts)
+        FROM relay_attempts a JOIN relay_outbox o ON o.id = a.outbox_id GROUP BY 2;
+        """
+
+    /// The on-call actions (`replay`, `relay retry`, `relay pause`/`resume`).
+    ///
+    /// `relay_outbox` learns when its give-up window started (`window_start_at`: the create,
+    /// moved to the time of a `relay retry`, and forward by the length of a pause) and how many
+    /// attempts that window has seen (`window_attempts`, the backoff step; `attempts` stays the
+    /// total), both NULL on older rows for `created_at` and `attempts`, so no row is rewritten;
+    /// when it gave up (`gave_up_at`, for `relay retry gave_up since=`, filled in for rows given
+    /// up before from their last attempt); and whether the console queued it (`replayed`).
+    /// `actions` records who asked for what and how many relays it touched; `action_tasks`
+    /// names the tasks (and relays) an action touched, for each task's timeline.
+    private static let version8 = """
+        ALTER TABLE relay_outbox ADD COLUMN replayed INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE relay_outbox ADD COLUMN window_start_at INTEGER;
+        ALTER TABLE relay_outbox ADD COLUMN window_attempts INTEGER;
+        ALTER TABLE relay_outbox ADD COLUMN gave_up_at INTEGER;
+        UPDATE relay_outbox SET gave_up_at = coalesce(
+            (SELECT max(ts) FROM relay_attempts WHERE outbox_id = relay_outbox.id), next_attempt_at, created_at)
+        WHERE state = 'gave_up';
+        CREATE INDEX relay_outbox_gave_up ON relay_outbox(gave_up_at) WHERE state = 'gave_up';
+
+        CREATE TABLE actions (
+            id     INTEGER PRIMARY KEY,
+            ts     INTEGER NOT NULL,
+            actor  TEXT    NOT NULL,
+            action TEXT    NOT NULL,
+            target TEXT    NOT NULL,
+            count  INTEGER NOT NULL,
+            detail TEXT
+        ) STRICT;
+        CREATE INDEX actions_ts ON actions(ts);
+
+        CREATE TABLE action_tasks (
+            action_id INTEGER NOT NULL REFERENCES actions(id) ON DELETE CASCADE,
+            task_id   TEXT    NOT NULL,
+            outbox_id INTEGER,
+            PRIMARY KEY (action_id, task_id)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX action_tasks_task ON action_tasks(task_id);
         """
 }

@@ -109,7 +109,7 @@ package final class StoreReader {
             var entry = merged[key] ?? CallRollup(endpoint: key.endpoint, model: key.model, code: key.code)
             entry.calls += s.int64(at: 3)
             entry.errors += s.int64(at: 4)
-            entry.latencySumMicros += s.int64(at: 5)
+            entry.latencySumMicros = entry.latencySumMicros.saturatingAdding(s.int64(at: 5))
             entry.latencyMaxMicros = max(entry.latencyMaxMicros, s.int64(at: 6))
             LatencyBuckets.accumulate(s.blob(at: 7), into: &entry.buckets)
             merged[key] = entry
@@ -134,12 +134,39 @@ package final class StoreReader {
             entry.finishedSuccess += s.int64(at: 2)
             entry.finishedFail += s.int64(at: 3)
             entry.missed += s.int64(at: 4)
-            entry.durationSumMicros += s.int64(at: 5)
+            entry.durationSumMicros = entry.durationSumMicros.saturatingAdding(s.int64(at: 5))
             LatencyBuckets.accumulate(s.blob(at: 6), into: &entry.buckets)
             merged[model] = entry
         }
         return merged.values.sorted { $0.model < $1.model }
     }
+}
+
+extension StoreReader {
+    /// Every running total (`totals`): what the counters are restored from at start.
+    package func runningTotals() throws -> [RunningTotal] {
+        try RecordSQL.list(
+            "SELECT counter, endpoint, model, code, result, value, first_at FROM totals ORDER BY 1, 2, 3, 4, 5", [],
+            in: db
+        ) { s in
+            RunningTotal(
+                counter: TotalCounter(rawValue: s.string(at: 0)), endpoint: s.string(at: 1), model: s.string(at: 2),
+                code: s.string(at: 3), result: s.string(at: 4), value: s.double(at: 5), firstAt: s.int64(at: 6))
+        }
+    }
+}
+
+/// One running total: a counter's value for one label set since `firstAt`, kept through
+/// retention. Dimensions a counter does not have are `""`; so is a missing model.
+package struct RunningTotal: Sendable, Equatable {
+    /// nil for a counter this build does not know (a newer build wrote it).
+    package var counter: TotalCounter?
+    package var endpoint: String
+    package var model: String
+    package var code: String
+    package var result: String
+    package var value: Double
+    package var firstAt: EpochMillis
 }
 
 /// API calls for one (endpoint, model, code) over a window, from `call_rollup`.

@@ -20,6 +20,11 @@ import Synchronization
 ///   the `WriteContext`;
 /// - a fire-and-forget record that fails to insert is dropped and counted (`storeErrors`,
 ///   `droppedRecords`, `onError`);
+/// - the rollup upserts, written once per batch after every item, are no exception: should
+///   they fail, the batch runs again isolated, where each closure's and each record's rollup
+///   deltas are written inside that item's own SAVEPOINT, so a delta that cannot be written
+///   fails its own item as above and nothing else. (`RollupAccumulator` also sanitizes what
+///   it is given, so this is the second line of defence, not the first.)
 /// - a failed COMMIT (disk full, I/O error) rolls the batch back: every waiter in it gets the
 ///   error, its records are counted as dropped, `storeErrors` increments, and the writer keeps
 ///   serving later batches.
@@ -159,21 +164,47 @@ package final class StoreWriter: Sendable {
     }
 
     /// Commits everything queued, closes the connection and stops the thread. Later
-    /// submissions are refused (`StoreError.Kind.closed`). Calling it again returns at once.
+    /// submissions are refused (`StoreError.Kind.closed`). A call while a close is under way
+    /// returns when that close has finished (a forced stop must not exit in the middle of
+    /// the last commit); once closed, at once.
     package func close() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let wake: Bool? = queue.withLock { q in
-                guard q.state == .running else { return nil }
+            close { continuation.resume() }
+        }
+    }
+
+    /// `close()` for callers that are not tasks (an `init` that failed after opening the
+    /// writer): `completion` runs once the writer has closed, on the writer thread.
+    package func close(then completion: @escaping @Sendable () -> Void) {
+        let wake: Bool? = queue.withLock { q in
+            switch q.state {
+            case .running:
                 q.state = .closing
-                q.items.append(.stop { continuation.resume() })
+                q.closeWaiters.append(completion)
+                q.items.append(.stop { [self] in finishClose() })
                 return q.takeWakeup()
-            }
-            switch wake {
-            case nil: continuation.resume()
-            case true?: wakeup.signal()
-            case false?: break
+            case .closing:
+                q.closeWaiters.append(completion)
+                return false
+            case .closed:
+                return nil
             }
         }
+        switch wake {
+        case nil: completion()
+        case true?: wakeup.signal()
+        case false?: break
+        }
+    }
+
+    /// The connection is closed and the thread is ending: tell everyone who asked.
+    private func finishClose() {
+        let waiters = queue.withLock { q -> [@Sendable () -> Void] in
+            q.state = .closed
+            defer { q.closeWaiters.removeAll() }
+            return q.closeWaiters
+        }
+        for waiter in waiters { waiter() }
     }
 
     // MARK: Queue
@@ -249,10 +280,12 @@ package final class StoreWriter: Sendable {
     /// Runs one batch in one transaction; returns the stop callback if the batch held one.
     ///
     /// Optimistically first: jobs run without their own SAVEPOINT, whose statement journal
-    /// copies every page a job touches (a fifth of the writer's work per callback). Should a
-    /// job or record fail alone (the transaction still open), the batch is rolled back and run
-    /// again `isolated`, each job in its SAVEPOINT and each record on its own, so only the
-    /// failing one is lost. A failure that ends the transaction fails the batch either way.
+    /// copies every page a job touches (a fifth of the writer's work per callback), and the
+    /// rollups of the whole batch are upserted once at the end. Should a job, a record or that
+    /// upsert fail alone (the transaction still open), the batch is rolled back and run again
+    /// `isolated`: each job and each record in its own SAVEPOINT together with the upserts of
+    /// its rollup deltas, so only the failing one is lost. A failure that ends the transaction
+    /// fails the batch either way.
     private func process(
         _ batch: ArraySlice<Item>, _ owned: WriterThreadState, isolated: Bool = false
     ) -> (@Sendable () -> Void)? {
@@ -276,17 +309,17 @@ package final class StoreWriter: Sendable {
             for (index, item) in batch.enumerated() {
                 switch item {
                 case .call(let call):
-                    droppedAlone += try insertRecord(db, isolated: isolated) {
+                    droppedAlone += try insertRecord(owned, isolated: isolated) {
                         _ = try RecordSQL.insert(call, into: db)
-                        owned.rollups.add(call)
-                    }
+                    } rollup: { $0.add(call) }
                 case .webhook(let webhook):
-                    droppedAlone += try insertRecord(db, isolated: isolated) {
+                    droppedAlone += try insertRecord(owned, isolated: isolated) {
                         _ = try RecordSQL.insert(webhook, into: db)
-                        owned.rollups.add(webhook)
-                    }
+                    } rollup: { $0.add(webhook) }
                 case .recovery(let recovery):
-                    droppedAlone += try insertRecord(db, isolated: isolated) { _ = try RecordSQL.insert(recovery, into: db) }
+                    droppedAlone += try insertRecord(owned, isolated: isolated) {
+                        _ = try RecordSQL.insert(recovery, into: db)
+                    } rollup: { $0.add(recovery) }
                 case .job(let job):
                     if let done = try runJob(job, owned, isolated: isolated) {
                         completions.append(done)
@@ -332,23 +365,42 @@ package final class StoreWriter: Sendable {
         return stop
     }
 
-    /// Inserts one fire-and-forget record. When `isolated`, its own failure drops only that
-    /// record; a failure that ended the transaction (SQLite rolls back by itself on SQLITE_FULL,
-    /// I/O errors) aborts the whole batch. Returns 1 when the record was dropped, else 0.
+    /// Inserts one fire-and-forget record and notes its `rollup` deltas: in the batch's
+    /// accumulator, or, when `isolated`, written at once with the row in a SAVEPOINT of its own,
+    /// so that its own failure (row or rollup) drops only that record. A failure that ended
+    /// the transaction (SQLite rolls back by itself on SQLITE_FULL, I/O errors) aborts the
+    /// whole batch. Returns 1 when the record was dropped, else 0.
     @inline(__always)
-    private func insertRecord(_ db: Database, isolated: Bool, _ insert: () throws -> Void) throws -> Int {
+    private func insertRecord(
+        _ owned: WriterThreadState, isolated: Bool, _ insert: () throws -> Void,
+        rollup: (inout RollupAccumulator) -> Void = { _ in }
+    ) throws -> Int {
+        guard isolated else {
+            try insert()
+            rollup(&owned.rollups)
+            return 0
+        }
+        let db = owned.db!
+        try db.statement(TransactionSQL.savepoint).execute()
         do {
             try insert()
+            owned.itemRollups.removeAll()
+            rollup(&owned.itemRollups)
+            try owned.itemRollups.write(to: db)
+            try db.statement(TransactionSQL.release).execute()
             return 0
         } catch {
-            guard isolated, db.isInTransaction else { throw error }
+            guard db.isInTransaction else { throw error }
+            try db.statement(TransactionSQL.rollbackToSavepoint).execute()
+            try db.statement(TransactionSQL.release).execute()
             droppedCounter.add(1, ordering: .relaxed)
             report(error as? StoreError ?? StoreError(kind: .sqlite, message: "record insert failed: \(error)"))
             return 1
         }
     }
 
-    /// Runs a job: when `isolated`, in a SAVEPOINT, and returns nil when it failed alone (its
+    /// Runs a job: when `isolated`, in a SAVEPOINT together with the upserts of its rollup
+    /// deltas, and returns nil when it failed alone, in its closure or in those upserts (its
     /// caller has been told). Throws when the failure ended the whole transaction, or, not
     /// isolated, on any failure. Returns the job's completion.
     private func runJob(_ job: Job, _ owned: WriterThreadState, isolated: Bool) throws -> (@Sendable () -> Void)? {
@@ -363,8 +415,14 @@ package final class StoreWriter: Sendable {
         try db.statement(TransactionSQL.savepoint).execute()
         do {
             let done = try job.run(context)
+            owned.itemRollups.removeAll()
+            context.rollups.apply(to: &owned.itemRollups)
+            try owned.itemRollups.write(to: db)
+            // Open-task changes are published after the COMMIT: they join the batch's, and
+            // only once this job's SAVEPOINT is released.
+            let openTaskChanges = owned.itemRollups.takeOpenTasks()
             try db.statement(TransactionSQL.release).execute()
-            context.rollups.apply(to: &owned.rollups)
+            for (model, delta) in openTaskChanges { owned.rollups.openTasks(model: model, delta: delta) }
             return done
         } catch {
             guard db.isInTransaction else { throw error }
@@ -410,11 +468,13 @@ extension StoreWriter {
         let fail: @Sendable (any Error) -> Void
     }
 
-    enum State: Sendable { case running, closing }
+    enum State: Sendable { case running, closing, closed }
 
     struct Queue: Sendable {
         var items: [Item] = []
         var state: State = .running
+        /// Callers of `close` waiting for the connection to be closed.
+        var closeWaiters: [@Sendable () -> Void] = []
         /// The writer thread found the queue empty and is (about to be) waiting on `wakeup`.
         var writerSleeping = false
 
@@ -437,6 +497,8 @@ private final class WriterThreadState: @unchecked Sendable {
     private(set) var db: Database?
     private(set) var context: WriteContext?
     var rollups = RollupAccumulator()
+    /// One item's rollup deltas when a batch runs isolated (written inside its SAVEPOINT).
+    var itemRollups = RollupAccumulator()
 
     init(db: Database, clock: any WallClock) {
         self.db = db

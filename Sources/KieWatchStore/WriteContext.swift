@@ -37,9 +37,12 @@ package final class WriteContext {
         return id
     }
 
+    /// Inserts a recovery poll row and counts it in the running totals.
     @discardableResult
     package func insert(_ recovery: RecoveryRecord) throws -> Int64 {
-        try RecordSQL.insert(recovery, into: db)
+        let id = try RecordSQL.insert(recovery, into: db)
+        rollups.add(recovery)
+        return id
     }
 
     // MARK: Tasks
@@ -63,6 +66,12 @@ package final class WriteContext {
     /// changed it: `stored` is that row as read (nil: there was none), which spares a second
     /// lookup; only the changed columns are written.
     package func save(_ task: TaskRecord, replacing stored: TaskRecord?) throws {
+        var task = task
+        // A value the column cannot hold as given (NaN would bind as NULL, an infinity would
+        // poison every sum) is stored as absent, like credits Kie never reported.
+        if let credits = task.creditsConsumed, !TaskReport.plausibleCreditsConsumed.contains(credits) {
+            task.creditsConsumed = nil
+        }
         if let stored {
             try RecordSQL.update(task, from: stored, in: db, statements: &taskUpdates)
         } else {
@@ -71,9 +80,12 @@ package final class WriteContext {
         }
         let learnedAt = task.finishedAt ?? task.updatedAt
         if task.state.isTerminal && !(stored?.state.isTerminal ?? false) {
+            // `completedAt` and the credits are Kie's: clamped here, sanitized again by the
+            // accumulator, so no row can make the save trap or the rollup write fail.
             let end = task.completedAt ?? learnedAt
+            let durationMicros = end.saturatingSubtracting(task.createdAt).saturatingMultiplied(by: 1_000)
             rollups.taskFinished(model: task.model, success: task.state == .success, at: learnedAt,
-                                 durationMicros: (end - task.createdAt) * 1_000, credits: task.creditsConsumed ?? 0)
+                                 durationMicros: durationMicros, credits: task.creditsConsumed ?? 0)
         }
         if task.missed && !(stored?.missed ?? false) {
             rollups.taskMissed(model: task.model, at: learnedAt)
@@ -116,9 +128,14 @@ package final class WriteContext {
         return try RecordSQL.updateDelivery(item, id: id, in: db)
     }
 
+    /// Inserts a relay attempt row and counts it in the running totals as `result`; nil
+    /// means delivered for a 2xx answer, else failed (pass `.gaveUp` for the last attempt).
     @discardableResult
-    package func insert(_ attempt: RelayAttemptRecord) throws -> Int64 {
-        try RecordSQL.insert(attempt, into: db)
+    package func insert(_ attempt: RelayAttemptRecord, result: RelayAttemptResult? = nil) throws -> Int64 {
+        let id = try RecordSQL.insert(attempt, into: db)
+        let delivered = attempt.httpStatus.map { (200..<300).contains($0) } ?? false
+        rollups.relayAttempt(result ?? (delivered ? .delivered : .failed), at: attempt.ts)
+        return id
     }
 
     // MARK: Callback routes

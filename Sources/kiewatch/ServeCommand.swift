@@ -3,7 +3,8 @@ import KieWatchCore
 import KieWatchHTTP
 
 
-/// `kiewatch serve`: the agent, until SIGINT/SIGTERM, then a graceful stop.
+/// `kiewatch serve`: the agent, until SIGINT/SIGTERM, then a graceful stop within `--grace`
+/// (exit 0); a second signal during it flushes the store and exits at once (128 + signal).
 enum ServeCommand: Subcommand {
     static let name = "serve"
     static let summary = "run the agent: proxy, webhooks, relay, recovery, /metrics, admin socket"
@@ -28,8 +29,14 @@ enum ServeCommand: Subcommand {
             return 1
         }
         let signal = await signals.wait()
-        logger.info("agent.stopping", ["signal": String(signal)])
-        await service.stop()
+        logger.info(
+            "agent.stopping",
+            ["signal": String(signal), "grace": DurationText.format(millis: configuration.shutdownGraceMillis)])
+        let grace = Duration.milliseconds(configuration.shutdownGraceMillis)
+        if let second = await service.stop(gracePeriod: grace, interruptedBy: { await signals.wait() }) {
+            logger.warn("agent.stopped_now", ["signal": String(second), "detail": "second signal: store flushed, requests under way cut"])
+            return 128 + second
+        }
         logger.info("agent.stopped", [:])
         return 0
     }

@@ -5,7 +5,7 @@ import Testing
 /// kiewatch exports, with valid PromQL.
 @Suite("Grafana dashboard")
 struct DashboardTests {
-    /// The metric contract of design.md ("Metrics"); histograms by base name.
+    /// The metric contract (the README's "Metrics"); histograms by base name.
     static let contractMetrics: Set<String> = [
         "kiewatch_api_requests_total", "kiewatch_tasks_created_total", "kiewatch_tasks_finished_total",
         "kiewatch_webhooks_received_total", "kiewatch_webhooks_missed_total", "kiewatch_recovery_polls_total",
@@ -15,7 +15,7 @@ struct DashboardTests {
         "kiewatch_tasks_inflight", "kiewatch_tasks_stale", "kiewatch_relay_queue_depth",
         "kiewatch_relay_oldest_pending_seconds", "kiewatch_credits_remaining",
         "kiewatch_create_rate_limit_utilization", "kiewatch_last_webhook_received_timestamp_seconds",
-        "kiewatch_store_bytes", "kiewatch_build_info",
+        "kiewatch_store_bytes", "kiewatch_build_info", "kiewatch_relay_paused", "kiewatch_relay_circuit_open",
     ]
     static let histogramMetrics: Set<String> = [
         "kiewatch_api_request_duration_seconds", "kiewatch_task_duration_seconds",
@@ -109,7 +109,7 @@ struct DashboardTests {
         }
     }
 
-    @Test("every metric is in design.md's contract, a recording rule, up or process_*")
+    @Test("every metric is in the README's contract, a recording rule, up or process_*")
     func metricNamesAreKnown() throws {
         let recorded = try Self.recordingRules()
         #expect(!recorded.isEmpty, "no recording rules found in \(ExternalTools.ruleFile.path)")

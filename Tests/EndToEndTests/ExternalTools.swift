@@ -14,6 +14,7 @@ enum ExternalTools {
     static let alertsDirectory = packageRoot.appendingPathComponent("alerts", isDirectory: true)
     static let ruleFile = alertsDirectory.appendingPathComponent("kiewatch.rules.yml")
     static let ruleTestsDirectory = alertsDirectory.appendingPathComponent("tests", isDirectory: true)
+    static let alertsReadme = alertsDirectory.appendingPathComponent("README.md")
     static let dashboardFile = packageRoot.appendingPathComponent("dashboards/kiewatch-overview.json")
 
     /// `promtool`, from `$PROMTOOL` if set, else the first executable on `$PATH` (then the
@@ -22,6 +23,14 @@ enum ExternalTools {
 
     /// `prometheus`, found like `promtool` (override: `$PROMETHEUS`).
     static let prometheus: URL? = locate("prometheus", override: "PROMETHEUS")
+
+    /// Alertmanager: Debian's `prometheus-alertmanager`, else upstream's `alertmanager`
+    /// (override: `$ALERTMANAGER`).
+    static let alertmanager: URL? =
+        locate("prometheus-alertmanager", override: "ALERTMANAGER") ?? locate("alertmanager", override: "ALERTMANAGER")
+
+    /// `amtool`, Alertmanager's command line (same package; override: `$AMTOOL`).
+    static let amtool: URL? = locate("amtool", override: "AMTOOL")
 
     static func locate(_ name: String, override variable: String) -> URL? {
         let environment = ProcessInfo.processInfo.environment
@@ -174,5 +183,17 @@ extension Trait where Self == ConditionTrait {
     /// Skips a test, saying how to get promtool, when it is not installed.
     static var requiresPromtool: Self {
         .enabled(if: ExternalTools.promtool != nil, "promtool not found; install it: apt-get install prometheus")
+    }
+
+    /// Skips a test, saying how to get them, when Prometheus or Alertmanager is not installed.
+    static var requiresAlertmanager: Self {
+        .enabled(
+            if: ExternalTools.prometheus != nil && ExternalTools.alertmanager != nil,
+            "prometheus or prometheus-alertmanager not found; install them: apt-get install prometheus prometheus-alertmanager")
+    }
+
+    /// Skips a test, saying how to get amtool, when it is not installed.
+    static var requiresAmtool: Self {
+        .enabled(if: ExternalTools.amtool != nil, "amtool not found; install it: apt-get install prometheus-alertmanager")
     }
 }

@@ -2,7 +2,8 @@ import Foundation
 
 /// A real Prometheus (`/usr/bin/prometheus`, Debian's package) on 127.0.0.1 with its TSDB in a
 /// temporary directory, scraping one kiewatch agent every second and evaluating the given rule
-/// file every second; queried through its HTTP API.
+/// file every second (sending its alerts to an Alertmanager when given one); queried through
+/// its HTTP API.
 final class LivePrometheus {
     let process: LiveProcess
     let port: Int
@@ -14,9 +15,19 @@ final class LivePrometheus {
         self.directory = directory
     }
 
-    /// The `prometheus.yml` used: job `kiewatch` scraping `target` every second, `ruleFile` loaded.
-    static func configuration(target: String, ruleFile: URL) -> String {
-        """
+    /// The `prometheus.yml` used: job `kiewatch` scraping `target` every second, `ruleFile`
+    /// loaded, alerts sent to the Alertmanager on `alertmanagerPort` (127.0.0.1) if given.
+    static func configuration(target: String, ruleFile: URL, alertmanagerPort: Int? = nil) -> String {
+        let alerting = alertmanagerPort.map { port in
+            """
+            alerting:
+              alertmanagers:
+                - static_configs:
+                    - targets: ['127.0.0.1:\(port)']
+
+            """
+        } ?? ""
+        return """
         global:
           scrape_interval: 1s
           scrape_timeout: 1s
@@ -28,17 +39,18 @@ final class LivePrometheus {
             static_configs:
               - targets: ['\(target)']
 
-        """
+        """ + alerting
     }
 
     /// Starts Prometheus and waits until `/-/ready` answers 200. Exemplar storage is on so the
     /// exemplars of the OpenMetrics scrape can be queried back.
-    static func start(scraping target: String, ruleFile: URL) async throws -> LivePrometheus {
+    static func start(scraping target: String, ruleFile: URL, alertmanagerPort: Int? = nil) async throws -> LivePrometheus {
         guard let binary = ExternalTools.prometheus else { throw LiveError("prometheus not found; apt-get install prometheus") }
         let directory = try LiveTemporaryDirectory("kw-prom")
         do {
             let config = directory.file("prometheus.yml")
-            try configuration(target: target, ruleFile: ruleFile).write(to: config, atomically: true, encoding: .utf8)
+            try configuration(target: target, ruleFile: ruleFile, alertmanagerPort: alertmanagerPort)
+                .write(to: config, atomically: true, encoding: .utf8)
             let data = directory.file("data")
             let log = directory.file("prometheus.log")
             let (process, port) = try await LiveProcess.startListening { port in

@@ -408,7 +408,7 @@ final class ScenarioCreator: Sendable {
         return .created(Created(taskID: id, model: plan.model, family: plan.family, at: scenarioNow()))
     }
 
-    /// A create body as a real integration sends it for the model (duration fields per kie-api.md).
+    /// A create body as a real integration sends it for the model (duration fields as Kie documents them).
     static func body(for plan: ScenarioTaskPlan, callbackURL: String) -> JSONValue {
         let prompt = JSONValue.string("scenario task \(plan.index): a lighthouse in a storm")
         switch plan.family {

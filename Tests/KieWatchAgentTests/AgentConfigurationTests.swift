@@ -60,4 +60,36 @@ import Testing
         }
         #expect(throws: ConfigError("extra: unexpected argument (see --help)")) { try resolve(["extra"]) }
     }
+
+    /// A duration whose parts add up past Int64 trapped (exit 132) on the way to the documented
+    /// one-line error; now it is that error, wherever the value comes from.
+    @Test func durationsTooLongToAddUpAreOneLineErrors() throws {
+        let huge = String(repeating: "8999999999999999ms", count: 1100)  // sums past Int64.max
+        #expect(throws: ConfigError("--retention: a duration can be at most 36500d")) {
+            try resolve(["--retention", huge])
+        }
+        #expect(throws: ConfigError("KIEWATCH_RETENTION: a duration can be at most 36500d")) {
+            try resolve([], env: ["KIEWATCH_RETENTION": huge])
+        }
+        for key in ["retention", "relay_give_up", "recovery_give_up", "credit_check_interval", "upstream_timeout", "deadline.veo3"] {
+            #expect(throws: ConfigError("k.conf:1: \(key): a duration can be at most 36500d")) {
+                try resolve(["--config", "k.conf"], files: ["k.conf": "\(key) = \(huge)"])
+            }
+        }
+        #expect(try resolve(["--retention", "36500d"]).retentionMillis == DurationText.maxMillis)
+    }
+
+    @Test func shutdownGraceFromFlagEnvironmentOrFile() throws {
+        #expect(try resolve([]).shutdownGraceMillis == 10_000)
+        #expect(try resolve(["--grace", "1s"]).shutdownGraceMillis == 1_000)
+        #expect(try resolve([], env: ["KIEWATCH_SHUTDOWN_GRACE": "250ms"]).shutdownGraceMillis == 250)
+        #expect(try resolve(["--config", "k.conf"], files: ["k.conf": "shutdown_grace = 30s"]).shutdownGraceMillis == 30_000)
+        #expect(try resolve(["--grace", "0s"]).shutdownGraceMillis == 0)
+        #expect(throws: ConfigError("--grace: the shutdown grace must be from 0s to 1h, got '2h'")) {
+            try resolve(["--grace", "2h"])
+        }
+        #expect(throws: ConfigError("--grace: expected a duration such as 500ms, 30s, 15m, 2h or 14d, got '10'")) {
+            try resolve(["--grace", "10"])
+        }
+    }
 }

@@ -84,6 +84,8 @@ final class AgentHarness {
     let app = FakeApp()
     let sender = RouterCallbackSender()
     let logs = LogCollector()
+    /// Where relays go: `app` unless the test gave a transport of its own (a real client).
+    let relayTransport: any HTTPTransport
     var configuration: AgentConfiguration
     private(set) var agent: Agent
 
@@ -92,7 +94,8 @@ final class AgentHarness {
     static let apiKey = "agent-api-key-123"
 
     init(simulator configure: (inout SimulatorConfiguration) -> Void = { _ in },
-         agent tune: (inout AgentConfiguration) -> Void = { _ in }) throws {
+         agent tune: (inout AgentConfiguration) -> Void = { _ in },
+         relay: (any HTTPTransport)? = nil) throws {
         database = try TemporaryDatabase()
         var sim = SimulatorConfiguration()
         sim.speed = 1
@@ -111,31 +114,36 @@ final class AgentHarness {
         config.deadlines.configuredDefault = 10 * 60_000
         tune(&config)
         configuration = config
-        agent = try Self.makeAgent(config, clock: clock, upstream: upstream, app: app, logs: logs)
+        relayTransport = relay ?? app
+        agent = try Self.makeAgent(config, clock: clock, upstream: upstream, relay: relayTransport, logs: logs)
         sender.router.withLock { $0 = agent.router }
     }
 
     static func makeAgent(
-        _ config: AgentConfiguration, clock: TestClock, upstream: InProcessTransport, app: FakeApp,
+        _ config: AgentConfiguration, clock: TestClock, upstream: InProcessTransport, relay: any HTTPTransport,
         logs: LogCollector
     ) throws -> Agent {
         let logger = Logger(minimum: .debug, clock: clock, sink: { line in logs.append(line) })
-        return try Agent(configuration: config, clock: clock, logger: logger, upstream: upstream, relayTransport: app)
+        return try Agent(configuration: config, clock: clock, logger: logger, upstream: upstream, relayTransport: relay)
     }
 
     /// Stops the agent (as a crash would leave the file: committed rows only) and opens a new one.
     func restart() async throws {
         await agent.stop()
-        agent = try Self.makeAgent(configuration, clock: clock, upstream: upstream, app: app, logs: logs)
+        agent = try Self.makeAgent(configuration, clock: clock, upstream: upstream, relay: relayTransport, logs: logs)
         sender.router.withLock { $0 = agent.router }
     }
 
     /// The app's create call through the agent.
-    func createMarket(model: String = "kling-2.6/text-to-video", callback: Bool = true) async throws -> String {
+    func createMarket(
+        model: String = "kling-2.6/text-to-video", callback: Bool = true, callbackURL: String? = nil
+    ) async throws -> String {
         var members: [(key: String, value: JSONValue)] = [
             ("model", .string(model)), ("input", ["prompt": "a red panda", "duration": "5"]),
         ]
-        if callback { members.append(("callBackUrl", .string("https://app.example/hooks/kie?secret=\(Self.appSecret)"))) }
+        if callback {
+            members.append(("callBackUrl", .string(callbackURL ?? "https://app.example/hooks/kie?secret=\(Self.appSecret)")))
+        }
         return try await create(path: "/api/v1/jobs/createTask", body: .object(members))
     }
 

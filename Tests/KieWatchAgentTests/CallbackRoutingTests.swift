@@ -94,6 +94,26 @@ import Testing
         #expect(try routes(h).count == 1 && routes(h)[0][4].string == id)
     }
 
+    /// A callBackUrl the relay could never call is refused at create, in Kie's validation shape,
+    /// and never forwarded: the app learns now, not after a day of silent retries (issue 18.6).
+    @Test func aCreateWhoseCallbackURLCannotEverBeDeliveredIsRefusedAndNeverReachesKie() async throws {
+        let h = try AgentHarness()
+        for url in ["ftp://app.example/cb", "http://app example/cb", "http://a:b:c@/cb", "/relative/cb"] {
+            let body = #"{"model":"\#(Self.model)","callBackUrl":"\#(url)","input":{"prompt":"p"}}"#
+            let refused = await post(h, "/api/v1/jobs/createTask", body: body)
+            #expect(refused.status == 200, "Kie answers validation errors with HTTP 200")
+            let envelope = try #require(KieEnvelope(body: refused.body))
+            #expect(envelope.code == 422, "\(url)")
+            #expect(envelope.message?.hasPrefix("kiewatch: callBackUrl") == true)
+        }
+        #expect(h.upstream.seen.withLock { $0 }.isEmpty, "Kie never saw the creates: nothing billed")
+        #expect(try routes(h).isEmpty)
+        #expect(metrics(h).contains(#"kiewatch_api_requests_total{endpoint="create_task",model="\#(Self.model)",code="422"} 4"#))
+        // A URL with user info is deliverable (Basic auth): it goes through.
+        _ = try await h.createMarket(callbackURL: "https://user:pass@app.example/cb")
+        #expect(h.upstream.seen.withLock { $0 }.count == 1)
+    }
+
     /// The create reached Kie but its answer was never stored (a full disk then, or a kill -9
     /// between forwarding and storing): the app has its task id, and the callback still
     /// reaches it through the route.

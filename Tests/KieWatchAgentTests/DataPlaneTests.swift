@@ -53,6 +53,38 @@ import Testing
         #expect(h.app.deliveries.isEmpty)
     }
 
+    /// A Veo create without `model` is Kie's default, veo3_fast; calls that name a task (query
+    /// or JSON body) are recorded with the task's model; a call naming none stays `unknown`.
+    @Test func callsNamingATaskAreRecordedWithItsModel() async throws {
+        let h = try AgentHarness()
+        let headers: HTTPHeaders = ["Authorization": "Bearer k", "Content-Type": "application/json"]
+        let bare: JSONValue = ["prompt": "a city", "callBackUrl": "https://app.example/hooks/veo"]
+        let created = await h.agent.router.handle(
+            HTTPRequest(method: "POST", target: "/api/v1/veo/generate", headers: headers, body: bare.serializedBytes()))
+        let id = try #require(KieEnvelope(body: created.body).flatMap(KieWire.createdTaskId))
+        #expect(try h.task(id)?.model == "veo3_fast")
+        let lite = try await h.createVeo(model: "veo3_lite")
+        #expect(try h.task(lite)?.model == "veo3_lite")
+        await h.advance(seconds: 600)
+        _ = await h.agent.router.handle(
+            HTTPRequest(method: "GET", target: "/api/v1/veo/get-1080p-video?taskId=\(lite)&index=0", headers: headers))
+        let fourK: JSONValue = ["taskId": .string(id), "index": 0]
+        _ = await h.agent.router.handle(
+            HTTPRequest(method: "POST", target: "/api/v1/veo/get-4k-video", headers: headers, body: fourK.serializedBytes()))
+        let download: JSONValue = ["url": "https://tempfile.kie-simulator.invalid/videos/x.mp4"]
+        _ = await h.agent.router.handle(
+            HTTPRequest(method: "POST", target: "/api/v1/common/download-url", headers: headers, body: download.serializedBytes()))
+        try await h.agent.flush()
+        let rows = try h.reader().db.rows("SELECT path, model, task_id FROM api_calls WHERE endpoint = 'other' ORDER BY id")
+        #expect(rows.map { $0[1].string } == ["veo3_lite", "veo3_fast", nil])
+        #expect(rows.map { $0[2].string } == [lite, id, nil])
+        let metrics = String(decoding: h.agent.metrics.registry.render(.prometheusText), as: UTF8.self)
+        #expect(metrics.contains(#"kiewatch_api_requests_total{endpoint="other",model="veo3_lite",code="200"} 1"#))
+        #expect(metrics.contains(#"kiewatch_api_requests_total{endpoint="other",model="veo3_fast",code="404"} 1"#))
+        #expect(metrics.contains(#"kiewatch_api_requests_total{endpoint="other",model="unknown",code="200"} 1"#))
+        #expect(metrics.contains(#"kiewatch_tasks_created_total{model="veo3_fast"} 1"#))
+    }
+
     @Test func errorsInTheBodyAreRecordedAsErrors() async throws {
         let h = try AgentHarness(simulator: { $0.acceptedKeys = ["good"] })
         let response = await h.agent.router.handle(
@@ -188,7 +220,8 @@ import Testing
 
 @Suite struct RelayTests {
     @Test func anAppThatIsDownGetsEveryRelayExactlyOnceWhenItIsBack() async throws {
-        let h = try AgentHarness()
+        // Every relay on its own schedule: the circuit breaker (RelayActionTests) stays closed.
+        let h = try AgentHarness(agent: { $0.relayBreakerFailures = 1_000 })
         h.app.down.store(true, ordering: .relaxed)
         var ids: [String] = []
         for _ in 0..<5 { ids.append(try await h.createMarket()) }

@@ -43,6 +43,37 @@ import Testing
         #expect(auth.checkSignature(request(sig: old, ts: "1699990000"), taskId: "t1", now: now) == .staleTimestamp)
         #expect(auth.checkSignature(request(sig: good, ts: "soon"), taskId: "t1", now: now) == .staleTimestamp)
     }
+
+    /// `seconds * 1000` used to trap for any |value| above ~9.2e15: a remote kill switch for
+    /// whoever could reach the webhook path. Signed correctly or not, these are stale (401).
+    @Test(arguments: [
+        "9223372036854775807", "-9223372036854775808", "9223372036854776", "-9223372036854776",
+        "  9223372036854775807", "+9223372036854775807", "0009223372036854775807", " +0009223372036854776 ",
+        "9223372036854775808", "-1", "0",
+    ])
+    func hugeOrOddlySpelledTimestampsAreStaleNeverATrap(_ timestamp: String) {
+        let now: EpochMillis = 1_700_000_000_000
+        let signed = HMACSHA256.kieSignature(key: "hk", taskId: "t1", timestamp: timestamp)
+        let request = HTTPRequest(
+            method: "POST", target: "/webhooks/kie",
+            headers: ["X-Webhook-Timestamp": timestamp, "X-Webhook-Signature": signed])
+        #expect(auth.checkSignature(request, taskId: "t1", now: now) == .staleTimestamp)
+        // Whatever `now` is, too.
+        #expect(auth.checkSignature(request, taskId: "t1", now: .max) != .ok)
+        #expect(auth.checkSignature(request, taskId: "t1", now: .min) != .ok)
+    }
+
+    /// A fresh time spelled with spaces, `+` or leading zeros is a number like any other; the
+    /// signature covers the text as sent.
+    @Test(arguments: [" 1700000000", "+1700000000", "0001700000000", "1700000299", "1699999701"])
+    func freshTimestampsInAnySpellingAreChecked(_ timestamp: String) {
+        let now: EpochMillis = 1_700_000_000_000
+        let signed = HMACSHA256.kieSignature(key: "hk", taskId: "t1", timestamp: timestamp)
+        let request = HTTPRequest(
+            method: "POST", target: "/webhooks/kie",
+            headers: ["X-Webhook-Timestamp": timestamp, "X-Webhook-Signature": signed])
+        #expect(auth.checkSignature(request, taskId: "t1", now: now) == .ok)
+    }
 }
 
 @Suite struct DeadlinePolicyTests {
@@ -149,6 +180,37 @@ import Testing
         #expect(failBody["code"] == 422 && failBody["msg"] == "flagged")
         let odd: JSONValue = ["taskId": "v", "successFlag": 3, "errorCode": 999]
         #expect(SynthesizedCallback.body(for: try KieWire.veoRecord(odd), statusData: odd)["code"] == 501)
+    }
+
+    /// A 501/408 status answer comes without a record: the callback is still the family's
+    /// failure callback, naming the task, its model and the failure.
+    @Test func aFailureFromAStatusCodeWithoutARecordIsAFailureCallback() throws {
+        for code in [501, 408] {
+            let envelope = KieEnvelope(code: code, message: "gone wrong", data: .null)
+            var market = try #require(KieWire.statusAnswer(envelope, httpStatus: 200, family: .market, taskId: "t").report)
+            market.model = "kling-2.6/text-to-video"
+            let body = SynthesizedCallback.body(for: market, statusData: .null)
+            #expect(body["code"] == 501 && body["msg"] == "Playground task failed.")
+            #expect(body["data"] == [
+                "taskId": "t", "model": "kling-2.6/text-to-video", "state": "fail", "resultJson": nil,
+                "failCode": .string(String(code)), "failMsg": "gone wrong",
+            ])
+            let decoded = try KieWire.marketCallback(try #require(KieEnvelope(json: body)))
+            #expect(decoded.state == .fail && decoded.failCode == String(code) && decoded.failMessage == "gone wrong")
+
+            let veo = try #require(KieWire.statusAnswer(envelope, httpStatus: 200, family: .veo, taskId: "v").report)
+            let veoBody = SynthesizedCallback.body(for: veo, statusData: .null)
+            #expect(veoBody == ["code": .int(Int64(code)), "msg": "gone wrong", "data": ["taskId": "v", "fallbackFlag": false]])
+        }
+    }
+
+    @Test func aRecordThatDisagreesWithTheCodeIsCompletedWithTheFailure() throws {
+        // 501 beside a record still saying "generating": the record is kept, the state and failure set.
+        let data: JSONValue = ["taskId": "t", "model": "m", "state": "generating", "param": "{}", "failCode": "", "failMsg": ""]
+        let envelope = KieEnvelope(code: 501, message: "failed", data: data)
+        let report = try #require(KieWire.statusAnswer(envelope, httpStatus: 200, family: .market, taskId: "t").report)
+        let body = SynthesizedCallback.body(for: report, statusData: data)
+        #expect(body["data"] == ["taskId": "t", "model": "m", "state": "fail", "param": "{}", "failCode": "501", "failMsg": "failed", "resultJson": nil])
     }
 }
 

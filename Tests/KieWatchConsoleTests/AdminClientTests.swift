@@ -37,7 +37,7 @@ struct AdminClientTests {
                     options.apply(directive)
                     _ = connection.send(AdminProtocol.frame(output: "", status: .ok))
                 case .command(let command):
-                    let answer = "\(command) as \(options.format.rawValue) at \(options.width)"
+                    let answer = "\(command) as \(options.format.rawValue) at \(options.width.map(String.init) ?? "none")"
                     _ = connection.send(AdminProtocol.frame(output: answer, status: .ok))
                 case .invalid(let reason):
                     _ = connection.send(AdminProtocol.frame(output: reason, status: .error))

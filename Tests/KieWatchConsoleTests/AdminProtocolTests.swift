@@ -59,7 +59,8 @@ struct AdminProtocolTests {
         #expect(AdminProtocol.parseRequest(Array(".color on".utf8)) == .directive(.color(true)))
         #expect(AdminProtocol.parseRequest(Array(".width 120".utf8)) == .directive(.width(120)))
         #expect(AdminProtocol.parseRequest(Array(".format xml".utf8)) == .invalid("unknown format 'xml' (use table or json)"))
-        #expect(AdminProtocol.parseRequest(Array(".width 5".utf8)) == .invalid("'.width' takes a number of columns from 20 to 1000"))
+        #expect(AdminProtocol.parseRequest(Array(".width 5".utf8)) == .invalid("'.width' takes a number of columns from 20 to 1000, or none"))
+        #expect(AdminProtocol.parseRequest(Array(".width none".utf8)) == .directive(.width(nil)))
         #expect(AdminProtocol.parseRequest(Array(".pager on".utf8)) == .invalid("unknown directive '.pager' (known: .format, .color, .width)"))
         #expect(AdminProtocol.encodeRequest("sql SELECT 1\nFROM calls") == Array("sql SELECT 1 FROM calls\n".utf8))
     }
@@ -73,6 +74,19 @@ struct AdminProtocolTests {
         var server = AdminProtocol.SessionOptions()
         for directive in options.directives { server.apply(directive) }
         #expect(server == options)
+
+        // A client whose stdout is a pipe asks for no width at all.
+        let piped = AdminProtocol.SessionOptions(width: nil)
+        #expect(piped.directives.map(\.line) == [".width none"])
+        var agent = AdminProtocol.SessionOptions()
+        for directive in piped.directives {
+            guard case .directive(let parsed) = AdminProtocol.parseRequest(Array(directive.line.utf8)) else {
+                Issue.record("\(directive.line) does not parse")
+                continue
+            }
+            agent.apply(parsed)
+        }
+        #expect(agent.width == nil)
     }
 
     @Test func lineBufferHandsOutCompleteLines() throws {

@@ -67,7 +67,7 @@ struct AdminServerTests {
         }
         #expect(answers.count == 7, "every request answered, then `quit` closed the connection")
         #expect(answers[0] == (.ok, []))
-        #expect(answers[1] == (.error, ["'.width' takes a number of columns from 20 to 1000"]))
+        #expect(answers[1] == (.error, ["'.width' takes a number of columns from 20 to 1000, or none"]))
         #expect(answers[2].0 == .ok && answers[2].1.count == 1 && answers[2].1[0].hasPrefix(#"{"command":"stale","count":1,"#))
         #expect(answers[3] == (.ok, []))
         #expect(answers[4] == (.error, ["unknown directive '.bogus' (known: .format, .color, .width)"]))

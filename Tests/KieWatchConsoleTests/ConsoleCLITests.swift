@@ -1,6 +1,8 @@
 @testable import KieWatchAgent
 import KieWatchConsole
 import KieWatchCore
+import KieWatchStore
+import KieWatchTestSupport
 import Synchronization
 import Testing
 
@@ -67,6 +69,43 @@ struct ConsoleCLITests {
         #expect(await ConsoleCLI.run(["--db", "x", "-c", "watch 0 stale"], environment: [:], output: watch.output) == 1)
     }
 
+    /// `kiewatch console -c help | cat`, `-c missed > file`: stdout is no terminal, so no line
+    /// is cut, however long (`ConsoleCLI` asks for no width; the agent renders whole cells).
+    @Test func outputToAPipeIsNeverCut() async throws {
+        let store = try await LongIDStore.make()
+        let (server, directory) = try AdminServerTests.start(store.fixture)
+        defer { server.stop(); directory.remove() }
+        for command in ["help", "missed", "stale", "tasks"] {
+            let captured = Captured()
+            #expect(await ConsoleCLI.run(["--socket", server.path, "-c", command], environment: [:],
+                                         output: captured.output) == 0)
+            #expect(!captured.out.contains("…"), "\(command) was cut:\n\(captured.out)")
+            if command != "help" {
+                #expect(captured.out.contains(LongIDStore.model), "\(command):\n\(captured.out)")
+                #expect(captured.out.contains(LongIDStore.taskID) || captured.out.contains(LongIDStore.staleID))
+            }
+        }
+        let help = Captured()
+        #expect(await ConsoleCLI.run(["--db", store.fixture.path, "-c", "help"], environment: [:], output: help.output) == 0)
+        #expect(help.out.split(separator: "\n").contains { $0.count > 80 }, "help is wider than 80 columns")
+        #expect(!help.out.contains("…"))
+    }
+
+    /// On a terminal the table fits its width, but the task id column never gives up a
+    /// character: the other columns shrink first.
+    @Test func onATerminalTaskIDsStayWholeAndOtherColumnsShrink() async throws {
+        let store = try await LongIDStore.make()
+        let commands = try store.fixture.commands()
+        for command in ["missed", "stale", "tasks"] {
+            let text = await commands.execute(command, options: AdminProtocol.SessionOptions(width: 60)).output
+            let row = try #require(
+                text.split(separator: "\n").first { $0.hasPrefix(LongIDStore.taskID) || $0.hasPrefix(LongIDStore.staleID) },
+                "\(command):\n\(text)")
+            #expect(row.hasPrefix(LongIDStore.taskID + "  ") || row.hasPrefix(LongIDStore.staleID + "  "))
+            #expect(row.contains("…"), "the model column gave up space instead: \(row)")
+        }
+    }
+
     @Test func watchRepeatsTheCommand() async throws {
         let fixture = try await ConsoleFixture.make()
         let captured = Captured()
@@ -87,5 +126,35 @@ struct ConsoleCLITests {
         #expect(completer.candidates(before: "task v") == ["v1 ", "v2 ", "v3 "])
         #expect(completer.candidates(before: "sync s") == ["stale "])
         #expect(completer.candidates(before: "tasks st") == ["state="])
+    }
+}
+
+/// A store with a missed (recovered) task and a stale one, whose ids are as long as Kie's and
+/// whose model name is long, at the fixture's `now`.
+struct LongIDStore {
+    static let taskID = "281e5b0a9f2c4d7e8b1a6c3f5e9d0b47"
+    static let staleID = "93c1f0d2b8a74e65a0d9c7b3e1f24a68"
+    static let model = "kling-2.6/image-to-video-pro-extended"
+    let fixture: ConsoleFixture
+
+    static func make() async throws -> LongIDStore {
+        let database = try TemporaryDatabase()
+        var configuration = StoreConfiguration()
+        configuration.clock = TestClock(now)
+        let writer = try StoreWriter(path: database.path, configuration: configuration)
+        try await writer.write { ctx in
+            try ctx.save(TaskRecord(
+                taskID: taskID, family: .market, model: model, state: .success, createdAt: now - 30 * minute,
+                updatedAt: now - 5 * minute, completedAt: now - 20 * minute, finishedAt: now - 5 * minute,
+                callbackURL: appURL, expectsCallback: true, deadlineAt: now - 15 * minute,
+                recoveredAt: now - 5 * minute, recoveryAttempts: 1, resultSource: .recovery, missed: true))
+            try ctx.insert(RecoveryRecord(ts: now - 5 * minute, taskID: taskID, model: model, result: .recovered,
+                                          detail: "success"))
+            try ctx.save(TaskRecord(
+                taskID: staleID, family: .market, model: model, state: .generating, createdAt: now - 40 * minute,
+                callbackURL: appURL, expectsCallback: true, deadlineAt: now - 10 * minute))
+        }
+        await writer.close()
+        return LongIDStore(fixture: ConsoleFixture(database: database))
     }
 }

@@ -99,6 +99,32 @@ struct TableRendererTests {
             """)
     }
 
+    /// A task id is copied into `task ID`: the other text columns shrink, down to their
+    /// minimum, and the id stays whole even when the line then exceeds the width.
+    @Test func identifierColumnsAreNeverShortened() {
+        let id = "281e5b0a9f2c4d7e8b1a6c3f5e9d0b47"
+        var table = TableRenderer(columns: [.identifier("TASK"), .init("MODEL"), .init("DETAIL")])
+        table.addRow([.init(id), "kling-2.6/image-to-video", "recordInfo answered 500 three times in a row"])
+        let fitted = table.render(width: 60)
+        #expect(fitted == """
+            TASK                              MODEL         DETAIL
+            281e5b0a9f2c4d7e8b1a6c3f5e9d0b47  kling-2.6/i…  recordInfo …
+            """)
+        #expect(fitted.split(separator: "\n").allSatisfy { $0.count <= 60 })
+        let squeezed = table.render(width: 20)
+        #expect(squeezed.split(separator: "\n")[1] == "\(id)  kli…  rec…")
+    }
+
+    /// Output to a pipe or a file has no width: nothing is cut, whatever the length.
+    @Test func noWidthMeansNothingIsShortened() {
+        var table = modelsTable()
+        let long = "upstream timed out after 30s while polling recordInfo for the task, three times in a row"
+        table.addRow(["runway-aleph", "3", "12.3s", "33.3%", .init(long)])
+        let rendered = table.render(width: nil)
+        #expect(!rendered.contains("…"))
+        #expect(rendered.split(separator: "\n").last == "runway-aleph                  3  12.3s   33.3%  \(long)")
+    }
+
     @Test func numbersAreNeverTruncated() {
         var table = TableRenderer(headers: ["A", "BYTES"])
         table.addRow(["x", "123,456,789,012"])

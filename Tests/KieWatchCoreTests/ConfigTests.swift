@@ -23,6 +23,29 @@ import Testing
         }
     }
 
+    /// Each part is under the old per-part limit (9e15); 1,100 of them sum past Int64.max, which
+    /// trapped (1,000, the example, stays just below it but is no duration either). It
+    /// must be refused (nil, and a one-line error naming the flag), never overflow.
+    @Test func hugeRepeatedPartsAreTooLongNotATrap() {
+        let huge = String(repeating: "8999999999999999ms", count: 1100)
+        #expect(DurationText.read(String(repeating: "8999999999999999ms", count: 1000)) == .tooLong)
+        #expect(DurationText.parseMillis(huge) == nil)
+        #expect(DurationText.read(huge) == .tooLong)
+        #expect(throws: ConfigError("--retention: a duration can be at most 36500d")) {
+            try DurationText.parse(huge, for: "--retention")
+        }
+        for tooLong in ["36500d1ms", "36501d", "9223372036854775807ms", "1" + String(repeating: "0", count: 400) + "d",
+                        String(repeating: "1d", count: 36_501)] {
+            #expect(DurationText.read(tooLong) == .tooLong, "\(tooLong.prefix(40))")
+        }
+        #expect(DurationText.parseMillis("36500d") == DurationText.maxMillis)
+        #expect(DurationText.parseMillis(String(repeating: "1d", count: 36_500)) == DurationText.maxMillis)
+        // Garbage after a too-long part is still garbage.
+        #expect(DurationText.read("99999999d x") == .invalid)
+        // Every accepted duration fits Int64 nanoseconds.
+        #expect(DurationText.maxMillis.multipliedReportingOverflow(by: 1_000_000).overflow == false)
+    }
+
     @Test func formats() {
         #expect(DurationText.format(millis: 1500) == "1500ms")
         #expect(DurationText.format(millis: 30_000) == "30s")

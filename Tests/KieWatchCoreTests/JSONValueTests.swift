@@ -49,6 +49,17 @@ import Testing
         #expect(JSONValue.string("   ").doubleValue == nil)
     }
 
+    /// JSON has no NaN or infinity, but a parser meets both: `1e400` overflows to +inf (the
+    /// document still parses), and `Double("NaN")` reads a string. `doubleValue` gives neither.
+    @Test func doubleValueIsAlwaysFinite() throws {
+        let v = try JSONValue.parse(#"{"big":1e400,"small":-1e400,"s":"NaN","i":"inf","x":"-Infinity","ok":"1e3"}"#)
+        #expect(v["big"] == .double(.infinity))
+        for key in ["big", "small", "s", "i", "x"] { #expect(v[key]?.doubleValue == nil, "\(key)") }
+        #expect(v["ok"]?.doubleValue == 1000)
+        #expect(JSONValue.double(.nan).doubleValue == nil)
+        #expect(JSONValue.int(Int64.max).doubleValue == 9.223372036854775807e18)
+    }
+
     @Test func keepsUnescapedNonASCIIAndASCIIStringsExactly() throws {
         let v = try JSONValue.parse(Array(#"{"ascii":"bench-42","latin":"naïve café","emoji":"🎬 done","empty":""}"#.utf8))
         #expect(v["ascii"] == .string("bench-42"))

@@ -25,7 +25,9 @@ import Testing
         #expect(veo.model == "veo3_fast")
         #expect(veo.callBackURL == "https://app.example/api/webhooks/veo?secret=v3os3cr3t")
         let veoDefault = KieWire.createRequest(["prompt": "x"], family: .veo)
-        #expect(veoDefault.model == "veo3")
+        #expect(veoDefault.model == "veo3_fast")  // Kie's default
+        #expect(ModelCatalogue.known.contains(ModelCatalogue.entry(for: "veo3_lite")))
+        #expect(ModelCatalogue.entry(for: "veo3_lite").family == .veo)
     }
 
     @Test func callBackURLIsReplacedInTheBytesAndNeverAdded() throws {
@@ -228,6 +230,62 @@ import Testing
     }
 }
 
+/// Numbers from Kie come out of the decoders only inside `TaskReport`'s ranges: anything else
+/// is absent, never a value that traps in arithmetic or fails a NOT NULL column downstream.
+@Suite struct KieWireRangeTests {
+    /// ~1e16 ms and beyond (the issue's crash loop), however spelled, are not times.
+    @Test(arguments: [
+        JSONValue.int(10_000_000_000_000_000), .string("10000000000000000"), .double(1e16), .string(" 1e16 "),
+        .int(Int64.max), .string("9223372036854775807"), .string("+9223372036854775807"), .double(9.2e18),
+        .double(.infinity), .string("99999-01-01 00:00:00"), .string("2026-01-01 99999999999999999999:00:00"),
+        .int(253_402_300_800_000),
+    ])
+    func timesOutsideThePlausibleWindowAreAbsent(_ value: JSONValue) throws {
+        #expect(KieWire.timestamp(value) == nil)
+        let market = try KieWire.marketRecord(["taskId": "t", "state": "success", "completeTime": value, "createTime": value])
+        #expect(market.completedAt == nil && market.createdAt == nil)
+        let veo = try KieWire.veoRecord(["taskId": "v", "successFlag": 1, "completeTime": value])
+        #expect(veo.completedAt == nil)
+    }
+
+    @Test func theWindowEdgesAreKept() {
+        #expect(KieWire.timestamp(.int(253_402_300_799_999)) == 253_402_300_799_999)
+        #expect(KieWire.timestamp("9999-12-31 23:59:59") == 253_402_300_799_000)
+        #expect(KieWire.timestamp("1970-01-01 00:00:00") == 0)
+        #expect(KieWire.timestamp("1767225600000") == 1_767_225_600_000)
+        #expect(KieWire.timestamp(.double(1_767_225_600)) == 1_767_225_600_000)
+        #expect(TaskReport.plausibleTimes.contains(KieWire.timestamp(.int(99_999_999_999))!))
+    }
+
+    /// NaN and infinities arrive as strings (`"NaN"`) or as numbers beyond Double (`1e400`).
+    @Test(arguments: [
+        #""NaN""#, #""nan""#, #""Infinity""#, #""-inf""#, "1e400", "-1e400", "-5", #""-0.5""#, "1e16", #""abc""#,
+    ])
+    func creditsThatAreNotAPlausibleAmountAreAbsent(_ literal: String) throws {
+        let data = try JSONValue.parse(#"{"taskId":"t","state":"success","creditsConsumed":\#(literal),"remainedCredits":\#(literal)}"#)
+        let report = try KieWire.marketRecord(data)
+        #expect(report.creditsConsumed == nil)
+        if literal != "-5" && literal != #""-0.5""# {  // a negative balance is a balance
+            #expect(report.creditsRemaining == nil)
+        }
+        let legacy = try KieWire.marketRecord(try JSONValue.parse(#"{"taskId":"t","state":"fail","consumeCredits":\#(literal)}"#))
+        #expect(legacy.creditsConsumed == nil)
+        let balance = KieEnvelope(code: 200, message: "success", data: try JSONValue.parse(literal))
+        if literal != "-5" && literal != #""-0.5""# {
+            #expect(KieWire.creditBalance(balance) == nil)
+        }
+    }
+
+    @Test func plausibleCreditsAndProgressPassThrough() throws {
+        let r = try KieWire.marketRecord(["taskId": "t", "state": "success", "creditsConsumed": "12.5", "remainedCredits": -3, "progress": 100])
+        #expect(r.creditsConsumed == 12.5 && r.creditsRemaining == -3 && r.progress == 100)
+        #expect(KieWire.creditBalance(KieEnvelope(code: 200, message: "ok", data: 1_000_000)) == 1_000_000)
+        for progress: JSONValue in [101, -1, .int(Int64.max), "1e300"] {
+            #expect(try KieWire.marketRecord(["taskId": "t", "state": "generating", "progress": progress]).progress == nil)
+        }
+    }
+}
+
 @Suite struct ClassificationTests {
     @Test func outcomeNeedsHTTP2xxAndBodyCode200() {
         #expect(CallOutcome.classify(httpStatus: 200, bodyCode: 200) == .ok)
@@ -285,5 +343,64 @@ import Testing
         #expect(KieCode.hint(forLabel: "401") == "check KIE_API_KEY")
         #expect(KieCode.hint(forLabel: "timeout").contains("timed out"))
         #expect(KieCode.lookup(599).meaning == "server error")
+    }
+}
+
+@Suite struct KieWireStatusAnswerTests {
+    func answer(_ json: JSONValue, http: Int = 200, family: ModelFamily = .market, taskId: String? = "t1")
+        -> KieWire.StatusAnswer
+    {
+        KieWire.statusAnswer(KieEnvelope(json: json)!, httpStatus: http, family: family, taskId: taskId)
+    }
+
+    @Test(arguments: [ModelFamily.market, .veo])
+    func codes501And408AreTerminalFailuresOfTheQueriedTask(family: ModelFamily) throws {
+        for (code, msg) in [(501, "Generation failed"), (408, "No result for over 10 minutes")] {
+            let report = try #require(
+                answer(["code": .int(Int64(code)), "msg": .string(msg), "data": nil], family: family).report)
+            #expect(report.taskId == "t1" && report.family == family)
+            #expect(report.state == .fail)
+            #expect(report.failCode == String(code) && report.failMessage == msg)
+        }
+        // Kie's message may be empty: the code's meaning stands in.
+        let bare = try #require(answer(["code": 501, "msg": "", "data": nil], family: family).report)
+        #expect(bare.failMessage == "generation failed")
+        let bare408 = try #require(answer(["code": 408, "data": nil], family: family).report)
+        #expect(bare408.failMessage?.hasPrefix("no result for over 10 minutes") == true)
+        // Without a task id there is nothing to conclude about.
+        #expect(answer(["code": 501, "msg": "x", "data": nil], family: family, taskId: nil) == .error("code 501 for no task id: x"))
+    }
+
+    @Test func aRecordBeside501IsKeptButTheCodeDecidesTheState() throws {
+        let record = try Fixtures.kieJSON("recordinfo-generating.json")["data"]
+        let report = try #require(answer(["code": 501, "msg": "failed", "data": record ?? nil], taskId: nil).report)
+        #expect(report.taskId == "task_12345678" && report.model == "sora-2-text-to-video")
+        #expect(report.state == .fail && report.failCode == "501" && report.failMessage == "failed")
+    }
+
+    @Test func recordsUnknownTasksAndErrors() throws {
+        let generating = try Fixtures.kieJSON("recordinfo-generating.json")
+        #expect(answer(generating).report?.state == .generating)
+        #expect(answer(try Fixtures.kieJSON("recordinfo-unknown.json")) == .unknownTask)
+        #expect(answer(["code": 404, "msg": "Task not found", "data": nil]) == .unknownTask)
+        #expect(answer(["code": 500, "msg": "Server exception", "data": nil]) == .error("code 500: Server exception"))
+        #expect(answer(["code": 455, "msg": "Maintenance"]) == .error("code 455: Maintenance"))
+        #expect(answer(generating, http: 502) == .error("HTTP 502 with body code 200"))
+        #expect(answer(["msg": "no code"]) == .error("HTTP 200, no body code"))
+        if case .error(let message) = answer(["code": 200, "msg": "success", "data": ["taskId": "t1"]]) {
+            #expect(message.hasPrefix("unreadable status answer"))
+        } else {
+            Issue.record("a record without a state is not a report")
+        }
+    }
+
+    @Test func aNonCreateCallNamesItsTaskInTheQueryOrAJSONBody() {
+        #expect(KieWire.referencedTaskId(queryTaskId: "q1", body: Array(#"{"taskId":"b1"}"#.utf8)) == "q1")
+        #expect(KieWire.referencedTaskId(queryTaskId: nil, body: Array(#"  {"taskId":"b1","index":0}"#.utf8)) == "b1")
+        #expect(KieWire.referencedTaskId(queryTaskId: "", body: Array(#"{"url":"u"}"#.utf8)) == nil)
+        #expect(KieWire.referencedTaskId(queryTaskId: nil, body: Array("--boundary".utf8)) == nil)
+        let big = Array(#"{"taskId":"b1","pad":""#.utf8) + Array(repeating: UInt8(ascii: "x"), count: KieWire.maxTaskIdBodyBytes)
+            + Array(#""}"#.utf8)
+        #expect(KieWire.referencedTaskId(queryTaskId: nil, body: big) == nil)
     }
 }

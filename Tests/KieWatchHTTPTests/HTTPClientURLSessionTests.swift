@@ -1,4 +1,5 @@
 import Foundation
+import KieWatchCore
 import KieWatchTestSupport
 import Synchronization
 import Testing
@@ -37,6 +38,22 @@ import FoundationNetworking
         #expect(r.headers["x-seen"] == "yes")
     }
 
+    /// The URL handed to URLSession has no user info; the credentials go in the header, as
+    /// over the socket client.
+    @Test func userInfoIsSentAsBasicAuthorization() async throws {
+        let server = try RawTCPServer.keepAlive { head, _ in
+            let authorization = head.split(separator: "\r\n")
+                .first { $0.lowercased().hasPrefix("authorization:") }
+                .map { String($0.dropFirst("authorization:".count)).trimmingCharacters(in: .whitespaces) } ?? "none"
+            return RawTCPServer.response(body: authorization)
+        }
+        defer { server.stop() }
+        let r = try await URLSessionTransport().send(
+            HTTPClientRequest(method: "POST", url: "http://app%20user:p%40ss@127.0.0.1:\(server.port)/cb", body: [1]),
+            timeout: .seconds(10))
+        #expect(String(decoding: r.body, as: UTF8.self) == "Basic " + Base64.encode(Array("app user:p@ss".utf8)))
+    }
+
     @Test func refusedAndTimeoutMapLikeTheSocketClient() async throws {
         let refusing = RawTCPServer.RefusingPort()
         let port = refusing.port
@@ -53,6 +70,18 @@ import FoundationNetworking
             URLSessionTransport(), try HTTPClientRequest(url: "http://127.0.0.1:\(silent.port)/"),
             timeout: .milliseconds(300))
         #expect(timedOut == .timeout)
+    }
+
+    /// A stopping agent cancels its calls to Kie: cancelling the calling task ends a URLSession
+    /// exchange with an upstream that never answers at once (`cancelled`), not at its timeout.
+    @Test func cancellingTheCallerCancelsTheExchange() async throws {
+        let silent = try RawTCPServer { connection in connection.stall() }
+        defer { silent.stop() }
+        let request = try HTTPClientRequest(url: "http://127.0.0.1:\(silent.port)/api/v1/chat/credit")
+        let call = Task { await error(URLSessionTransport(), request, timeout: .seconds(600)) }
+        try await waitUntil { silent.acceptedConnections == 1 }
+        call.cancel()
+        #expect(await call.value == .cancelled)
     }
 
     @Test func urlErrorMapping() {

@@ -62,6 +62,34 @@ struct HTTPServerLifecycleTests {
         #expect(server.connectionCount == 0)
     }
 
+    /// A request cut at the end of the grace has its handler cancelled, and the handler's
+    /// wind-up (the proxy records the cut call) is over before `shutdown` returns, still
+    /// within the grace.
+    @Test func handlersCutAtTheGraceWindUpBeforeShutdownReturns() async throws {
+        final class Flag: Sendable { let value = Atomic<Bool>(false) }
+        let woundUp = Flag()
+        let started = Flag()
+        let handler = ClosureHandler { _ in
+            started.value.store(true, ordering: .relaxed)
+            try? await Task.sleep(for: .seconds(30))
+            // Cut: what the handler still does takes a moment (off this task, so not cut too).
+            await withCheckedContinuation { continuation in
+                DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(50)) { continuation.resume() }
+            }
+            woundUp.value.store(true, ordering: .relaxed)
+            return .text("cut")
+        }
+        let server = HTTPServer(handler: handler)
+        let port = try server.start(host: "127.0.0.1", port: 0)
+        let client = try await RawHTTPClient(port: port)
+        try await client.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        try await waitUntil { started.value.load(ordering: .relaxed) }
+        await server.shutdown(gracePeriod: .seconds(2))
+        let wound = woundUp.value.load(ordering: .relaxed)
+        #expect(wound)
+        #expect(try await client.waitForClose())
+    }
+
     @Test func listensOnIPv6Loopback() async throws {
         let server = HTTPServer(handler: ClosureHandler { _ in .text("six") })
         let port = try server.start(host: "[::1]", port: 0)

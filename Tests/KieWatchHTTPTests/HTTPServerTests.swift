@@ -65,6 +65,90 @@ struct HTTPServerTests {
     }
 }
 
+/// A client that writes its request and its FIN together gets the answer and then the close at
+/// once, not at the idle timeout: the FIN came in the same readiness event as the request, and
+/// edge-triggered epoll reports no second one.
+@Suite(.serialized)
+struct HTTPServerHalfCloseTests {
+    /// `/hold` blocks the (single) event loop inline until `release`, so whatever a second
+    /// client sends meanwhile, bytes and FIN, reaches the server in one event.
+    final class LoopHolder: HTTPHandler, Sendable {
+        let entered = AsyncStream<Void>.makeStream()
+        let release = DispatchSemaphore(value: 0)
+
+        func handleInline(_ request: HTTPRequest, responder: InlineResponder) -> Bool {
+            guard request.path == "/hold" else { return false }
+            entered.continuation.yield()
+            release.wait()
+            responder.respond(.text("held"))
+            return true
+        }
+
+        func handle(_ request: HTTPRequest) async -> HTTPResponse { .text("\(request.method) \(request.path)") }
+    }
+
+    static var configuration: HTTPServer.Configuration {
+        var configuration = HTTPServer.Configuration()
+        configuration.idleTimeout = .seconds(30)  // far beyond the clients' 5 s patience
+        return configuration
+    }
+
+    /// Sends `requests` and the FIN while the loop is held, then lets the loop go.
+    static func sendWithFINWhileTheLoopIsHeld(_ requests: String, port: Int, holder: LoopHolder) async throws
+        -> RawHTTPClient
+    {
+        let holding = try await RawHTTPClient(port: port)
+        try await holding.send("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n")
+        var entered = holder.entered.stream.makeAsyncIterator()
+        _ = await entered.next()
+        let client = try await RawHTTPClient(port: port, timeout: .seconds(5))
+        try await client.send(requests)
+        client.finishSending()
+        holder.release.signal()
+        #expect(try await holding.readResponse().text == "held")
+        return client
+    }
+
+    @Test func aRequestAndItsFINInOneEventAreAnsweredThenClosed() async throws {
+        let holder = LoopHolder()
+        try await withHTTPServer(configuration: Self.configuration, handler: holder) { server, port in
+            let client = try await Self.sendWithFINWhileTheLoopIsHeld(
+                "GET /last HTTP/1.1\r\nHost: x\r\n\r\n", port: port, holder: holder)
+            let response = try await client.readResponse()
+            #expect(response.text == "GET /last")
+            #expect(response["Connection"] == "close")
+            #expect(try await client.waitForClose(), "closed at once, not after the 30 s idle timeout")
+            #expect(client.pending.isEmpty)
+            try await waitUntil { server.connectionCount == 0 }  // the holding client has gone too
+        }
+    }
+
+    @Test func pipelinedRequestsBeforeTheFINAreAllAnsweredThenClosed() async throws {
+        let holder = LoopHolder()
+        try await withHTTPServer(configuration: Self.configuration, handler: holder) { _, port in
+            let client = try await Self.sendWithFINWhileTheLoopIsHeld(
+                "GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi",
+                port: port, holder: holder)
+            #expect(try await client.readResponse().text == "GET /a")
+            let last = try await client.readResponse()
+            #expect(last.text == "POST /b")
+            #expect(last["Connection"] == "close")
+            #expect(try await client.waitForClose())
+        }
+    }
+
+    @Test func aHalfSentRequestAndAFINAreClosedWithoutAnAnswer() async throws {
+        let holder = LoopHolder()
+        try await withHTTPServer(configuration: Self.configuration, handler: holder) { server, port in
+            let client = try await Self.sendWithFINWhileTheLoopIsHeld(
+                "POST /cut HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc", port: port, holder: holder)
+            #expect(try await client.waitForClose())
+            #expect(client.pending.isEmpty)
+            #expect(server.stats.requestsServed == 1)  // the holding client's only
+        }
+    }
+}
+
 /// Answers `/inline*` through `handleInline`: at once, from another thread later, or never
 /// (`/inline-never`); everything else through `handle`.
 private struct InlineHandler: HTTPHandler {

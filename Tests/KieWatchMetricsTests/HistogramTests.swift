@@ -24,6 +24,21 @@ struct HistogramTests {
             """)
     }
 
+    /// One NaN or infinity would make `_sum` NaN or +Inf for the life of the process.
+    @Test func nonFiniteObservationsAreDropped() {
+        let registry = MetricRegistry()
+        let histogram = registry.histogram("d_seconds", help: "", buckets: HistogramBuckets([1])).labels()
+        histogram.observe(0.5)
+        for value in [Double.nan, .infinity, -.infinity] {
+            histogram.observe(value)
+            histogram.observe(value, exemplar: ["task_id": "t"])
+        }
+        histogram.observe(2)
+        #expect(histogram.count == 2)
+        #expect(histogram.sum == 2.5)
+        #expect(!registry.renderString(.openMetrics).contains("task_id"))
+    }
+
     @Test func eachBucketKeepsItsLatestExemplar() {
         let registry = MetricRegistry(clock: { 1_700_000_000.25 })
         let histogram = registry.histogram("d_seconds", help: "", buckets: HistogramBuckets([1, 10])).labels()

@@ -103,6 +103,40 @@ import Testing
         expectNoOtherFaults(stats, except: ["callbacksEarly"])
     }
 
+    @Test func statusFaultsEndTasksWithCode501Or408OnTheirStatusCall() async throws {
+        let h = await Self.run { $0.statusFaultRate = 0.1 }
+        let stats = h.simulator.snapshot()
+        #expect(abs(stats.tasksFailed - 100) <= 40)
+        let failed = h.simulator.deliveries().compactMap { delivery -> String? in
+            delivery.json?["code"] == 501 ? delivery.taskId : nil
+        }
+        #expect(failed.count == stats.tasksFailed)
+        var codes: [Int64: Int] = [:]
+        for id in failed {
+            let answer = try #require(await h.recordInfo(id))
+            #expect(answer["data"] == .null)
+            let code = try #require(answer["code"]?.intValue)
+            codes[code, default: 0] += 1
+            let failCode = h.simulator.deliveries().first { $0.taskId == id }?.json?["data"]?["failCode"]
+            #expect(failCode == .string(String(code)))  // the callback names the same failure
+        }
+        #expect(Set(codes.keys) == [501, 408])
+        #expect(h.simulator.snapshot().statusFaults == failed.count)
+        expectNoOtherFaults(h.simulator.snapshot(), except: ["tasksFailed", "statusFaults"])
+    }
+
+    @Test func statusFaultsDrawFromTheirOwnStreamSoOtherChoicesStay() async {
+        let plain = await Self.run { $0.failureRate = 0.1 }
+        let withFaults = await Self.run { $0.failureRate = 0.1; $0.statusFaultRate = 0.2 }
+        let ids = Set(plain.simulator.deliveries().map(\.taskId))
+        #expect(ids == Set(withFaults.simulator.deliveries().map(\.taskId)))  // same ids
+        for id in ids where plain.simulator.task(id: id)?.outcome == .fail {
+            #expect(withFaults.simulator.task(id: id)?.outcome == .fail)  // a failing task still fails
+            #expect(withFaults.simulator.task(id: id)?.completeAt == plain.simulator.task(id: id)?.completeAt)
+        }
+        #expect(withFaults.simulator.snapshot().tasksFailed > plain.simulator.snapshot().tasksFailed)
+    }
+
     @Test func theSameTasksFailWhateverTheOtherRates() async {
         func failed(_ configure: @escaping (inout SimulatorConfiguration) -> Void) async -> [String] {
             let h = Harness {

@@ -13,7 +13,7 @@ import Testing
             body: #"{"model":"sora-2-pro","callBackUrl":"http://127.0.0.1/cb","input":{"prompt":"x","n_frames":"10"}}"#)
         let json = try #require(answer.json)
         #expect(answer.status == 200)
-        #expect(shapeMismatches(json, KieFixtures.createResponseOK).isEmpty)
+        #expect(shapeMismatches(json, try KieFixtures.createResponseOK).isEmpty)
         let id = try #require(json["data"]?["taskId"]?.stringValue)
         #expect(id.count == 32 && id.allSatisfy { "0123456789abcdef".contains($0) })
         #expect(h.simulator.snapshot().tasksCreated == ["sora-2-pro": 1])
@@ -35,7 +35,7 @@ import Testing
         h.clock.set(task.generatingAt + (task.completeAt - task.generatingAt) / 2)
         let generating = try #require(await h.recordInfo(id))
         #expect(generating["data"]?["state"] == "generating")
-        #expect(shapeMismatches(generating, KieFixtures.recordInfoGenerating).isEmpty)
+        #expect(shapeMismatches(generating, try KieFixtures.recordInfoGenerating).isEmpty)
         let progress = try #require(generating["data"]?["progress"]?.intValue)
         #expect((45...55).contains(progress))
         #expect(generating["data"]?["updateTime"]?.intValue == task.generatingAt)
@@ -47,7 +47,7 @@ import Testing
         let done = try #require(await h.recordInfo(id))
         let data = try #require(done["data"])
         #expect(data["state"] == "success")
-        #expect(shapeMismatches(done, KieFixtures.recordInfoSuccess).isEmpty)
+        #expect(shapeMismatches(done, try KieFixtures.recordInfoSuccess).isEmpty)
         #expect(data["costTime"]?.intValue == task.completeAt - task.createTime)
         #expect(data["completeTime"]?.intValue == task.completeAt)
         #expect(data["progress"] == 100)
@@ -72,7 +72,7 @@ import Testing
         #expect(post.url == Harness.callbackURL)
         #expect(post.headers["Content-Type"] == "application/json")
         let body = try #require(post.json)
-        #expect(shapeMismatches(body, KieFixtures.callbackMarketSuccessCreditsConsumed).isEmpty)
+        #expect(shapeMismatches(body, try KieFixtures.callbackMarketSuccessCreditsConsumed).isEmpty)
         #expect(body["data"]?["taskId"]?.stringValue == id)
         #expect(body["data"]?["creditsConsumed"] == 55)
         #expect(body["data"]?["consumeCredits"] == nil)
@@ -89,7 +89,7 @@ import Testing
         let id = try #require(await h.createMarket(model: "sora-2-text-to-video"))
         await h.advance(millis: 3_600_000)
         let body = try #require(h.sender.received.first?.json)
-        #expect(shapeMismatches(body, KieFixtures.callbackMarketSuccess).isEmpty)
+        #expect(shapeMismatches(body, try KieFixtures.callbackMarketSuccess).isEmpty)
         #expect(body["data"]?["taskId"]?.stringValue == id)
         #expect(body["data"]?["consumeCredits"] == 30)
         #expect(body["data"]?["remainedCredits"] == 970)
@@ -110,13 +110,13 @@ import Testing
         let record = try #require(await h.recordInfo(id))
         #expect(record["code"] == 200)
         #expect(record["data"]?["state"] == "fail")
-        #expect(shapeMismatches(record, KieFixtures.recordInfoFail).isEmpty)
+        #expect(shapeMismatches(record, try KieFixtures.recordInfoFail).isEmpty)
         #expect(record["data"]?["failCode"]?.nonEmptyString != nil)
         #expect(record["data"]?["failMsg"]?.nonEmptyString != nil)
         #expect(record["data"]?["resultJson"] == .null)
 
         let callback = try #require(h.sender.received.first?.json)
-        #expect(shapeMismatches(callback, KieFixtures.callbackMarketFail).isEmpty)
+        #expect(shapeMismatches(callback, try KieFixtures.callbackMarketFail).isEmpty)
         #expect(callback["code"] == 501 && callback["msg"] == "Playground task failed.")
         #expect(callback["data"]?["consumeCredits"] == 0)
         // A failed task gives its credits back.
@@ -141,7 +141,7 @@ import Testing
                 "POST", "/api/v1/jobs/createTask", body: #"{"model":"kling-2.6/text-to-video","input":{"prompt":"x"}}"#
             ).json)
         #expect(refused["code"] == 402)
-        #expect(shapeMismatches(refused, KieFixtures.error402).isEmpty)
+        #expect(shapeMismatches(refused, try KieFixtures.error402).isEmpty)
         #expect(await h.request("GET", "/api/v1/chat/credit").json?["data"] == 45)
         // A cheaper model still fits.
         #expect(await h.createMarket(model: "grok-imagine/text-to-video") != nil)  // 20
@@ -182,9 +182,70 @@ import Testing
         let answer = await h.request("GET", "/api/v1/jobs/recordInfo?taskId=0123456789abcdef0123456789abcdef")
         let json = try #require(answer.json)
         #expect(answer.status == 200)
-        #expect(json == KieFixtures.recordInfoUnknown)
+        #expect(try json == KieFixtures.recordInfoUnknown)
         // A Veo id is not a market record.
         let veo = try #require(await h.createVeo())
-        #expect(await h.recordInfo(veo) == KieFixtures.recordInfoUnknown)
+        #expect(try await h.recordInfo(veo) == KieFixtures.recordInfoUnknown)
+    }
+}
+
+@Suite struct KieSimulatorStatusFaultTests {
+    @Test func anInjectedStatusFaultAnswersItsCodeWithNoRecordOnceTheTaskHasEnded() async throws {
+        for code in [501, 408] {
+            let h = Harness { $0.rateLimit = nil }
+            let id = try #require(await h.createMarket())
+            #expect(h.simulator.injectStatusFault(code, taskId: id))
+            #expect(await h.recordInfo(id)?["data"]?["state"] != nil)  // still running: the record
+            await h.advance(millis: 30 * 60_000)
+            let answer = try #require(await h.recordInfo(id))
+            #expect(answer["code"] == .int(Int64(code)))
+            #expect(answer["data"] == .null)
+            #expect(answer["msg"]?.stringValue?.isEmpty == false)
+            let callback = try #require(h.sender.received.first?.json)
+            #expect(callback["code"] == 501 && callback["data"]?["state"] == "fail")
+            #expect(callback["data"]?["failCode"] == .string(String(code)))
+            #expect(h.simulator.snapshot().statusFaults == 1)
+        }
+        #expect(!Harness().simulator.injectStatusFault(501, taskId: "nope"))
+    }
+
+    @Test func aVeoTaskWithAStatusFaultAnswersItToo() async throws {
+        let h = Harness()
+        let id = try #require(await h.createVeo())
+        h.simulator.injectStatusFault(501, taskId: id)
+        await h.advance(millis: 30 * 60_000)
+        let answer = try #require(await h.veoRecordInfo(id))
+        #expect(answer["code"] == 501 && answer["data"] == .null)
+        #expect(await h.request("GET", "/api/v1/veo/get-1080p-video?taskId=\(id)").code == 501)
+    }
+
+    @Test func withAStatusLagANewTaskIsNotFoundForThatLongThenFound() async throws {
+        let h = Harness { $0.statusLag = .seconds(5) }
+        let id = try #require(await h.createMarket())
+        let early = try #require(await h.recordInfo(id))
+        #expect(early == ["code": 404, "msg": "Task not found", "data": nil])
+        await h.advance(millis: 4_999)
+        #expect(await h.recordInfo(id)?["code"] == 404)
+        await h.advance(millis: 1)
+        #expect(await h.recordInfo(id)?["code"] == 200)
+        #expect(h.simulator.snapshot().statusLagAnswers == 2)
+        expectNoOtherFaults(h.simulator.snapshot(), except: ["statusLagAnswers"])
+    }
+
+    @Test func imageModelsAnswerImageURLs() async throws {
+        let h = Harness { $0.legacyPayloadRate = 0 }
+        for model in ["kling-3.0/image", "google/nano-banana", "bytedance/seedream-v4-text-to-image", "flux-2/pro-image-to-image"] {
+            let id = try #require(await h.createMarket(model: model))
+            await h.advance(millis: 10 * 60_000)
+            let record = try #require(await h.recordInfo(id))
+            let result = try #require(record["data"]?["resultJson"]?.unwrappingEmbeddedJSON)
+            let url = try #require(result["resultUrls"]?.arrayValue?.first?.stringValue)
+            #expect(url.hasSuffix(".png") && url.contains("/images/"), "\(model)")
+        }
+        let video = try #require(await h.createMarket(model: "kling-2.6/image-to-video"))
+        await h.advance(millis: 10 * 60_000)
+        let record = try #require(await h.recordInfo(video))
+        let urls = record["data"]?["resultJson"]?.unwrappingEmbeddedJSON["resultUrls"]
+        #expect(urls?.arrayValue?.first?.stringValue?.hasSuffix(".mp4") == true)
     }
 }

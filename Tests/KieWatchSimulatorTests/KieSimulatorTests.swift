@@ -6,14 +6,14 @@ import Testing
 
 /// Routing, the key check, account endpoints and the request-level faults.
 @Suite struct KieSimulatorTests {
-    @Test func wrongOrMissingKeyIsHTTP200WithBodyCode401() async {
+    @Test func wrongOrMissingKeyIsHTTP200WithBodyCode401() async throws {
         let h = Harness { $0.acceptedKeys = ["good"] }
         for key in [nil, "bad", ""] as [String?] {
             let answer = await h.request("GET", "/api/v1/chat/credit", key: key)
             #expect(answer.status == 200)
             #expect(answer.json?["code"] == 401)
             #expect(answer.json?["msg"] == "You do not have access permissions")
-            #expect(shapeMismatches(answer.json!, KieFixtures.error401).isEmpty)
+            #expect(shapeMismatches(answer.json!, try KieFixtures.error401).isEmpty)
         }
         #expect(await h.request("GET", "/api/v1/chat/credit", key: "good").code == 200)
         #expect(h.simulator.snapshot().unauthorized == 3)
@@ -40,7 +40,7 @@ import Testing
     @Test func creditAnswersTheBalanceInTheFixtureShape() async throws {
         let h = Harness { $0.initialCredits = 1234 }
         let answer = try #require(await h.request("GET", "/api/v1/chat/credit").json)
-        #expect(shapeMismatches(answer, KieFixtures.credit).isEmpty)
+        #expect(shapeMismatches(answer, try KieFixtures.credit).isEmpty)
         #expect(answer == ["code": 200, "msg": "success", "data": 1234])
     }
 
@@ -69,7 +69,7 @@ import Testing
         h.clock.advance(byMillis: 120_000)
         let during = try #require(await h.request("GET", "/api/v1/chat/credit").json)
         #expect(during["code"] == 455)
-        #expect(shapeMismatches(during, KieFixtures.error455).isEmpty)
+        #expect(shapeMismatches(during, try KieFixtures.error455).isEmpty)
         // Everything, even an unknown path or a create, answers 455.
         #expect(await h.request("GET", "/nope").code == 455)
         #expect(await h.createMarket() == nil)
@@ -91,7 +91,7 @@ import Testing
             "POST", "/api/v1/jobs/createTask", body: #"{"model":"kling-2.6/text-to-video","input":{"prompt":"x"}}"#)
         #expect(refused.status == 200)
         #expect(refused.json?["code"] == 429)
-        #expect(shapeMismatches(refused.json!, KieFixtures.error429).isEmpty)
+        #expect(shapeMismatches(refused.json!, try KieFixtures.error429).isEmpty)
         // Another key has its own budget; status calls are not limited.
         #expect(await h.createMarket(key: "other-key") != nil)
         #expect(await h.request("GET", "/api/v1/chat/credit").code == 200)

@@ -12,7 +12,7 @@ import Testing
                 "POST", "/api/v1/veo/generate",
                 body: #"{"prompt":"city","model":"veo3","aspect_ratio":"9:16","mode":"TEXT_2_VIDEO"}"#
             ).json)
-        #expect(shapeMismatches(answer, KieFixtures.createResponseOK).isEmpty)
+        #expect(shapeMismatches(answer, try KieFixtures.createResponseOK).isEmpty)
         let id = try #require(answer["data"]?["taskId"]?.stringValue)
         #expect(id.hasPrefix("veo_task_") && id.count == "veo_task_".count + 12)
         #expect(h.simulator.snapshot().tasksCreated == ["veo3": 1])
@@ -26,11 +26,11 @@ import Testing
             h.clock.set(instant)
             let running = try #require(await h.veoRecordInfo(id))
             #expect(running["data"]?["successFlag"] == 0)
-            #expect(shapeMismatches(running, KieFixtures.veoRecordInfoGenerating).isEmpty)
+            #expect(shapeMismatches(running, try KieFixtures.veoRecordInfoGenerating).isEmpty)
         }
         h.clock.set(task.completeAt)
         let done = try #require(await h.veoRecordInfo(id))
-        #expect(shapeMismatches(done, KieFixtures.veoRecordInfoSuccess).isEmpty)
+        #expect(shapeMismatches(done, try KieFixtures.veoRecordInfoSuccess).isEmpty)
         let data = try #require(done["data"])
         #expect(data["successFlag"] == 1)
         #expect(data["completeTime"]?.intValue == task.completeAt)
@@ -46,7 +46,7 @@ import Testing
         let id = try #require(await h.createVeo(aspectRatio: "9:16"))
         await h.advance(millis: 3_600_000)
         let body = try #require(h.sender.received.first?.json)
-        #expect(shapeMismatches(body, KieFixtures.callbackVeoSuccess).isEmpty)
+        #expect(shapeMismatches(body, try KieFixtures.callbackVeoSuccess).isEmpty)
         #expect(body["code"] == 200 && body["msg"] == "Veo3 video generated successfully.")
         #expect(body["data"]?["taskId"]?.stringValue == id)
         #expect(body["data"]?["info"]?["resolution"] == "720p")
@@ -74,7 +74,7 @@ import Testing
         #expect(codes == [400, 422, 500, 501])
         for post in h.sender.received {
             let body = try #require(post.json)
-            #expect(shapeMismatches(body, KieFixtures.callbackVeoFail).isEmpty)
+            #expect(shapeMismatches(body, try KieFixtures.callbackVeoFail).isEmpty)
             #expect([400, 422, 500, 501].contains(body["code"]?.intValue ?? 0))
             #expect(body["data"]?["fallbackFlag"] == false)
         }
@@ -99,7 +99,7 @@ import Testing
             #expect(answer.status == 200)
             let json = try #require(answer.json)
             #expect(json["code"] == 422 && json["msg"] == "Ratio error")
-            #expect(shapeMismatches(json, KieFixtures.error422Ratio).isEmpty)
+            #expect(shapeMismatches(json, try KieFixtures.error422Ratio).isEmpty)
         }
         #expect(h.simulator.snapshot().tasksCreatedTotal == 0)
     }
@@ -115,8 +115,40 @@ import Testing
 
     @Test func unknownTaskIdIs422RecordInfoIsNull() async throws {
         let h = Harness()
-        #expect(await h.veoRecordInfo("veo_task_000000000000") == KieFixtures.recordInfoUnknown)
+        #expect(try await h.veoRecordInfo("veo_task_000000000000") == KieFixtures.recordInfoUnknown)
         let market = try #require(await h.createMarket())
-        #expect(await h.veoRecordInfo(market) == KieFixtures.recordInfoUnknown)
+        #expect(try await h.veoRecordInfo(market) == KieFixtures.recordInfoUnknown)
+    }
+}
+
+@Suite struct KieSimulatorVeoExtrasTests {
+    @Test func veo3LiteIsAcceptedAndTheDefaultModelIsVeo3Fast() async throws {
+        let h = Harness()
+        let lite = await h.request("POST", "/api/v1/veo/generate", body: #"{"prompt":"x","model":"veo3_lite"}"#)
+        #expect(lite.code == 200)
+        let plain = await h.request("POST", "/api/v1/veo/generate", body: #"{"prompt":"x"}"#)
+        #expect(plain.code == 200)
+        #expect(h.simulator.snapshot().tasksCreated == ["veo3_lite": 1, "veo3_fast": 1])
+    }
+
+    @Test func the1080pVideoIsProcessingUntilTheTaskSucceedsThenItsURL() async throws {
+        let h = Harness()
+        let id = try #require(await h.createVeo())
+        let running = await h.request("GET", "/api/v1/veo/get-1080p-video?taskId=\(id)&index=0")
+        #expect(running.code == 400)
+        await h.advance(millis: 30 * 60_000)
+        let done = try #require(await h.request("GET", "/api/v1/veo/get-1080p-video?taskId=\(id)&index=0").json)
+        #expect(done["code"] == 200)
+        #expect(done["data"]?["resultUrl"]?.stringValue?.hasSuffix("\(id)-1080p.mp4") == true)
+        #expect(await h.request("GET", "/api/v1/veo/get-1080p-video?taskId=\(id)&index=x").code == 422)
+        #expect(await h.request("GET", "/api/v1/veo/get-1080p-video?taskId=veo_task_unknown").code == 422)
+        #expect(await h.request("GET", "/api/v1/veo/get-1080p-video?taskId=\(id)", key: nil).code == 401)
+    }
+
+    @Test func aFailedTaskHasNo1080pVideo() async throws {
+        let h = Harness { $0.failureRate = 1 }
+        let id = try #require(await h.createVeo())
+        await h.advance(millis: 30 * 60_000)
+        #expect(await h.request("GET", "/api/v1/veo/get-1080p-video?taskId=\(id)").code == 422)
     }
 }

@@ -7,6 +7,7 @@ import Testing
         let c = SimulatorConfiguration()
         #expect(c.failureRate == 0 && c.dropCallbackRate == 0 && c.duplicateCallbackRate == 0)
         #expect(c.lateCallbackRate == 0 && c.earlyCallbackRate == 0 && c.serverErrorRate == 0)
+        #expect(c.statusFaultRate == 0 && c.statusLag == .zero)
         #expect(c.slowAnswerRate == 0 && c.connectionResetRate == 0 && c.maintenanceWindows.isEmpty)
         #expect(c.rateLimit == SimulatorConfiguration.RateLimit(requests: 20, window: .seconds(10)))
         #expect(c.callbackTimeout == .seconds(15) && c.maxCallbackRetries == 3)
@@ -20,6 +21,7 @@ import Testing
             "--maintenance", "30s@2m", "--maintenance", "1m@1h", "--slow-rate", "0.05", "--slow", "500ms",
             "--reset-rate", "0.01", "--callback-retry-delay", "10s", "--callback-retries", "5",
             "--callback-timeout", "2s", "--webhook-hmac-key", "whsec", "--legacy-payloads", "0",
+            "--status-fault-rate", "0.05", "--status-lag", "3s", "--stream-interval", "10ms",
         ])
         #expect(c.listen == "127.0.0.1:9600")
         #expect(c.speed == 1000 && c.seed == 42 && c.acceptedKeys == ["a", "b"] && c.initialCredits == 10000)
@@ -33,6 +35,7 @@ import Testing
         #expect(c.slowAnswerRate == 0.05 && c.slowAnswerDelay == .milliseconds(500) && c.connectionResetRate == 0.01)
         #expect(c.callbackRetryDelay == .seconds(10) && c.maxCallbackRetries == 5 && c.callbackTimeout == .seconds(2))
         #expect(c.webhookHMACKey == "whsec" && c.legacyPayloadRate == 0)
+        #expect(c.statusFaultRate == 0.05 && c.statusLag == .seconds(3) && c.streamInterval == .milliseconds(10))
     }
 
     @Test func rateLimitCanBeTurnedOff() throws {
@@ -43,6 +46,9 @@ import Testing
         (["--fail-rate", "1.5"], "--fail-rate", "rate between 0 and 1"),
         (["--fail-rate"], "--fail-rate", "expects a value"),
         (["--speed", "0"], "--speed", "greater than 0"),
+        (["--speed", "1e-300"], "--speed", "from 0.001 to 1000000"),
+        (["--speed", "1e400"], "--speed", "from 0.001 to 1000000"),
+        (["--speed", "nan"], "--speed", "from 0.001 to 1000000"),
         (["--slow", "2"], "--slow", "duration like 500ms"),
         (["--slow", "2w"], "--slow", "duration like 500ms"),
         (["--rate-limit", "20"], "--rate-limit", "N/DURATION"),

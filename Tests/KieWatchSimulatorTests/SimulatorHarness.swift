@@ -147,6 +147,7 @@ func faultCounters(_ s: SimulatorStats) -> [String: Int] {
         "maintenanceAnswers": s.maintenanceAnswers, "slowAnswers": s.slowAnswers, "connectionResets": s.connectionResets,
         "unauthorized": s.unauthorized, "validationErrors": s.validationErrors,
         "insufficientCredits": s.insufficientCredits, "notFound": s.notFound,
+        "statusLagAnswers": s.statusLagAnswers, "statusFaults": s.statusFaults,
     ]
 }
 

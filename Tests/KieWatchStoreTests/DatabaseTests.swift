@@ -79,6 +79,34 @@ struct DatabaseTests {
         }
     }
 
+    /// SQLite tightens an existing `-wal` or `-shm` only while it is empty; one with content
+    /// (what a kill -9 leaves) it opens as it finds it. Left at 0644 (an older build, a copy,
+    /// another umask), each would stay readable to others, recent pages and all.
+    @Test func existingWALAndSHMAreTightenedToo() async throws {
+        let original = try TemporaryDatabase()
+        let first = try openWriter(original.path)
+        first.record(call(ts: t0))
+        try await first.flush()
+        // The files as a crash would leave them: committed rows still in the WAL.
+        try await withTemporaryDatabase { path in
+            for suffix in ["", "-wal", "-shm"] {
+                try FileManager.default.copyItem(atPath: original.path + suffix, toPath: path + suffix)
+                try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path + suffix)
+                #expect(DatabaseFile.size(of: path + suffix) > 0)
+                #expect(DatabaseFile.mode(of: path + suffix) == 0o644)
+            }
+            let writer = try openWriter(path)
+            for suffix in ["", "-wal", "-shm"] {
+                #expect(DatabaseFile.mode(of: path + suffix) == 0o600, "\(suffix)")
+            }
+            writer.record(call(ts: t0 + 1))
+            try await writer.flush()
+            #expect(try StoreReader(path: path).db.rows("SELECT count(*) FROM api_calls") == [[.integer(2)]])
+            await writer.close()
+        }
+        await first.close()
+    }
+
     @Test(arguments: [
         Array("this is a text file, not a database".utf8),
         [UInt8](repeating: 0xAB, count: 8_192),

@@ -18,7 +18,7 @@ struct SchemaTests {
 
             let reader = try StoreReader(path: path)
             #expect(try Schema.version(of: reader.db) == Schema.latestVersion)
-            #expect(try reader.db.rows("SELECT count(*) FROM schema_migrations") == [[.integer(Int64(Schema.latestVersion))]])
+            #expect(try reader.db.rows("SELECT count(*) FROM schema_migrations") == [[.integer(Int64(Schema.migrations.count))]])
             #expect(try reader.db.rows("PRAGMA application_id") == [[.integer(Int64(Schema.applicationID))]])
             #expect(try reader.meta("credits_remaining") == "1234")
         }

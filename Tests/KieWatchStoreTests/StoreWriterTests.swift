@@ -329,6 +329,33 @@ struct StoreWriterTests {
         }
     }
 
+    /// A second `close` (the second signal's stop, while the graceful one is closing) returns
+    /// only once the first has committed what was queued and closed the file, never before.
+    @Test func aCloseDuringACloseWaitsForItToFinish() async throws {
+        try await withTemporaryDatabase { path in
+            let writer = try openWriter(path)
+            let order = Mutex<[String]>([])
+            let entered = DispatchSemaphore(value: 0)
+            let release = DispatchSemaphore(value: 0)
+            // Holds the writer thread inside a batch, so both closes are asked for meanwhile.
+            writer.write({ _ in
+                entered.signal()
+                release.wait()
+            }, completion: { _ in order.withLock { $0.append("held batch committed") } })
+            entered.wait()
+            for i in 0..<100 { writer.record(call(ts: t0 + Int64(i))) }
+            writer.close(then: { order.withLock { $0.append("first close") } })
+            writer.close(then: { order.withLock { $0.append("second close") } })
+            #expect(order.withLock { $0 }.isEmpty, "no close may finish while the writer is still committing")
+            release.signal()
+            await writer.close()  // a third, awaited: also after the first
+            let steps = order.withLock { $0 }
+            #expect(steps == ["held batch committed", "first close", "second close"])
+            #expect(try StoreReader(path: path).count(of: "api_calls") == 100)
+            await writer.close()  // closed: at once
+        }
+    }
+
     @Test func storedPathsAreRedacted() async throws {
         try await withTemporaryDatabase { path in
             let writer = try openWriter(path)

@@ -62,6 +62,9 @@ package final class RawHTTPClient {
 
     package func close() { socket.close() }
 
+    /// Sends our FIN (`shutdown(SHUT_WR)`): no more requests, answers still readable.
+    package func finishSending() { socket.shutdownWrite() }
+
     package func send(_ text: String) async throws { try await send(Array(text.utf8)) }
 
     /// Sends every byte (waiting while the socket buffer is full); `.closed` if the peer is gone.
@@ -181,7 +184,7 @@ package final class RawHTTPClient {
         while true {
             guard let lineEnd = bytes[i...].firstRange(of: crlf)?.lowerBound else { return nil }
             let sizeText = String(decoding: bytes[i..<lineEnd], as: UTF8.self)
-            guard let size = Int(sizeText.split(separator: ";").first ?? "", radix: 16), size >= 0 else {
+            guard let size = Int(sizeText.split(separator: ";").first ?? "", radix: 16), (0..<(1 << 40)).contains(size) else {
                 throw Failure.malformed("chunk size '\(sizeText)'")
             }
             i = lineEnd + 2

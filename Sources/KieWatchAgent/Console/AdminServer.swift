@@ -126,9 +126,10 @@ package final class AdminServer: Sendable {
         logger.info("admin.listening", ["path": path])
     }
 
-    /// Stops accepting, ends every session, removes the socket file. Waits (bounded) for the
-    /// threads so no session outlives the agent's store. Idempotent.
-    package func stop() {
+    /// Stops accepting, ends every session, removes the socket file. Waits for the threads, at
+    /// most `limit`, so no session outlives the agent's store (a session stuck in an agent
+    /// action is left behind after that). Idempotent.
+    package func stop(waitingAtMost limit: Duration = .seconds(5)) {
         let wakeWrite = state.withLock { s -> Int32? in
             guard s.phase == .running else {
                 s.phase = .stopped
@@ -141,7 +142,8 @@ package final class AdminServer: Sendable {
         guard let wakeWrite else { return }
         var byte: UInt8 = 1
         _ = write(wakeWrite, &byte, 1)
-        let finished = threads.wait(timeout: .now() + .seconds(5)) == .success
+        let millis = Int(min(max(limit / .milliseconds(1), 0), 86_400_000))
+        let finished = threads.wait(timeout: .now() + .milliseconds(millis)) == .success
         let (inode, wakeRead) = state.withLock { s in (s.inode, s.wakeRead) }
         // Remove the file only if it is still the socket we bound (a new agent may own the path now).
         if let inode, AdminSocket.inode(of: path) == inode { unlink(path) }
@@ -151,7 +153,7 @@ package final class AdminServer: Sendable {
         } else {
             // A session stuck in an agent action still polls the pipe: leave it open rather
             // than let its descriptor number be reused under that poll.
-            logger.warn("admin.stop_timeout", ["detail": "a console session did not end within 5 s"])
+            logger.warn("admin.stop_timeout", ["detail": "a console session did not end within \(limit)"])
         }
         logger.info("admin.stopped", ["path": path])
     }

@@ -98,7 +98,9 @@ package enum ConsoleCLI {
         var session = AdminProtocol.SessionOptions(
             format: options.json ? .json : .table,
             color: output.isTerminal && ColorPolicy.detect(isTTY: true, environment: environment).isEnabled,
-            width: output.isTerminal ? (Terminal().columns() ?? 80) : 80)
+            // Only a terminal has a width: into a pipe or a file, nothing is cut (`grep` and
+            // `cat` get whole task ids and whole help lines).
+            width: output.isTerminal ? (Terminal().columns() ?? 80) : nil)
         if !output.isTerminal { session.color = false }
 
         let backend: ConsoleBackend

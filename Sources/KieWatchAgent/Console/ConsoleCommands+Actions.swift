@@ -31,7 +31,7 @@ extension ConsoleCommands {
         let reports = isStale ? await actions.syncStale(limit: limit) : [await actions.sync(taskID: target)]
 
         var table = TableRenderer(columns: [
-            .init("TASK", alignment: .left), .init("MODEL", alignment: .left), .init("RESULT", alignment: .left),
+            .identifier("TASK"), .init("MODEL", alignment: .left), .init("RESULT", alignment: .left),
             .init("STATE", alignment: .left), .init("MISSED", alignment: .left), .init("RELAYED", alignment: .left),
             .init("DETAIL", alignment: .left),
         ])

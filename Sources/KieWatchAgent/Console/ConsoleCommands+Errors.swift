@@ -2,8 +2,8 @@ import KieWatchConsole
 import KieWatchCore
 import KieWatchStore
 
-/// `errors [WINDOW]`: failed API calls grouped by code with what to do about each (the
-/// kie-api.md table), and webhooks kiewatch refused. Counts come from the rollups; only the
+/// `errors [WINDOW]`: failed API calls grouped by code with what to do about each (`KieCode`'s
+/// table), and webhooks kiewatch refused. Counts come from the rollups; only the
 /// exact "last seen" of each code reads raw rows, one minute of them.
 extension ConsoleCommands {
     func errors(_ arguments: ConsoleArguments, _ context: RenderContext) throws -> ConsoleOutput {

@@ -22,7 +22,7 @@ extension ConsoleCommands {
                                       code: filters["code"], limit: limit)
         var table = TableRenderer(columns: [
             .init("TIME", alignment: .right), .init("ENDPOINT", alignment: .left), .init("MODEL", alignment: .left),
-            .init("TASK", alignment: .left), .init("HTTP"), .init("CODE", alignment: .right), .init("LATENCY"),
+            .identifier("TASK"), .init("HTTP"), .init("CODE", alignment: .right), .init("LATENCY"),
             .init("OUTCOME", alignment: .left),
         ])
         for call in calls {
@@ -64,7 +64,7 @@ extension ConsoleCommands {
         let hooks = try queries.webhooks(since: now - window, model: filters["model"], result: filters["result"],
                                          limit: limit)
         var table = TableRenderer(columns: [
-            .init("TIME", alignment: .right), .init("FAMILY", alignment: .left), .init("TASK", alignment: .left),
+            .init("TIME", alignment: .right), .init("FAMILY", alignment: .left), .identifier("TASK"),
             .init("MODEL", alignment: .left), .init("STATE", alignment: .left), .init("AUTH", alignment: .left),
             .init("RESULT", alignment: .left), .init("DELAY"),
         ])

@@ -26,7 +26,7 @@ extension ConsoleCommands {
         let now = context.now
         let tasks = try queries.tasks(since: now - window, model: filters["model"], states: states, limit: limit)
         var table = TableRenderer(columns: [
-            .init("TASK", alignment: .left), .init("MODEL", alignment: .left), .init("STATE", alignment: .left),
+            .identifier("TASK"), .init("MODEL", alignment: .left), .init("STATE", alignment: .left),
             .init("CREATED", alignment: .right), .init("DURATION", alignment: .right), .init("CALLBACK", alignment: .left),
             .init("SOURCE", alignment: .left),
         ])
@@ -60,7 +60,8 @@ extension ConsoleCommands {
         let timeline = TaskTimeline(
             task: record, calls: try queries.calls(taskID: id), webhooks: try queries.webhooks(taskID: id),
             recoveries: try queries.recoveries(taskID: id),
-            relays: try relays.map { ($0, try queries.attempts(outboxID: $0.id)) }, now: now)
+            relays: try relays.map { ($0, try queries.attempts(outboxID: $0.id)) }, actions: try reader.actions(taskID: id),
+            now: now)
         guard !timeline.isEmpty else {
             throw ConsoleCommandError(
                 "no task '\(ConsoleText.clean(id))' in the store (unknown id, or older than the retention)", usage: "")
@@ -121,7 +122,7 @@ extension ConsoleCommands {
         let summary = try queries.staleSummary(now: now)
         let tasks = try queries.staleTasks(now: now, limit: limit)
         var table = TableRenderer(columns: [
-            .init("TASK", alignment: .left), .init("MODEL", alignment: .left), .init("STATE", alignment: .left),
+            .identifier("TASK"), .init("MODEL", alignment: .left), .init("STATE", alignment: .left),
             .init("AGE", alignment: .right), .init("PAST DEADLINE", alignment: .right), .init("POLLS"),
             .init("NEXT POLL", alignment: .right), .init("GAVE UP", alignment: .right),
         ])
@@ -168,7 +169,7 @@ extension ConsoleCommands {
         let recent = try queries.missedTasks(since: from * 60_000, limit: 50)
         let lastWebhook = try queries.lastTimestamp("webhooks")
         var table = TableRenderer(columns: [
-            .init("TASK", alignment: .left), .init("MODEL", alignment: .left), .init("STATE", alignment: .left),
+            .identifier("TASK"), .init("MODEL", alignment: .left), .init("STATE", alignment: .left),
             .init("CREATED", alignment: .right), .init("RECOVERED", alignment: .right), .init("LATE CALLBACK", alignment: .left),
         ])
         for (recoveredAt, task) in recent {

@@ -71,10 +71,15 @@ struct ConsoleArguments {
         if let first = extra.first { throw ConsoleCommandError("unexpected argument '\(first)'") }
     }
 
-    /// A look-back window (`15m`, `24h`): positive, at most 90 days.
+    /// A look-back window (`15m`, `24h`): positive, at most 90 days (however it is written:
+    /// `since=` with a huge number, or many parts adding up, is refused, never overflows).
     static func window(_ text: String?, default fallback: Int64) throws -> Int64 {
         guard let text else { return fallback }
-        guard let millis = DurationText.parseMillis(text), millis > 0 else {
+        let millis: Int64
+        switch DurationText.read(text) {
+        case .millis(let ms) where ms > 0: millis = ms
+        case .tooLong: millis = .max
+        case .millis, .invalid:
             throw ConsoleCommandError("'\(text)' is not a window: use a duration such as 15m, 1h or 24h")
         }
         guard millis <= 90 * 86_400_000 else {

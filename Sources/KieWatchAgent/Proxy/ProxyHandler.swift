@@ -37,6 +37,13 @@ struct ProxyHandler: Sendable {
         if endpoint.createsTask, let family = endpoint.family {
             create = (try? JSONValue.parse(request.body)).map { KieWire.createRequest($0, family: family) }
             if let field = KieWire.callBackURLField(in: request.body) {
+                // A URL the relay could never call is refused here, as Kie refuses a bad
+                // parameter, rather than accepted and its callbacks retried for a day in silence.
+                if let problem = CallbackURLCheck.problem(field.url) {
+                    return notForwarded(
+                        request: request, endpoint: endpoint, model: create?.model, now: now, started: started,
+                        code: 422, status: 200, outcome: .apiError, msg: problem, reason: "not forwarded: the callBackUrl cannot be delivered to")
+                }
                 // The scanner's reading is the one Kie gets; the parser may refuse what it
                 // accepts (nesting past `JSONValue.maxDepth`).
                 var parsed = create ?? KieWire.createRequest(.null, family: family)
@@ -48,7 +55,12 @@ struct ProxyHandler: Sendable {
                 do {
                     try await context.writer.write { ctx in try TaskWrites.recordRoute(ctx, route: made) }
                 } catch {
-                    return unrecordable(error, request: request, endpoint: endpoint, model: create?.model, now: now, started: started)
+                    context.storeFailed("callback_route", error)
+                    return notForwarded(
+                        request: request, endpoint: endpoint, model: create?.model, now: now, started: started,
+                        code: 503, status: 503, outcome: .error,
+                        msg: "kiewatch: cannot store the callback mapping (store unavailable); the create was not sent to Kie, retry later",
+                        reason: "not forwarded: the callback route could not be stored")
                 }
                 route = made
                 body = KieWire.replacingCallBackURL(
@@ -63,7 +75,9 @@ struct ProxyHandler: Sendable {
         let base = endpoint == .upload ? config.uploadUpstream : config.upstream
         var call = APICallRecord(
             ts: now, endpoint: endpoint, model: create?.model ?? (endpoint == .llm ? Self.chatModel(request.body) : nil),
-            taskID: request.queryItem("taskId"),
+            taskID: KieWire.referencedTaskId(
+                queryTaskId: request.queryItem("taskId"),
+                body: endpoint == .other && request.path.hasPrefix("/api/") ? request.body : []),
             method: request.method, path: request.target, httpStatus: 0, bodyCode: nil, latencyMicros: 0,
             requestBytes: Int64(request.body.count), responseBytes: 0, outcome: .error)
 
@@ -73,8 +87,9 @@ struct ProxyHandler: Sendable {
                 method: request.method, url: base + request.target, headers: headers, body: body)
             if endpoint.createsTask { context.createWindow.record() }
             let timeout = Duration.milliseconds(config.upstreamTimeoutMillis)
-            // The answers the agent reads are read whole; any other may stream.
-            response = endpoint.family != nil || endpoint == .credit
+            // The answers the agent reads (creates, status calls, credit, calls about a task)
+            // are read whole; any other may stream.
+            response = endpoint.family != nil || endpoint == .credit || call.taskID != nil
                 ? try await context.upstream.send(upstreamRequest, timeout: timeout)
                 : try await context.upstream.send(upstreamRequest, timeout: timeout, streamWhen: Self.streams)
         } catch {
@@ -96,8 +111,13 @@ struct ProxyHandler: Sendable {
         } else if let route, let code = envelope?.code, code != 200 {
             await recordRefusedCreate(route: route, call: call)
         } else if endpoint.reportsStatus, let family = endpoint.family {
-            let report = envelope.flatMap { env in env.code == 200 ? try? KieWire.record(env.data, family: family) : nil }
+            let report = envelope.flatMap {
+                KieWire.statusAnswer($0, httpStatus: response.status, family: family, taskId: call.taskID).report
+            }
             statusTask = await recordStatus(report: report, call: call, now: now)
+        } else if call.taskID != nil {
+            // A call about a task (Veo 1080p, 4K, extend, ...): recorded with the stored task's model.
+            await recordStatus(report: nil, call: call, now: now)
         } else {
             if !context.writer.record(call) { context.storeFailed("api_call", StoreQueueFull()) }
             observe(call)
@@ -187,23 +207,21 @@ struct ProxyHandler: Sendable {
         return .kieError(code: status, msg: message, status: status)
     }
 
-    /// A create whose callback route could not be committed: answered in Kie's shape and never
-    /// forwarded, since Kie's callbacks could not have been attributed to the app.
-    private func unrecordable(
-        _ error: any Error, request: HTTPRequest, endpoint: KieEndpoint, model: String?, now: EpochMillis, started: UInt64
+    /// A create answered by the agent and never forwarded (nothing is billed): its callback
+    /// route could not be committed (503), or its callBackUrl is one the relay could never call
+    /// (Kie's validation shape, code 422 with HTTP 200). Recorded like any call.
+    private func notForwarded(
+        request: HTTPRequest, endpoint: KieEndpoint, model: String?, now: EpochMillis, started: UInt64,
+        code: Int, status: Int, outcome: CallOutcome, msg: String, reason: String
     ) -> HTTPResponse {
-        context.storeFailed("callback_route", error)
-        let status = 503
         let call = APICallRecord(
             ts: now, endpoint: endpoint, model: model, method: request.method, path: request.target,
-            httpStatus: status, bodyCode: status, latencyMicros: Int64((monotonicNanos() - started) / 1000),
-            requestBytes: Int64(request.body.count), outcome: .error,
-            error: "not forwarded: the callback route could not be stored")
+            httpStatus: status, bodyCode: code, latencyMicros: Int64((monotonicNanos() - started) / 1000),
+            requestBytes: Int64(request.body.count), outcome: outcome,
+            error: reason)
         if !context.writer.record(call) { context.storeFailed("api_call", StoreQueueFull()) }
         observe(call)
-        return .kieError(
-            code: status, msg: "kiewatch: cannot store the callback mapping (store unavailable); the create was not sent to Kie, retry later",
-            status: status)
+        return .kieError(code: code, msg: msg, status: status)
     }
 
     private func recordCreate(

@@ -72,13 +72,16 @@ public final class DeadlinePolicy: Sendable {
         if sorted.count >= settings.minimumSamples {
             let index = min(sorted.count - 1, Int((Double(sorted.count) * settings.percentile).rounded(.up)) - 1)
             let p = sorted[max(0, index)]
-            let raw = Int64(Double(p) * settings.factor)
-            let clamped = min(max(raw, settings.floorMillis), settings.ceilingMillis)
+            // Scaled and clamped as a Double: a product beyond Int64 must not trap in `Int64(_:)`.
+            let raw = Double(p) * settings.factor
+            let clamped = raw.isNaN
+                ? settings.ceilingMillis
+                : Int64(min(max(raw, Double(settings.floorMillis)), Double(settings.ceilingMillis)))
             let pct = Int((settings.percentile * 100).rounded())
             return Choice(
                 millis: clamped,
                 reason: "learned: p\(pct) \(DurationText.format(millis: p >= 10_000 ? p / 1000 * 1000 : p)) x\(formatFactor(settings.factor)) of \(sorted.count) tasks"
-                    + (clamped != raw ? " (clamped)" : ""))
+                    + (Double(clamped) != raw ? " (clamped)" : ""))
         }
         return Choice(millis: settings.builtInDefault, reason: "built-in default")
     }

@@ -106,6 +106,13 @@ final class RecoveryScheduler: Sendable {
         return reports
     }
 
+    /// A status poll for `replay` (a finished task whose callback never came), under the
+    /// same rate limit; not recorded here. nil when the agent's stop cut it.
+    func pollForReplay(_ task: TaskRecord) async -> (TaskWrites.PollResult, APICallRecord)? {
+        await waitForToken()
+        return await fetchStatus(task)
+    }
+
     private func waitForToken() async {
         while !bucket.tryAcquire() {
             let wait = max(1, bucket.millisUntilAvailable())
@@ -118,7 +125,9 @@ final class RecoveryScheduler: Sendable {
 
     /// One status poll and its recorded outcome.
     func poll(_ task: TaskRecord) async -> SyncReport {
-        let (pollResult, call) = await fetchStatus(task)
+        guard let (pollResult, call) = await fetchStatus(task) else {
+            return SyncReport(taskID: task.taskID, model: task.model, result: .error, detail: "the agent is stopping")
+        }
         let now = context.clock.now()
         let outcome: TaskWrites.RecoveryOutcome
         do {
@@ -141,7 +150,11 @@ final class RecoveryScheduler: Sendable {
             missedCounted: outcome.missed, relayQueued: outcome.missed && updated.callbackURL != nil)
         switch pollResult {
         case .error(let message): report.detail = message
+        case .notFound where result == .stillRunning:
+            report.detail = "Kie does not show the task yet (create and status are not instantly consistent)"
         case .notFound: report.detail = "Kie has no such task (recordInfo is null)"
+        case .terminal(let found, _) where found.state == .fail:
+            report.detail = "failed: " + [found.failCode, found.failMessage].compactMap { $0 }.joined(separator: " ")
         case .terminal, .running: report.detail = outcome.gaveUp ? "gave up after the recovery limit" : nil
         }
         if result == .recovered {
@@ -157,8 +170,9 @@ final class RecoveryScheduler: Sendable {
         return report
     }
 
-    /// GET the family's status endpoint with the agent's own key.
-    private func fetchStatus(_ task: TaskRecord) async -> (TaskWrites.PollResult, APICallRecord) {
+    /// GET the family's status endpoint with the agent's own key; nil when the agent's stop cut
+    /// the call (nothing to record: Kie did not fail, and the task is polled after the restart).
+    private func fetchStatus(_ task: TaskRecord) async -> (TaskWrites.PollResult, APICallRecord)? {
         let path = task.family.statusPath + "?taskId=" + percentEncode(task.taskID)
         let endpoint: KieEndpoint = task.family == .veo ? .veoRecordInfo : .recordInfo
         var call = APICallRecord(
@@ -173,6 +187,7 @@ final class RecoveryScheduler: Sendable {
                 headers: ["Authorization": "Bearer \(context.configuration.apiKey ?? "")"])
             response = try await context.upstream.send(request, timeout: pollTimeout)
         } catch {
+            if error == .cancelled && Task.isCancelled { return nil }
             call.outcome = error == .timeout ? .timeout : .error
             call.error = "\(error)"
             call.latencyMicros = Int64((monotonicNanos() - started) / 1000)
@@ -185,15 +200,13 @@ final class RecoveryScheduler: Sendable {
         call.bodyCode = envelope?.code
         call.outcome = CallOutcome.classify(httpStatus: response.status, bodyCode: envelope?.code)
         guard let envelope else { return (.error("HTTP \(response.status), body is not JSON"), call) }
-        if KieWire.isUnknownTask(envelope) { return (.notFound, call) }
-        guard call.outcome == .ok else {
-            return (.error("code \(envelope.code.map(String.init) ?? "?"): \(envelope.message ?? "")"), call)
-        }
-        do {
-            let report = try KieWire.record(envelope.data, family: task.family)
+        switch KieWire.statusAnswer(envelope, httpStatus: response.status, family: task.family, taskId: task.taskID) {
+        case .report(let report):
             return report.state.isTerminal ? (.terminal(report, statusData: envelope.data), call) : (.running(report), call)
-        } catch {
-            return (.error("unreadable status answer: \(error)"), call)
+        case .unknownTask:
+            return (.notFound, call)
+        case .error(let message):
+            return (.error(message), call)
         }
     }
 }

@@ -15,7 +15,7 @@ public enum SynthesizedCallback {
             return [
                 "code": success ? 200 : 501,
                 "msg": .string(success ? "Playground task completed successfully." : "Playground task failed."),
-                "data": statusData,
+                "data": marketData(for: report, statusData: statusData),
             ]
         case .veo:
             let success = report.state == .success
@@ -32,12 +32,36 @@ public enum SynthesizedCallback {
                     "data": ["taskId": .string(report.taskId), "info": .object(info), "fallbackFlag": false],
                 ]
             }
-            let code = report.failCode.flatMap { Int64($0) }.flatMap { [400, 422, 500, 501].contains($0) ? $0 : nil } ?? 501
+            let code = report.failCode.flatMap { Int64($0) }.flatMap { [400, 408, 422, 500, 501].contains($0) ? $0 : nil } ?? 501
             return [
                 "code": .int(code),
                 "msg": .string(report.failMessage ?? "Veo generation failed."),
                 "data": ["taskId": .string(report.taskId), "fallbackFlag": false],
             ]
         }
+    }
+
+    /// The market callback's `data`: the status record when it says what the report says (the
+    /// usual case), else that record (or nothing, when a `501`/`408` answer came without one)
+    /// completed with the task's id, model, state and failure, as Kie's failure callback has them.
+    static func marketData(for report: TaskReport, statusData: JSONValue) -> JSONValue {
+        if let record = try? KieWire.marketRecord(statusData), record.state == report.state,
+            record.failCode == report.failCode
+        {
+            return statusData
+        }
+        var members = statusData.objectValue ?? []
+        func set(_ key: String, _ value: JSONValue) {
+            if let i = members.firstIndex(where: { $0.key == key }) { members[i].value = value } else { members.append((key, value)) }
+        }
+        set("taskId", .string(report.taskId))
+        if let model = report.model { set("model", .string(model)) }
+        set("state", .string(report.state == .success ? "success" : "fail"))
+        if report.state == .fail {
+            set("resultJson", .null)
+            set("failCode", .string(report.failCode ?? ""))
+            set("failMsg", .string(report.failMessage ?? ""))
+        }
+        return .object(members)
     }
 }

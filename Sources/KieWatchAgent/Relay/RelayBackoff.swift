@@ -14,8 +14,8 @@ public struct RelayBackoff: Sendable, Equatable {
     public func nextAttempt(afterFailedAttempts attempts: Int, firstAttemptAt: EpochMillis, now: EpochMillis)
         -> EpochMillis?
     {
-        let delay = attempts < Self.schedule.count ? Self.schedule[attempts] : 3_600_000
-        let next = now + delay
-        return next - firstAttemptAt > giveUpAfterMillis ? nil : next
+        let delay = attempts >= 0 && attempts < Self.schedule.count ? Self.schedule[attempts] : 3_600_000
+        let next = now.saturatingAdding(delay)
+        return next.saturatingSubtracting(firstAttemptAt) > giveUpAfterMillis ? nil : next
     }
 }

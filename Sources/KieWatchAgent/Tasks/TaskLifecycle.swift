@@ -34,12 +34,20 @@ enum TaskLifecycle {
     /// The model of a task whose create request named none (and no report did since).
     static let unknownModel = "unknown"
 
-    /// Seconds from create to terminal, for `kiewatch_task_duration_seconds`.
-    static func durationSeconds(_ task: TaskRecord) -> Double? {
+    /// Milliseconds from create to terminal (Kie's completion time when it reported one), for
+    /// `kiewatch_task_duration_seconds` and the learned deadlines; nil while running, and when
+    /// the times disagree (an end before the create, or a difference beyond Int64).
+    static func durationMillis(_ task: TaskRecord) -> Int64? {
         guard task.state.isTerminal else { return nil }
         let end = task.completedAt ?? task.finishedAt ?? task.updatedAt
-        guard end >= task.createdAt else { return nil }
-        return Double(end - task.createdAt) / 1000
+        let (duration, overflow) = end.subtractingReportingOverflow(task.createdAt)
+        guard !overflow, duration >= 0 else { return nil }
+        return duration
+    }
+
+    /// `durationMillis` in seconds.
+    static func durationSeconds(_ task: TaskRecord) -> Double? {
+        durationMillis(task).map { Double($0) / 1000 }
     }
 }
 

@@ -99,7 +99,8 @@ enum TaskWrites {
     }
 
     /// Records an authenticated, well-formed callback and decides what it means; the row holds
-    /// the result the caller counts, so metric, row and rollup agree.
+    /// the result the caller counts, so metric, row and rollup agree, and the balance it
+    /// reports is stored in the same transaction (so in callback commit order).
     ///
     /// `route` is the token of the URL it came to. When the task is not stored yet (the callback
     /// raced the create answer, or that answer was never stored) and the route is free or
@@ -109,6 +110,7 @@ enum TaskWrites {
         _ ctx: WriteContext, report: TaskReport, webhook: WebhookRecord, relayHeaders: String, route token: String?,
         deadline: (String) -> Int64, now: EpochMillis
     ) throws -> CallbackRecorded {
+        if let credits = report.creditsRemaining { try CreditTracker.record(balance: credits, in: ctx) }
         var row = webhook
         var created: TaskRecord?
         var found = try ctx.task(id: report.taskId)
@@ -153,7 +155,9 @@ enum TaskWrites {
         try ctx.save(task, replacing: stored)
         row.result = outcome.result
         row.model = row.model ?? task.model
-        if let completed = task.completedAt, outcome.result == .accepted { row.delayMillis = max(0, now - completed) }
+        if let completed = task.completedAt, outcome.result == .accepted {
+            row.delayMillis = max(0, now.saturatingSubtracting(completed))
+        }
         try ctx.insert(row)
         return CallbackRecorded(outcome: outcome, created: created)
     }
@@ -203,7 +207,9 @@ enum TaskWrites {
         var outcome = RecoveryOutcome()
         let detail: String?
         switch poll {
-        case .terminal(let report, let statusData):
+        case .terminal(var report, let statusData):
+            // A 501/408 answer may carry no record: the callback still names the task's model.
+            if report.model == nil, task.model != TaskLifecycle.unknownModel { report.model = task.model }
             outcome.finished = TaskLifecycle.apply(report, to: &task, source: .recovery, now: now).becameTerminal
             task.recoveredAt = now
             task.missed = task.expectsCallback
@@ -219,6 +225,10 @@ enum TaskWrites {
             _ = TaskLifecycle.apply(report, to: &task, source: .recovery, now: now)
             outcome.result = .stillRunning
             detail = report.state.rawValue
+        case .notFound where cadence.isYoung(task, now: now):
+            // Kie's create and status are not instantly consistent: not found yet, poll again.
+            outcome.result = .stillRunning
+            detail = "not found yet (created \((now - task.createdAt) / 1000)s ago)"
         case .notFound:
             outcome.result = .notFound
             detail = "recordInfo is null"

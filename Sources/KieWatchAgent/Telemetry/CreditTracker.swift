@@ -4,19 +4,38 @@ import KieWatchStore
 
 /// Remaining credits, learned from callbacks (`remainedCredits`), from credit answers passing
 /// through the proxy, and from the agent's own periodic `GET /api/v1/chat/credit`.
+///
+/// Balances are kept in commit order, so an older one never overwrites a newer one: each is
+/// stored by a store write (a callback's balance in the callback's own transaction), and the
+/// gauge is set in that write's completion, which the writer runs on its one thread, after
+/// the COMMIT, in commit order. No task per balance: tasks run in whatever order the
+/// scheduler picks, and so did the balances they published.
 struct CreditTracker: Sendable {
     let context: AgentContext
 
-    /// Sets the gauge and remembers the balance in the store (the console's `credits`).
+    /// Stores a balance seen outside a callback (a credit answer or check) as the next store
+    /// write, and sets the gauge once it committed.
     static func publish(balance: Double, context: AgentContext) {
-        context.metrics.creditsRemaining.labels().set(balance)
-        Task {
-            do {
-                try await context.writer.write { ctx in try ctx.setMeta(ConsoleMetaKey.creditsRemaining, String(balance)) }
-            } catch {
-                context.storeFailed("credits", error)
+        context.writer.write { ctx in
+            try record(balance: balance, in: ctx)
+        } completion: { result in
+            switch result {
+            case .success: committed(balance: balance, context: context)
+            case .failure(let error): context.storeFailed("credits", error)
             }
         }
+    }
+
+    /// Stores a balance inside a write that is already running (a callback's transaction), for
+    /// the console's `credits` and the gauge after a restart.
+    static func record(balance: Double, in ctx: WriteContext) throws {
+        try ctx.setMeta(ConsoleMetaKey.creditsRemaining, String(balance))
+    }
+
+    /// Sets the gauge to a balance whose write committed. Call it only from that write's
+    /// completion (the writer thread, in commit order): anywhere else the order is lost.
+    static func committed(balance: Double, context: AgentContext) {
+        context.metrics.creditsRemaining.labels().set(balance)
     }
 
     /// One credit check with the agent's own key; nil without `KIE_API_KEY`.
@@ -41,6 +60,7 @@ struct CreditTracker: Sendable {
             call.outcome = CallOutcome.classify(httpStatus: response.status, bodyCode: envelope?.code)
             balance = envelope.flatMap(KieWire.creditBalance)
         } catch {
+            if error == .cancelled && Task.isCancelled { return nil }  // the agent is stopping
             call.outcome = error == .timeout ? .timeout : .error
             call.error = "\(error)"
             context.logger.warn("credits.check_failed", ["error": "\(error)"])

@@ -20,6 +20,10 @@ public struct WebhookAuthenticator: Sendable {
     let secret: [UInt8]?
     let hmacKey: [UInt8]?
     /// How far `X-Webhook-Timestamp` may be from now, either way.
+    ///
+    /// The header is whole seconds as `Int64` reads them (surrounding spaces, a `+`, leading
+    /// zeros allowed); what is not a number, and any number outside the window however large
+    /// (up to `Int64.max` or down to `Int64.min`), is `staleTimestamp`: a 401, never a trap.
     public let timestampWindowMillis: Int64
 
     public init(secret: String?, hmacKey: String?, timestampWindowMillis: Int64 = 5 * 60_000) {
@@ -52,12 +56,24 @@ public struct WebhookAuthenticator: Sendable {
         guard let signature = request.headers["X-Webhook-Signature"],
             let timestamp = request.headers["X-Webhook-Timestamp"]
         else { return .missingSignature }
-        guard let seconds = Int64(timestamp.trimmingCharacters(in: " ")),
-            abs(seconds * 1000 - now) <= timestampWindowMillis
-        else { return .staleTimestamp }
+        guard let seconds = Int64(timestamp.trimmingCharacters(in: " ")), isFresh(seconds: seconds, now: now) else {
+            return .staleTimestamp
+        }
         let expected = Base64.encode(
             HMACSHA256.authenticationCode(key: hmacKey, message: Array("\(taskId).\(timestamp)".utf8)))
         return constantTimeEquals(Array(signature.utf8), Array(expected.utf8)) ? .ok : .badSignature
+    }
+
+    /// Whether `seconds` (any Int64 a header may carry, `+`, leading zeros and all) is within
+    /// the window of `now`. Overflow-reporting arithmetic and the distance as a magnitude: a
+    /// timestamp whose milliseconds, or whose distance from now, do not fit Int64 is simply
+    /// far away (stale, 401), never a trap.
+    func isFresh(seconds: Int64, now: EpochMillis) -> Bool {
+        let (millis, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+        guard !overflow else { return false }
+        let (difference, beyond) = millis.subtractingReportingOverflow(now)
+        guard !beyond else { return false }
+        return difference.magnitude <= UInt64(max(timestampWindowMillis, 0))
     }
 }
 

@@ -74,6 +74,11 @@ struct WebhookReceiver: Sendable {
                 ctx, report: report, webhook: delivery, relayHeaders: relayHeaders, route: token,
                 deadline: { deadlines.deadline(for: $0).millis }, now: now)
         } completion: { result in
+            // Here, on the writer thread in commit order, not in the response below: responses
+            // run on each connection's own loop, in any order.
+            if case .success = result, let credits = report.creditsRemaining {
+                CreditTracker.committed(balance: credits, context: context)
+            }
             responder.respond {
                 switch result {
                 case .failure(let error):
@@ -82,7 +87,6 @@ struct WebhookReceiver: Sendable {
                     return .kieError(code: 503, msg: "kiewatch: could not store the callback, retry later", status: 503)
                 case .success(let recorded):
                     // Counted before the 200 leaves, so whoever sees the 200 also sees the count.
-                    if let credits = report.creditsRemaining { CreditTracker.publish(balance: credits, context: context) }
                     if let task = recorded.created {
                         context.metrics.tasksCreated.labels(task.model).increment()
                         context.logger.info(
@@ -112,7 +116,8 @@ struct WebhookReceiver: Sendable {
         guard case .accepted(let task, let relayed, let finished) = outcome else { return }
         m.lastWebhookReceived.labels().set(Double(context.clock.now()) / 1000)
         if let completed = task.completedAt, let learned = task.lastCallbackAt, learned >= completed {
-            m.webhookDelay.labels(task.model).observe(Double(learned - completed) / 1000, exemplar: ["task_id": task.taskID])
+            let delay = Double(learned.saturatingSubtracting(completed)) / 1000
+            m.webhookDelay.labels(task.model).observe(delay, exemplar: ["task_id": task.taskID])
         }
         if finished { TaskMetrics.finished(task, context: context) }
         if relayed { context.relayWakeup.signal() }
