@@ -66,7 +66,7 @@ public struct AgentRouter: HTTPHandler {
                 code: 404, msg: "kiewatch: no such webhook path; Kie calls back to /webhooks/kie or /webhooks/veo", status: 404)
         case _ where !path.hasPrefix("/"):
             // `*` or an absolute URL names nothing on Kie's host.
-            return .kieError(code: 400, msg: "kiewatch: the request target must be a path", status: 400)
+            return .kieError(code: 404, msg: "kiewatch: no such path; the request target must be a path", status: 404)
         default:
             return await proxy.handle(request)
         }

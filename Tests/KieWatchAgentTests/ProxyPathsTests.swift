@@ -65,6 +65,10 @@ import Testing
             #expect(response.headers["X-Upstream"] == nil, "\(target)")
         }
         #expect(await h.agent.router.handle(HTTPRequest(method: "GET", target: "/webhooks/kie")).status == 405)
+        // A target that is not a path names nothing on Kie's host.
+        for target in ["http://127.0.0.1/api/v1/chat/credit", "*"] {
+            #expect(await h.agent.router.handle(HTTPRequest(method: "OPTIONS", target: target)).status == 404, "\(target)")
+        }
         #expect(h.upstream.seen.withLock { $0 }.isEmpty)
     }
 }
