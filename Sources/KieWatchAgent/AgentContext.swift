@@ -43,10 +43,41 @@ final class AgentContext: Sendable {
 
     /// The callback URL to give Kie for a route, with the port actually bound.
     func callbackURL(for family: ModelFamily, token: String) -> String {
+        bound.callbackURL(for: family, token: token)
+    }
+
+    /// The configuration with the port actually bound.
+    private var bound: AgentConfiguration {
         var effective = configuration
         let port = boundPort.load(ordering: .relaxed)
         if port != 0 { effective.listen.port = port }
-        return effective.callbackURL(for: family, token: token)
+        return effective
+    }
+
+    /// The agent's callback URLs as Kie echoes them back (`param`, `paramJson`): under the
+    /// effective public URL, either family, with or without a route token, with the callback
+    /// secret, with it redacted (`webhooks.body`, `relay_outbox.body`), or without one (tasks
+    /// created before a secret was set).
+    var callbackEcho: EchoedCallbackURL {
+        let port = boundPort.load(ordering: .relaxed)
+        if let cached = echoCache.withLock({ $0 }), cached.port == port { return cached.echo }
+        var queries = ["", "?secret=" + URLRedaction.placeholder]
+        if let secret = configuration.callbackSecret, !secret.isEmpty { queries.append("?secret=" + percentEncode(secret)) }
+        let echo = EchoedCallbackURL(
+            bases: ModelFamily.allCases.map { bound.effectivePublicURL + $0.webhookPath }, queries: queries)
+        echoCache.withLock { $0 = (port, echo) }
+        return echo
+    }
+    /// `callbackEcho` for the port it was made with (the bound port is set once, at start).
+    private let echoCache = Mutex<(port: Int, echo: EchoedCallbackURL)?>(nil)
+
+    /// A body Kie sent as the app gets it: the echo of the agent's callback URL is the app's
+    /// own URL again, as if the app had talked to Kie itself. `body` has been through the
+    /// scrubber; without an app URL it is passed on as it is.
+    func bodyForApp(_ body: [UInt8], appURL: String?) -> [UInt8] {
+        guard let appURL else { return body }
+        let echoes = callbackEcho.echoes(in: body)
+        return EchoedCallbackURL.replacing(echoes, in: body, with: appURL)
     }
 
     /// Records a failed store write: logged with what was lost, counted in `kiewatch_store_errors_total`.

@@ -2,9 +2,12 @@ import KieWatchCore
 import KieWatchHTTP
 import KieWatchMetrics
 
-/// Routes the agent's HTTP paths: `/api/...` to the proxy, `/webhooks/kie|veo` (and
-/// `/webhooks/kie|veo/<token>`, the callback route named at create) to the receiver,
-/// `/metrics`, `/healthz`, `/readyz`.
+/// Routes the agent's HTTP paths: its own (`/webhooks/kie|veo` and
+/// `/webhooks/kie|veo/<token>`, the callback route named at create, to the receiver;
+/// `/metrics`, `/healthz`, `/readyz`) are answered here, every other path goes to the proxy,
+/// whatever its method: Kie serves more than `/api/` on its host (chat APIs such as
+/// `/claude/v1/messages`), and an app whose one Kie base URL points at the agent sends them
+/// all here.
 public struct AgentRouter: HTTPHandler {
     let context: AgentContext
     let proxy: ProxyHandler
@@ -42,7 +45,6 @@ public struct AgentRouter: HTTPHandler {
 
     public func handle(_ request: HTTPRequest) async -> HTTPResponse {
         let path = request.path
-        if path.hasPrefix("/api/") { return await proxy.handle(request) }
         if Self.webhookTarget(path) != nil {
             guard request.method == "POST" else { return methodNotAllowed("POST") }
             // The server offers every request to `handleInline` first, which takes these.
@@ -59,8 +61,15 @@ public struct AgentRouter: HTTPHandler {
             return .text("ok\n")
         case "/readyz":
             return await readiness()
+        case _ where path == "/webhooks" || path.hasPrefix("/webhooks/"):
+            // The agent's namespace: a malformed token is no Kie path either.
+            return .kieError(
+                code: 404, msg: "kiewatch: no such webhook path; Kie calls back to /webhooks/kie or /webhooks/veo", status: 404)
+        case _ where !path.hasPrefix("/"):
+            // `*` or an absolute URL names nothing on Kie's host.
+            return .kieError(code: 404, msg: "kiewatch: no such path; the request target must be a path", status: 404)
         default:
-            return .kieError(code: 404, msg: "kiewatch: no such path; Kie calls go under /api/", status: 404)
+            return await proxy.handle(request)
         }
     }
 

@@ -6,6 +6,9 @@ public enum KieEndpoint: String, Sendable, CaseIterable, Codable {
     case veoRecordInfo = "veo_record_info"
     case credit
     case upload
+    /// Kie's chat APIs outside `/api/`: `/claude/v1/messages`, `/{model}/v1/chat/completions`,
+    /// `/codex/v1/responses`, `/gemini/v1/models/...:streamGenerateContent`.
+    case llm
     case other
 
     /// Classifies a request path (query string allowed) into an endpoint label.
@@ -18,7 +21,24 @@ public enum KieEndpoint: String, Sendable, CaseIterable, Codable {
         case "/api/v1/veo/record-info": self = .veoRecordInfo
         case "/api/v1/chat/credit": self = .credit
         default:
-            self = bare.hasPrefix("/api/file-") ? .upload : .other
+            if bare.hasPrefix("/api/file-") {
+                self = .upload
+            } else if Self.isChatPath(bare) {
+                self = .llm
+            } else {
+                self = .other
+            }
+        }
+    }
+
+    /// A path outside `/api/` whose first or second segment is an API version (`v1`,
+    /// `v1beta`, ...): the shape of every chat API Kie serves on its host.
+    static func isChatPath(_ path: Substring) -> Bool {
+        guard !path.hasPrefix("/api/") else { return false }
+        let segments = path.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false).dropFirst().prefix(2)
+        return segments.contains { segment in
+            let bytes = Array(segment.utf8.prefix(2))
+            return bytes.count == 2 && bytes[0] == UInt8(ascii: "v") && (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[1])
         }
     }
 
@@ -29,7 +49,7 @@ public enum KieEndpoint: String, Sendable, CaseIterable, Codable {
         switch self {
         case .createTask, .recordInfo: .market
         case .veoGenerate, .veoRecordInfo: .veo
-        case .credit, .upload, .other: nil
+        case .credit, .upload, .llm, .other: nil
         }
     }
 

@@ -84,7 +84,16 @@ final class Connection: EventHandler {
         if events & (Epoll.output | Epoll.hangUp) != 0 && outputOffset < output.count {
             flush()
         }
-        if events & (Epoll.readHangUp | Epoll.hangUp) != 0 { peerFinishedSending = true }
+        if events & (Epoll.readHangUp | Epoll.hangUp) != 0 {
+            // A FIN that comes while a body streams is a client that went away: stop the
+            // producer now, not at the next piece it may take minutes to make. (A client that
+            // half-closes after its request sent its FIN before the answer began, and reads on.)
+            if stream != nil, !peerFinishedSending || events & Epoll.hangUp != 0 {
+                close()
+                return
+            }
+            peerFinishedSending = true
+        }
         if events & (Epoll.input | Epoll.readHangUp | Epoll.hangUp) != 0 {
             readable = true
             readAvailable()

@@ -74,6 +74,20 @@ public final class HTTPClient: HTTPTransport, Sendable {
     }
 
     public func send(_ request: HTTPClientRequest, timeout: Duration) async throws(HTTPClientError) -> HTTPResponse {
+        try await exchange(request, timeout: timeout, streamWhen: nil)
+    }
+
+    /// A streamed body is read from its connection as the consumer asks for it; the connection
+    /// goes back to the pool once the body is complete, and is closed if the consumer leaves first.
+    public func send(
+        _ request: HTTPClientRequest, timeout: Duration, streamWhen: @escaping @Sendable (Int, HTTPHeaders) -> Bool
+    ) async throws(HTTPClientError) -> HTTPResponse {
+        try await exchange(request, timeout: timeout, streamWhen: streamWhen)
+    }
+
+    private func exchange(
+        _ request: HTTPClientRequest, timeout: Duration, streamWhen: (@Sendable (Int, HTTPHeaders) -> Bool)?
+    ) async throws(HTTPClientError) -> HTTPResponse {
         guard request.url.scheme == .http else { throw .unsupportedScheme(request.url.scheme.rawValue) }
         let deadline = monotonicNanos() &+ timeout.clientNanoseconds
         let bytes = try request.serialized()
@@ -81,10 +95,20 @@ public final class HTTPClient: HTTPTransport, Sendable {
         var (connection, reused) = try await acquire(key, deadline: deadline)
         while true {
             do {
-                let (response, keepAlive) = try await connection.exchange(
-                    bytes, isHeadRequest: request.method == "HEAD", limits: limits, deadline: deadline)
-                if keepAlive { pool.checkin(connection) }
-                return response
+                switch try await connection.exchange(
+                    bytes, isHeadRequest: request.method == "HEAD", limits: limits, deadline: deadline,
+                    streamWhen: streamWhen)
+                {
+                case .whole(let response, let keepAlive):
+                    if keepAlive { pool.checkin(connection) }
+                    return response
+                case .streaming(var head, let parser):
+                    let reader = HTTPClientBodyReader(
+                        connection: connection, parser: parser, pool: pool, idleNanos: timeout.clientNanoseconds,
+                        client: self)
+                    head.bodyStream = HTTPBodyStream(unfolding: { try await reader.next() })
+                    return head
+                }
             } catch {
                 guard reused, Self.mayResend(after: error, request: request) else { throw error.error }
                 // The stale connection is released (and closed) when `connection` is replaced.

@@ -24,6 +24,13 @@ final class HTTPClientConnection: @unchecked Sendable {
         let phase: Phase
     }
 
+    /// What an exchange read: the whole response, or its head and first body bytes with the
+    /// parser that goes on reading the rest (`readBody`).
+    enum Answer {
+        case whole(HTTPResponse, keepAlive: Bool)
+        case streaming(HTTPResponse, HTTPClientResponseParser)
+    }
+
     /// Owned: closing it (in `deinit`) also removes it from the epoll set.
     private let socket: Socket
     let key: HTTPClientPool.Key
@@ -89,10 +96,12 @@ final class HTTPClientConnection: @unchecked Sendable {
         }
     }
 
-    /// Writes `request` and reads one response. Returns it with whether the connection can be reused.
+    /// Writes `request` and reads one response: whole, with whether the connection can be
+    /// reused, or, when `streamWhen` asks for it, as soon as its head has come.
     func exchange(
-        _ request: [UInt8], isHeadRequest: Bool, limits: HTTPClientResponseParser.Limits, deadline: UInt64
-    ) async throws(Failure) -> (HTTPResponse, keepAlive: Bool) {
+        _ request: [UInt8], isHeadRequest: Bool, limits: HTTPClientResponseParser.Limits, deadline: UInt64,
+        streamWhen: (@Sendable (Int, HTTPHeaders) -> Bool)? = nil
+    ) async throws(Failure) -> Answer {
         var written = 0
         while written < request.count {
             let result = request.withUnsafeBytes { raw in
@@ -107,7 +116,7 @@ final class HTTPClientConnection: @unchecked Sendable {
             }
         }
 
-        var parser = HTTPClientResponseParser(isHeadRequest: isHeadRequest, limits: limits)
+        var parser = HTTPClientResponseParser(isHeadRequest: isHeadRequest, limits: limits, streamWhen: streamWhen)
         var phase: Phase { parser.bytesReceived == 0 ? .awaitingResponse : .readingResponse }
         while true {
             // The response cannot be there yet right after the write: wait first, read after.
@@ -123,7 +132,7 @@ final class HTTPClientConnection: @unchecked Sendable {
                 if n == 0 {
                     if parser.bytesReceived == 0 { throw Failure(error: .connectionReset, phase: .awaitingResponse) }
                     do {
-                        return (try parser.finish(), false)
+                        return .whole(try parser.finish(), keepAlive: false)
                     } catch {
                         throw Failure(error: error, phase: .readingResponse)
                     }
@@ -132,13 +141,54 @@ final class HTTPClientConnection: @unchecked Sendable {
                     if case .complete(let response, let keepAlive) = try parser.feed(
                         UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]))
                     {
-                        return (response, keepAlive)
+                        return .whole(response, keepAlive: keepAlive)
                     }
                 } catch {
                     throw Failure(error: error, phase: .readingResponse)
                 }
+                if parser.isStreaming {
+                    return .streaming(
+                        HTTPResponse(status: parser.status, headers: parser.headers, body: parser.takeBody()), parser)
+                }
                 // A short read drained the socket: re-arming reports any bytes that arrive
                 // meanwhile, so skip the recv that would only say EAGAIN.
+                if n < readBuffer.count { break }
+            }
+        }
+    }
+
+    /// The next body bytes of a streamed response: returns as soon as a read decoded some, or
+    /// with `end` when the body is complete (then `keepAlive` says whether the connection can
+    /// carry another request). The peer has until `deadline` to send more.
+    func readBody(_ parser: inout HTTPClientResponseParser, deadline: UInt64) async throws(HTTPClientError)
+        -> (bytes: [UInt8], end: Bool, keepAlive: Bool)
+    {
+        while true {
+            do {
+                try await waitOrThrow(for: .read, deadline: deadline, phase: .readingResponse)
+            } catch {
+                throw error.error
+            }
+            while true {
+                let result: IOResult<Int>
+                do {
+                    result = try socket.read(into: readBuffer)
+                } catch {
+                    throw .connectionReset
+                }
+                guard case .processed(let n) = result else { break }
+                if n == 0 {
+                    // Only a body that runs until close may end here; `finish` says so.
+                    let rest = try parser.finish()
+                    return (rest.body, true, false)
+                }
+                if case .complete(let response, let keepAlive) = try parser.feed(
+                    UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]))
+                {
+                    return (response.body, true, keepAlive)
+                }
+                let bytes = parser.takeBody()
+                if !bytes.isEmpty { return (bytes, false, false) }
                 if n < readBuffer.count { break }
             }
         }

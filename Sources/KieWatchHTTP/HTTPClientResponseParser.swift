@@ -5,6 +5,11 @@
 /// every limit is enforced before the bytes are kept. Handles `Content-Length`, `chunked`
 /// (extensions and trailers ignored), read-until-close bodies, responses that have no body
 /// (`HEAD`, 1xx, 204, 304), and skips interim 1xx responses such as `100 Continue`.
+///
+/// Streaming: when `streamWhen` says so for a response head, its body is not collected whole.
+/// The caller takes the decoded bytes as they come (`takeBody()`) after each `feed`, so what
+/// is buffered is bounded by what one feed brings, and `maxBodyBytes` does not apply: a
+/// server-sent-events answer may run as long as it likes.
 public struct HTTPClientResponseParser: Sendable {
     public struct Limits: Sendable {
         /// Status line plus header fields; the same cap NIO and hummingbird use.
@@ -41,13 +46,16 @@ public struct HTTPClientResponseParser: Sendable {
 
     public let limits: Limits
     private let isHeadRequest: Bool
+    private let streamWhen: (@Sendable (Int, HTTPHeaders) -> Bool)?
+    /// The head is read and the body is being streamed (see the type's summary).
+    public private(set) var isStreaming = false
     private var state = State.head
     /// The partial head, or the partial line in chunked framing.
     private var buffer: [UInt8] = []
     /// How much of `buffer` has already been searched for the end of the head.
     private var scanned = 0
-    private var status = 0
-    private var headers = HTTPHeaders()
+    public private(set) var status = 0
+    public private(set) var headers = HTTPHeaders()
     private var keepAlive = true
     private var body: [UInt8] = []
     private var trailerBytes = 0
@@ -55,9 +63,20 @@ public struct HTTPClientResponseParser: Sendable {
     public private(set) var bytesReceived = 0
 
     /// - Parameter isHeadRequest: the response to `HEAD` has headers only, whatever they say.
-    public init(isHeadRequest: Bool = false, limits: Limits = Limits()) {
+    /// - Parameter streamWhen: asked once per response that has a body, with its status and
+    ///   headers: true streams that body.
+    public init(
+        isHeadRequest: Bool = false, limits: Limits = Limits(), streamWhen: (@Sendable (Int, HTTPHeaders) -> Bool)? = nil
+    ) {
         self.isHeadRequest = isHeadRequest
         self.limits = limits
+        self.streamWhen = streamWhen
+    }
+
+    /// The body bytes decoded since the last call (streaming).
+    public mutating func takeBody() -> [UInt8] {
+        defer { body = [] }
+        return body
     }
 
     public mutating func feed(_ bytes: [UInt8]) throws(HTTPClientError) -> Progress {
@@ -98,7 +117,7 @@ public struct HTTPClientResponseParser: Sendable {
                 state = .fixed(remaining: remaining - take)
                 return .needMore
             case .untilClose:
-                if n - i > limits.maxBodyBytes - body.count { throw .responseTooLarge }
+                if !isStreaming, n - i > limits.maxBodyBytes - body.count { throw .responseTooLarge }
                 body.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[i..<n]))
                 return .needMore
             case .chunkSize:
@@ -107,7 +126,7 @@ public struct HTTPClientResponseParser: Sendable {
                 if size == 0 {
                     state = .trailers
                 } else {
-                    if size > limits.maxBodyBytes - body.count { throw .responseTooLarge }
+                    if !isStreaming, size > limits.maxBodyBytes - body.count { throw .responseTooLarge }
                     state = .chunkData(remaining: size)
                 }
             case .chunkData(let remaining):
@@ -225,6 +244,7 @@ public struct HTTPClientResponseParser: Sendable {
         if isHeadRequest || (100..<200).contains(status) || status == 204 || status == 304 {
             return complete(extra: extra)
         }
+        isStreaming = streamWhen?(status, headers) ?? false
         let transferEncoding = headers.values("Transfer-Encoding")
         let contentLength = headers.values("Content-Length")
         if !transferEncoding.isEmpty {
@@ -251,9 +271,9 @@ public struct HTTPClientResponseParser: Sendable {
                 }
             }
             guard let length else { throw .malformedResponse("bad Content-Length") }
-            if length > limits.maxBodyBytes { throw .responseTooLarge }
+            if length > limits.maxBodyBytes, !isStreaming { throw .responseTooLarge }
             if length == 0 { return complete(extra: extra) }
-            body.reserveCapacity(length)
+            if !isStreaming { body.reserveCapacity(length) }
             state = .fixed(remaining: length)
             return nil
         }

@@ -20,6 +20,12 @@ public struct HTTPClientRouter: HTTPTransport {
         try await transport(for: request.url).send(request, timeout: timeout)
     }
 
+    public func send(
+        _ request: HTTPClientRequest, timeout: Duration, streamWhen: @escaping @Sendable (Int, HTTPHeaders) -> Bool
+    ) async throws(HTTPClientError) -> HTTPResponse {
+        try await transport(for: request.url).send(request, timeout: timeout, streamWhen: streamWhen)
+    }
+
     public func transport(for url: HTTPClientURL) -> any HTTPTransport {
         url.scheme == .http ? http : https
     }

@@ -308,6 +308,14 @@ import Testing
         #expect(KieEndpoint(path: "/api/file-stream-upload") == .upload)
         #expect(KieEndpoint(path: "/api/v1/veo/get-1080p-video?taskId=x&index=0") == .other)
         #expect(KieEndpoint(path: "/api/v1/common/download-url") == .other)
+        // Kie's chat APIs outside /api/: one bounded value.
+        for chat in ["/claude/v1/messages", "/gpt-5-2/v1/chat/completions", "/codex/v1/responses", "/grok/v1/responses",
+                     "/gemini/v1/models/gemini-2.5-pro:streamGenerateContent?alt=sse", "/gemini/v1beta/models/x", "/v1/chat/completions"] {
+            #expect(KieEndpoint(path: chat) == .llm, "\(chat)")
+        }
+        for other in ["/", "/favicon.ico", "/video/x", "/claude/messages", "/api/v1/chat/completions", "/a/b/v1/c", "/v/1"] {
+            #expect(KieEndpoint(path: other) == .other, "\(other)")
+        }
     }
 
     @Test func states() {

@@ -212,3 +212,56 @@ private struct SplitMix64 {
         return z ^ (z >> 31)
     }
 }
+
+@Suite struct HTTPClientResponseParserStreamingTests {
+    /// Feeds `text` in pieces of `size` bytes, taking the body as it is decoded.
+    func stream(_ text: String, size: Int, eof: Bool = false, when decide: @escaping @Sendable (Int, HTTPHeaders) -> Bool)
+        throws(HTTPClientError) -> (pieces: [[UInt8]], streaming: Bool, complete: Bool)
+    {
+        var parser = HTTPClientResponseParser(limits: .init(maxHeaderBytes: 1024, maxBodyBytes: 8), streamWhen: decide)
+        let bytes = Array(text.utf8)
+        var pieces: [[UInt8]] = []
+        var complete = false
+        for start in stride(from: 0, to: bytes.count, by: size) {
+            let progress = try parser.feed(Array(bytes[start..<min(start + size, bytes.count)]))
+            if case .complete(let response, _) = progress {
+                pieces.append(response.body)
+                complete = true
+                break
+            }
+            let piece = parser.takeBody()
+            if !piece.isEmpty { pieces.append(piece) }
+        }
+        if eof, !complete {
+            pieces.append(try parser.finish().body)
+            complete = true
+        }
+        return (pieces.filter { !$0.isEmpty }, parser.isStreaming, complete)
+    }
+
+    static let chunked = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + "a\r\ndata: one\n\r\na\r\ndata: two\n\r\n0\r\n\r\n"
+
+    @Test(arguments: [1, 7, 4096])
+    func aStreamedBodyComesOutAsItIsDecodedPastTheBodyLimit(size: Int) throws {
+        let out = try stream(Self.chunked, size: size, when: { status, headers in
+            status == 200 && headers["Content-Type"] == "text/event-stream"
+        })
+        #expect(out.streaming && out.complete)
+        #expect(out.pieces.flatMap { $0 } == Array("data: one\ndata: two\n".utf8))
+        if size == 1 { #expect(out.pieces.count == 20) }
+    }
+
+    @Test func lengthAndCloseFramedBodiesStreamToo() throws {
+        let fixed = try stream("HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nhello world!", size: 3, when: { _, _ in true })
+        #expect(fixed.complete && fixed.pieces.flatMap { $0 } == Array("hello world!".utf8))
+        let untilClose = try stream("HTTP/1.1 200 OK\r\n\r\nhello world!", size: 5, eof: true, when: { _, _ in true })
+        #expect(untilClose.complete && untilClose.pieces.flatMap { $0 } == Array("hello world!".utf8))
+    }
+
+    @Test func withoutStreamingTheBodyLimitHolds() {
+        #expect(throws: HTTPClientError.responseTooLarge) {
+            _ = try stream(Self.chunked, size: 4096, when: { _, _ in false })
+        }
+    }
+}

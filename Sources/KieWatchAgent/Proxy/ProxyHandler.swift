@@ -2,8 +2,8 @@ import KieWatchCore
 import KieWatchHTTP
 import KieWatchStore
 
-/// The recording reverse proxy: `/api/...` to Kie (`/api/file-*` to the upload host), one
-/// stored row per call, status answers moving tasks along.
+/// The recording reverse proxy: every path but the agent's own to Kie (`/api/file-*` to the
+/// upload host), one stored row per call, status answers moving tasks along.
 ///
 /// A create with a callBackUrl gets a callback route (token -> the app's URL) committed
 /// before it is forwarded; Kie gets the route's URL (`<public-url>/webhooks/kie/<token>`) in
@@ -74,7 +74,8 @@ struct ProxyHandler: Sendable {
         }
         let base = endpoint == .upload ? config.uploadUpstream : config.upstream
         var call = APICallRecord.sending(
-            endpoint, method: request.method, path: request.target, model: create?.model,
+            endpoint, method: request.method, path: request.target,
+            model: create?.model ?? (endpoint == .llm ? Self.chatModel(request.body) : nil),
             taskID: KieWire.referencedTaskId(
                 queryTaskId: request.queryItem("taskId"),
                 body: endpoint == .other && request.path.hasPrefix("/api/") ? request.body : []),
@@ -85,15 +86,22 @@ struct ProxyHandler: Sendable {
             let upstreamRequest = try HTTPClientRequest(
                 method: request.method, url: base + request.target, headers: headers, body: body)
             if endpoint.createsTask { context.createWindow.record() }
-            response = try await context.upstream.send(
-                upstreamRequest, timeout: .milliseconds(config.upstreamTimeoutMillis))
+            let timeout = Duration.milliseconds(config.upstreamTimeoutMillis)
+            // The answers the agent reads (creates, status calls, credit, calls about a task)
+            // are read whole; any other may stream.
+            response = endpoint.family != nil || endpoint == .credit || call.taskID != nil
+                ? try await context.upstream.send(upstreamRequest, timeout: timeout)
+                : try await context.upstream.send(upstreamRequest, timeout: timeout, streamWhen: Self.streams)
         } catch {
             return await failed(error, call: &call, started: started)
         }
+        if let body = response.bodyStream { return streamed(response, body: body, call: call, started: started) }
 
         let envelope = KieEnvelope(body: response.body)
         call.answered(response, envelope: envelope, started: started)
+        call.outcome = Self.outcome(path: request.path, httpStatus: response.status, envelope: envelope)
 
+        var statusTask: TaskRecord?
         if endpoint.createsTask, let family = endpoint.family, let envelope, let taskID = KieWire.createdTaskId(envelope) {
             call.taskID = taskID
             await recordCreate(taskID: taskID, family: family, create: create, route: route, call: call, now: now)
@@ -103,7 +111,7 @@ struct ProxyHandler: Sendable {
             let report = envelope.flatMap {
                 KieWire.statusAnswer($0, httpStatus: response.status, family: family, taskId: call.taskID).report
             }
-            await recordStatus(report: report, call: call, now: now)
+            statusTask = await recordStatus(report: report, call: call, now: now)
         } else if call.taskID != nil {
             // A call about a task (Veo 1080p, 4K, extend, ...): recorded with the stored task's model.
             await recordStatus(report: nil, call: call, now: now)
@@ -115,13 +123,67 @@ struct ProxyHandler: Sendable {
             CreditTracker.publish(balance: balance, context: context)
         }
 
+        let answer = endpoint.reportsStatus ? await statusAnswerForApp(response.body, task: statusTask) : response.body
+        return HTTPResponse(status: response.status, headers: Self.passedOn(response.headers), body: answer)
+    }
+
+    /// Kie's headers as the app gets them: without the hop-by-hop ones and the framing, which
+    /// the server writes itself.
+    static func passedOn(_ headers: HTTPHeaders) -> HTTPHeaders {
         var out = HTTPHeaders()
-        for field in response.headers where !Self.droppedResponseHeaders.contains(field.name.lowercased()) {
+        for field in headers where !droppedResponseHeaders.contains(field.name.lowercased()) {
             out.add(field.name, field.value)
         }
-        // Status answers echo the create request, with the agent's callback URL and secret in it.
-        let answer = endpoint.reportsStatus ? context.scrubber.scrub(response.body) : response.body
-        return HTTPResponse(status: response.status, headers: out, body: answer)
+        return out
+    }
+
+    /// Whether an answer streams: server-sent events, or a body without a length (chunked, or
+    /// until the connection closes), which the upstream may be producing as it goes. An answer
+    /// with a length is read whole, as fast as before.
+    static func streams(status: Int, headers: HTTPHeaders) -> Bool {
+        if let type = headers["Content-Type"], type.lowercased().hasPrefix("text/event-stream") { return true }
+        return headers["Content-Length"] == nil
+    }
+
+    /// An answer passed on as it arrives; the call is recorded when it ends (`ProxiedStream`).
+    private func streamed(_ head: HTTPResponse, body: HTTPBodyStream, call: APICallRecord, started: UInt64) -> HTTPResponse {
+        let context = self.context
+        let stream = ProxiedStream(head: head, body: body, call: call, started: started) { call in
+            if !context.writer.record(call) { context.storeFailed("api_call", StoreQueueFull()) }
+            context.metrics.observe(call)
+        }
+        return HTTPResponse(
+            status: head.status, headers: Self.passedOn(head.headers), body: head.body,
+            bodyStream: HTTPBodyStream(unfolding: { try await stream.next() }))
+    }
+
+    /// A status answer echoes the create request Kie received: the app gets its own callback
+    /// URL back where Kie echoes the agent's, and none of the agent's secrets.
+    private func statusAnswerForApp(_ body: [UInt8], task: TaskRecord?) async -> [UInt8] {
+        let scrubbed = context.scrubber.scrub(body)
+        let echoes = context.callbackEcho.echoes(in: scrubbed)
+        guard !echoes.isEmpty else { return scrubbed }
+        var appURL = task?.callbackURL
+        if appURL == nil, let token = echoes.lazy.compactMap(\.token).first {
+            // The create answer was never stored: the route still names the app's URL.
+            appURL = try? await context.writer.write { ctx in try ctx.route(token: token)?.callbackURL }
+        }
+        guard let appURL else { return scrubbed }
+        return EchoedCallbackURL.replacing(echoes, in: scrubbed, with: appURL)
+    }
+
+    /// Under `/api/` Kie's envelope is the truth (HTTP 200 with body code 401 failed); the chat
+    /// APIs outside it answer in their vendors' shapes, judged by the HTTP status unless they
+    /// do send an envelope.
+    static func outcome(path: Substring, httpStatus: Int, envelope: KieEnvelope?) -> CallOutcome {
+        if envelope?.code == nil, !path.hasPrefix("/api/") { return (200..<300).contains(httpStatus) ? .ok : .httpError }
+        return CallOutcome.classify(httpStatus: httpStatus, bodyCode: envelope?.code)
+    }
+
+    /// The `model` a chat request names (its top-level member), if any.
+    static func chatModel(_ body: [UInt8]) -> String? {
+        guard !body.isEmpty, let members = JSONMemberSplice.stringMembers(named: "model", in: body) else { return nil }
+        return members.first.flatMap { ModelCatalogue.sanitize($0.value) }
     }
 
     /// Upstream unreachable, reset or timing out: a Kie-shaped answer with the same HTTP status.
@@ -197,9 +259,11 @@ struct ProxyHandler: Sendable {
         observe(call)
     }
 
-    private func recordStatus(report: TaskReport?, call: APICallRecord, now: EpochMillis) async {
+    /// Records a status call; returns the task it is about, if stored.
+    private func recordStatus(report: TaskReport?, call: APICallRecord, now: EpochMillis) async -> TaskRecord? {
         var call = call
         let recorded = call
+        var task: TaskRecord?
         do {
             let outcome = try await context.writer.write { ctx in
                 try TaskWrites.recordStatus(ctx, report: report, taskID: recorded.taskID, call: recorded, now: now)
@@ -208,10 +272,12 @@ struct ProxyHandler: Sendable {
             if outcome.transition.becameTerminal, let task = outcome.task {
                 TaskMetrics.finished(task, context: context)
             }
+            task = outcome.task
         } catch {
             context.storeFailed("status_call", error, task: call.taskID)
         }
         observe(call)
+        return task
     }
 
     private func observe(_ call: APICallRecord) { context.metrics.observe(call) }

@@ -117,8 +117,11 @@ final class RelayWorker: Sendable {
         var permanent = false
         var signal = RelayCircuitBreaker.Signal.none
         do {
+            // The outbox holds the body as stored (secrets redacted); the app gets its own URL
+            // where Kie echoes the agent's.
+            let body = context.bodyForApp(item.body, appURL: item.url)
             let request = try HTTPClientRequest(
-                method: "POST", url: item.url, headers: headers(for: item, at: started), body: item.body)
+                method: "POST", url: item.url, headers: headers(for: item, at: started), body: body)
             let response = try await context.relayTransport.send(request, timeout: deliveryTimeout)
             status = response.status
             if !(200..<300).contains(response.status) { failure = "HTTP \(response.status)" }
