@@ -18,6 +18,8 @@ let package = Package(
         .systemLibrary(name: "CLinux"),
         // Kie wire types, model catalogue, task lifecycle, durations, config, HMAC: pure, no I/O.
         .target(name: "KieWatchCore"),
+        // The one runtime model: services, the group that starts and stops them, blocking work off the pool.
+        .target(name: "KieWatchRuntime", dependencies: ["KieWatchCore"]),
         // SQLite connection, statements, migrations, group-commit writer, queries, retention.
         .target(name: "KieWatchStore", dependencies: ["CSQLite", "KieWatchCore"]),
         // HTTP/1.1 server on POSIX sockets: parser, limits, connections.
@@ -54,6 +56,7 @@ let package = Package(
             path: "Tests/KieWatchTestSupport"
         ),
         .testTarget(name: "KieWatchCoreTests", dependencies: ["KieWatchCore", "KieWatchTestSupport"]),
+        .testTarget(name: "KieWatchRuntimeTests", dependencies: ["KieWatchRuntime", "KieWatchCore"]),
         .testTarget(
             name: "KieWatchStoreTests",
             dependencies: ["KieWatchStore", "KieWatchCore", "KieWatchTestSupport", "CSQLite"]
