@@ -21,9 +21,9 @@ let package = Package(
         // The one runtime model: services, the group that starts and stops them, blocking work off the pool.
         .target(name: "KieWatchRuntime", dependencies: ["KieWatchCore"]),
         // SQLite connection, statements, migrations, group-commit writer, queries, retention.
-        .target(name: "KieWatchStore", dependencies: ["CSQLite", "KieWatchCore"]),
+        .target(name: "KieWatchStore", dependencies: ["CSQLite", "KieWatchCore", "KieWatchRuntime"]),
         // HTTP/1.1 server on POSIX sockets: parser, limits, connections.
-        .target(name: "KieWatchHTTP", dependencies: ["CLinux", "KieWatchCore"]),
+        .target(name: "KieWatchHTTP", dependencies: ["CLinux", "KieWatchCore", "KieWatchRuntime"]),
         // Metric registry and the Prometheus / OpenMetrics encoder.
         .target(name: "KieWatchMetrics"),
         // A faithful fake Kie.ai upstream (tests, demo, benchmarks).

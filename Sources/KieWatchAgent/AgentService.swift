@@ -40,7 +40,7 @@ public final class AgentService: Sendable {
         let server = HTTPServer(configuration: serverConfiguration, handler: agent.router)
         let port: Int
         do {
-            port = try server.start(host: configuration.listen.host, port: configuration.listen.port)
+            port = try await server.start(host: configuration.listen.host, port: configuration.listen.port)
         } catch {
             await server.shutdown(gracePeriod: .zero)  // its event loops may have started
             await agent.stop()

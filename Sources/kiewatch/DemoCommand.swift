@@ -82,13 +82,13 @@ enum DemoCommand: Subcommand {
         let app: DemoApp
         let appServer: HTTPServer
         do {
-            let simulatorPort = try simulatorServer.start(host: "127.0.0.1", port: 0)
+            let simulatorPort = try await simulatorServer.start(host: "127.0.0.1", port: 0)
             configuration.upstream = "http://127.0.0.1:\(simulatorPort)"
             configuration.uploadUpstream = configuration.upstream
             service = try await AgentService.start(configuration: configuration, logger: logger)
             app = DemoApp(agentURL: "http://127.0.0.1:\(service.port)")
             appServer = HTTPServer(handler: app)
-            app.receiving(at: "http://127.0.0.1:\(try appServer.start(host: "127.0.0.1", port: 0))")
+            app.receiving(at: "http://127.0.0.1:\(try await appServer.start(host: "127.0.0.1", port: 0))")
         } catch {
             printError("kiewatch demo: \(error)")
             simulatorRun.cancel()

@@ -28,7 +28,7 @@ enum SimulateCommand: Subcommand {
         let server = HTTPServer(handler: simulator)
         let port: Int
         do {
-            port = try server.start(host: listen.host, port: listen.port)
+            port = try await server.start(host: listen.host, port: listen.port)
         } catch {
             printError("kiewatch simulate: cannot listen on \(listen): \(error)")
             return 1

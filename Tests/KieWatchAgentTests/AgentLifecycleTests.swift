@@ -74,7 +74,7 @@ struct AgentLifecycleTests {
         for _ in 0..<200 { if openDescriptors(of: database.path) == 0 { break }; try await Task.sleep(for: .milliseconds(10)) }
         #expect(openDescriptors(of: database.path) == 0, "the store's connections are closed")
         let again = HTTPServer(handler: ClosureHandler { _ in .text("again") })
-        #expect(throws: Never.self) { try again.start(host: "127.0.0.1", port: configuration.listen.port) }
+        await #expect(throws: Never.self) { try await again.start(host: "127.0.0.1", port: configuration.listen.port) }
         await again.shutdown(gracePeriod: .zero)
 
         // And the same database then starts normally.
@@ -229,7 +229,7 @@ func openDescriptors(of path: String) -> Int {
 /// A loopback port that was free a moment ago.
 func freePort() async throws -> Int {
     let server = HTTPServer(handler: ClosureHandler { _ in .text("") })
-    let port = try server.start(host: "127.0.0.1", port: 0)
+    let port = try await server.start(host: "127.0.0.1", port: 0)
     await server.shutdown(gracePeriod: .zero)
     return port
 }
