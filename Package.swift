@@ -31,14 +31,17 @@ let package = Package(
         // The agent: proxy, webhooks, relay, recovery, console commands (rendered with KieWatchConsole).
         .target(
             name: "KieWatchAgent",
-            dependencies: ["CLinux", "KieWatchCore", "KieWatchStore", "KieWatchHTTP", "KieWatchMetrics", "KieWatchConsole"]
+            dependencies: [
+                "CLinux", "KieWatchCore", "KieWatchRuntime", "KieWatchStore", "KieWatchHTTP", "KieWatchMetrics",
+                "KieWatchConsole",
+            ]
         ),
         // Terminal side of the console: line editor, tables, admin-socket client.
         .target(name: "KieWatchConsole", dependencies: ["KieWatchCore"]),
         .executableTarget(
             name: "kiewatch",
             dependencies: [
-                "KieWatchCore", "KieWatchStore", "KieWatchHTTP", "KieWatchMetrics",
+                "KieWatchCore", "KieWatchRuntime", "KieWatchStore", "KieWatchHTTP", "KieWatchMetrics",
                 "KieWatchSimulator", "KieWatchAgent", "KieWatchConsole",
             ]
         ),
@@ -71,7 +74,7 @@ let package = Package(
             name: "KieWatchAgentTests",
             dependencies: [
                 "KieWatchAgent", "KieWatchSimulator", "KieWatchStore", "KieWatchCore", "KieWatchHTTP",
-                "KieWatchMetrics", "KieWatchTestSupport",
+                "KieWatchMetrics", "KieWatchRuntime", "KieWatchTestSupport",
             ]
         ),
         .testTarget(

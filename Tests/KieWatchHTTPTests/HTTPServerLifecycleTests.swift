@@ -8,7 +8,7 @@ import Testing
 import Glibc
 #endif
 
-/// Starting on the various addresses, graceful shutdown, signals.
+/// Starting on the various addresses, graceful shutdown.
 @Suite(.serialized)
 struct HTTPServerLifecycleTests {
     @Test func gracefulShutdownFinishesTheRequestInFlightThenRefusesConnections() async throws {
@@ -171,30 +171,10 @@ struct HTTPServerLifecycleTests {
         await second.shutdown(gracePeriod: .zero)
     }
 
-    @Test func signalWatcherDeliversASignal() async throws {
-        let watcher = SignalWatcher(signals: [SIGUSR2])
-        let received = ReceivedSignal()
-        let waiting = Task {
-            let signal = await watcher.wait()
-            received.value.store(signal, ordering: .relaxed)
-            return signal
-        }
-        // libdispatch arms the source asynchronously: repeat until it has seen one.
-        for _ in 0..<500 where received.value.load(ordering: .relaxed) == 0 {
-            kill(getpid(), SIGUSR2)
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        #expect(await waiting.value == SIGUSR2)
-    }
-
     @Test func configurationDescribesItsDefaults() {
         let table = HTTPServer.Configuration().describe()
         #expect(table.contains("| `maxHeaderBytes` | 80 KiB | 431, close |"))
         #expect(table.contains("| `maxBodyBytes` | 16 MiB | 413, close |"))
         #expect(table.contains("| `maxConnections` | 4096 | 503, close |"))
     }
-}
-
-private final class ReceivedSignal: Sendable {
-    let value = Atomic<Int32>(0)
 }
