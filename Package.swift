@@ -52,19 +52,20 @@ let package = Package(
                 "KieWatchSimulator", "KieWatchAgent", "KieWatchConsole",
             ]
         ),
-        // Shared test helpers: temporary databases, test clock, loopback utilities.
+        // Shared test helpers: temporary databases, test clock, loopback utilities, fuzz inputs
+        // (seeded by the simulator's generator).
         .target(
             name: "KieWatchTestSupport",
-            dependencies: ["KieWatchCore", "KieWatchStore", "KieWatchHTTP"],
+            dependencies: ["KieWatchCore", "KieWatchStore", "KieWatchHTTP", "KieWatchSimulator"],
             path: "Tests/KieWatchTestSupport"
         ),
-        .testTarget(name: "KieWatchCoreTests", dependencies: ["KieWatchCore", "KieWatchTestSupport"]),
+        .testTarget(name: "KieWatchCoreTests", dependencies: ["KieWatchCore", "KieWatchSimulator", "KieWatchTestSupport"]),
         .testTarget(name: "KieWatchRuntimeTests", dependencies: ["KieWatchRuntime", "KieWatchCore"]),
         .testTarget(
             name: "KieWatchStoreTests",
             dependencies: ["KieWatchStore", "KieWatchCore", "KieWatchTestSupport", "CSQLite"]
         ),
-        .testTarget(name: "KieWatchHTTPTests", dependencies: ["KieWatchHTTP", "KieWatchTestSupport"]),
+        .testTarget(name: "KieWatchHTTPTests", dependencies: ["KieWatchHTTP", "KieWatchSimulator", "KieWatchTestSupport"]),
         .testTarget(name: "KieWatchMetricsTests", dependencies: ["KieWatchMetrics", "KieWatchTestSupport"]),
         .testTarget(
             name: "KieWatchSimulatorTests",
@@ -84,7 +85,7 @@ let package = Package(
         // Runs the built `kiewatch` binary and external tools (promtool, prometheus).
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["KieWatchCore", "KieWatchHTTP", "KieWatchTestSupport"]
+            dependencies: ["KieWatchCore", "KieWatchHTTP", "KieWatchSimulator", "KieWatchTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -92,7 +92,7 @@ public final class Agent: AgentActions, Sendable {
             configuration: configuration, clock: clock, writer: writer, metrics: metrics, logger: logger,
             upstream: upstream ?? HTTPClientRouter(), relayTransport: relayTransport ?? HTTPClientRouter())
         router = AgentRouter(context: context)
-        relay = RelayWorker(context: context, reader: try StoreReader(path: configuration.databasePath))
+        relay = try RelayWorker(context: context, reader: try StoreReader(path: configuration.databasePath))
         recovery = RecoveryScheduler(context: context, reader: try StoreReader(path: configuration.databasePath))
         gauges = GaugeRefresher(context: context, reader: try StoreReader(path: configuration.databasePath))
         credits = CreditTracker(context: context)

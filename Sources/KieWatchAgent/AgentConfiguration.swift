@@ -21,6 +21,12 @@ public struct AgentConfiguration: Sendable {
     public var recoveryRatePerSecond: Double = 5
     public var recoveryGiveUpMillis: Int64 = 15 * 60_000
     public var relayGiveUpMillis: Int64 = 24 * 3_600_000
+    /// Consecutive failures of one destination (scheme, host, port) that open its circuit:
+    /// from then on one probe at a time tries it, instead of every relay on its own schedule.
+    public var relayBreakerFailures = 5
+    /// How long an open circuit waits before its first probe; doubled after each failed
+    /// probe, up to `RelayCircuitBreaker.maxProbeIntervalMillis` (or this, when longer).
+    public var relayBreakerProbeIntervalMillis: Int64 = 30_000
     public var creditCheckIntervalMillis: Int64 = 5 * 60_000
     public var upstreamTimeoutMillis: Int64 = 60_000
     /// Distinct model label values kept before folding into `other`.
@@ -106,6 +112,21 @@ public struct AgentConfiguration: Sendable {
             }
             if let raw = config["relay_give_up"] {
                 c.relayGiveUpMillis = try DurationText.parse(raw, for: config.location(of: "relay_give_up"))
+            }
+            if let raw = config["relay_breaker_failures"] {
+                guard let failures = Int(raw), (1...1_000).contains(failures) else {
+                    throw ConfigError(
+                        "\(config.location(of: "relay_breaker_failures")): expected a whole number from 1 to 1000, got '\(raw)'")
+                }
+                c.relayBreakerFailures = failures
+            }
+            if let raw = config["relay_breaker_probe_interval"] {
+                let location = config.location(of: "relay_breaker_probe_interval")
+                let millis = try DurationText.parse(raw, for: location)
+                guard (1_000...3_600_000).contains(millis) else {
+                    throw ConfigError("\(location): the probe interval must be from 1s to 1h, got '\(raw)'")
+                }
+                c.relayBreakerProbeIntervalMillis = millis
             }
             if let raw = config["credit_check_interval"] {
                 c.creditCheckIntervalMillis = try DurationText.parse(raw, for: config.location(of: "credit_check_interval"))

@@ -1,4 +1,4 @@
-/// One of Kie's chat APIs, served on the API host outside `/api/` (kie-api.md): the wire dialect
+/// One of Kie's chat APIs, served on the API host outside `/api/` (README, "The simulator"): the wire dialect
 /// the path speaks and the model it names.
 struct ChatRoute: Equatable, Sendable {
     enum Dialect: Equatable, Sendable {

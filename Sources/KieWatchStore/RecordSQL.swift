@@ -266,20 +266,24 @@ package enum RecordSQL {
 
     // MARK: relay_outbox
 
+    /// The outbox columns `outboxItem(from:)` reads; rows from before version 8 have no
+    /// window of their own (it is their creation and all their attempts).
     static let outboxColumns = """
         id, task_id, url, body, headers, synthesized, created_at, next_attempt_at, attempts, state,
-        last_status, last_error, delivered_at
+        last_status, last_error, delivered_at, replayed, coalesce(window_start_at, created_at),
+        coalesce(window_attempts, attempts), gave_up_at
         """
 
     static let insertOutbox = """
         INSERT INTO relay_outbox(task_id, url, body, headers, synthesized, created_at, next_attempt_at,
-                                 attempts, state, last_status, last_error, delivered_at)
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                                 attempts, state, last_status, last_error, delivered_at, replayed,
+                                 window_start_at, window_attempts, gave_up_at)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
         """
 
     static let updateOutbox = """
         UPDATE relay_outbox SET next_attempt_at = ?2, attempts = ?3, state = ?4, last_status = ?5,
-                                last_error = ?6, delivered_at = ?7
+                                last_error = ?6, delivered_at = ?7, window_attempts = ?8, gave_up_at = ?9
         WHERE id = ?1
         """
 
@@ -298,6 +302,10 @@ package enum RecordSQL {
         try s.bind(r.lastStatus, at: 10)
         try s.bind(r.lastError.map(URLRedaction.redact), at: 11)
         try s.bind(r.deliveredAt, at: 12)
+        try s.bind(r.replayed, at: 13)
+        try s.bind(r.windowStartAt, at: 14)
+        try s.bind(r.windowAttempts, at: 15)
+        try s.bind(r.gaveUpAt, at: 16)
         try s.step()
         return db.lastInsertRowID
     }
@@ -313,6 +321,8 @@ package enum RecordSQL {
         try s.bind(r.lastStatus, at: 5)
         try s.bind(r.lastError.map(URLRedaction.redact), at: 6)
         try s.bind(r.deliveredAt, at: 7)
+        try s.bind(r.windowAttempts, at: 8)
+        try s.bind(r.gaveUpAt, at: 9)
         try s.step()
         return db.changes > 0
     }
@@ -320,10 +330,12 @@ package enum RecordSQL {
     static func outboxItem(from s: Statement) -> RelayOutboxItem {
         RelayOutboxItem(
             id: s.int64(at: 0), taskID: s.string(at: 1), url: s.string(at: 2), body: s.blob(at: 3),
-            headers: s.string(at: 4), synthesized: s.int64(at: 5) != 0, createdAt: s.int64(at: 6),
+            headers: s.string(at: 4), synthesized: s.int64(at: 5) != 0, replayed: s.int64(at: 13) != 0,
+            createdAt: s.int64(at: 6),
             nextAttemptAt: s.int64(at: 7), attempts: s.int(at: 8),
             state: RelayState(rawValue: s.string(at: 9)) ?? .pending, lastStatus: s.optionalInt(at: 10),
-            lastError: s.optionalString(at: 11), deliveredAt: s.optionalInt64(at: 12))
+            lastError: s.optionalString(at: 11), deliveredAt: s.optionalInt64(at: 12), windowStartAt: s.int64(at: 14),
+            windowAttempts: s.int(at: 15), gaveUpAt: s.optionalInt64(at: 16))
     }
 
     static let selectOutboxItem = "SELECT \(outboxColumns) FROM relay_outbox WHERE id = ?1"

@@ -250,19 +250,31 @@ package struct RelayOutboxItem: Sendable, Equatable {
     package var headers: String
     /// A callback kiewatch built from a recovery poll (sent with `X-KieWatch-Recovered: true`).
     package var synthesized: Bool
+    /// Queued by the console's `replay` (sent with `X-KieWatch-Replayed: true`).
+    package var replayed: Bool
     package var createdAt: EpochMillis
     package var nextAttemptAt: EpochMillis
+    /// Every attempt ever made.
     package var attempts: Int
     package var state: RelayState
     package var lastStatus: Int?
     package var lastError: String?
     package var deliveredAt: EpochMillis?
+    /// When the give-up window started: `createdAt`, moved to the time of a `relay retry`
+    /// and forward by the length of each pause. Not written by `WriteContext.updateRelay`
+    /// (a resume may move it while a delivery is under way).
+    package var windowStartAt: EpochMillis
+    /// Attempts since the window started: the step of the backoff schedule.
+    package var windowAttempts: Int
+    /// When the relay stopped trying (state `gave_up`).
+    package var gaveUpAt: EpochMillis?
 
     package init(
         id: Int64? = nil, taskID: String, url: String, body: [UInt8], headers: String = "",
-        synthesized: Bool = false, createdAt: EpochMillis, nextAttemptAt: EpochMillis? = nil,
+        synthesized: Bool = false, replayed: Bool = false, createdAt: EpochMillis, nextAttemptAt: EpochMillis? = nil,
         attempts: Int = 0, state: RelayState = .pending, lastStatus: Int? = nil, lastError: String? = nil,
-        deliveredAt: EpochMillis? = nil
+        deliveredAt: EpochMillis? = nil, windowStartAt: EpochMillis? = nil, windowAttempts: Int? = nil,
+        gaveUpAt: EpochMillis? = nil
     ) {
         self.id = id
         self.taskID = taskID
@@ -270,6 +282,7 @@ package struct RelayOutboxItem: Sendable, Equatable {
         self.body = body
         self.headers = headers
         self.synthesized = synthesized
+        self.replayed = replayed
         self.createdAt = createdAt
         self.nextAttemptAt = nextAttemptAt ?? createdAt
         self.attempts = attempts
@@ -277,6 +290,9 @@ package struct RelayOutboxItem: Sendable, Equatable {
         self.lastStatus = lastStatus
         self.lastError = lastError
         self.deliveredAt = deliveredAt
+        self.windowStartAt = windowStartAt ?? createdAt
+        self.windowAttempts = windowAttempts ?? attempts
+        self.gaveUpAt = gaveUpAt ?? (state == .gaveUp ? nextAttemptAt ?? createdAt : nil)
     }
 }
 

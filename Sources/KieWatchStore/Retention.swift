@@ -33,6 +33,8 @@ extension StoreWriter {
             DELETE FROM callback_routes WHERE token IN (
                 SELECT token FROM callback_routes WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)
             """),
+        // The tasks each action touched go with it (ON DELETE CASCADE).
+        ("actions", "DELETE FROM actions WHERE id IN (SELECT id FROM actions WHERE ts < ?1 ORDER BY ts LIMIT ?2)"),
         // Rollup rows cover whole minutes: only minutes that ended before the cutoff go.
         ("call_rollup", """
             DELETE FROM call_rollup WHERE (minute, endpoint, model, code) IN (

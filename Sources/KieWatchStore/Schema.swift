@@ -23,6 +23,7 @@ package enum Schema {
         Migration(version: 5, name: "open tasks counted in memory, not indexed by model", sql: version5),
         Migration(version: 6, name: "callback routes: create -> callback mapping before the create reaches Kie", sql: version6),
         Migration(version: 7, name: "running totals that retention keeps", sql: version7),
+        Migration(version: 8, name: "on-call actions: relay give-up windows, replays, the action log", sql: version8),
     ]
 
     /// The version this build writes and reads.
@@ -389,5 +390,45 @@ package enum Schema {
                     THEN 'gave_up'
                     ELSE 'failed' END, count(*), min(a.ts)
         FROM relay_attempts a JOIN relay_outbox o ON o.id = a.outbox_id GROUP BY 2;
+        """
+
+    /// The on-call actions (`replay`, `relay retry`, `relay pause`/`resume`).
+    ///
+    /// `relay_outbox` learns when its give-up window started (`window_start_at`: the create,
+    /// moved to the time of a `relay retry`, and forward by the length of a pause) and how many
+    /// attempts that window has seen (`window_attempts`, the backoff step; `attempts` stays the
+    /// total), both NULL on older rows for `created_at` and `attempts`, so no row is rewritten;
+    /// when it gave up (`gave_up_at`, for `relay retry gave_up since=`, filled in for rows given
+    /// up before from their last attempt); and whether the console queued it (`replayed`).
+    /// `actions` records who asked for what and how many relays it touched; `action_tasks`
+    /// names the tasks (and relays) an action touched, for each task's timeline.
+    private static let version8 = """
+        ALTER TABLE relay_outbox ADD COLUMN replayed INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE relay_outbox ADD COLUMN window_start_at INTEGER;
+        ALTER TABLE relay_outbox ADD COLUMN window_attempts INTEGER;
+        ALTER TABLE relay_outbox ADD COLUMN gave_up_at INTEGER;
+        UPDATE relay_outbox SET gave_up_at = coalesce(
+            (SELECT max(ts) FROM relay_attempts WHERE outbox_id = relay_outbox.id), next_attempt_at, created_at)
+        WHERE state = 'gave_up';
+        CREATE INDEX relay_outbox_gave_up ON relay_outbox(gave_up_at) WHERE state = 'gave_up';
+
+        CREATE TABLE actions (
+            id     INTEGER PRIMARY KEY,
+            ts     INTEGER NOT NULL,
+            actor  TEXT    NOT NULL,
+            action TEXT    NOT NULL,
+            target TEXT    NOT NULL,
+            count  INTEGER NOT NULL,
+            detail TEXT
+        ) STRICT;
+        CREATE INDEX actions_ts ON actions(ts);
+
+        CREATE TABLE action_tasks (
+            action_id INTEGER NOT NULL REFERENCES actions(id) ON DELETE CASCADE,
+            task_id   TEXT    NOT NULL,
+            outbox_id INTEGER,
+            PRIMARY KEY (action_id, task_id)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX action_tasks_task ON action_tasks(task_id);
         """
 }

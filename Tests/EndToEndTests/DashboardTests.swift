@@ -15,7 +15,7 @@ struct DashboardTests {
         "kiewatch_tasks_inflight", "kiewatch_tasks_stale", "kiewatch_relay_queue_depth",
         "kiewatch_relay_oldest_pending_seconds", "kiewatch_credits_remaining",
         "kiewatch_create_rate_limit_utilization", "kiewatch_last_webhook_received_timestamp_seconds",
-        "kiewatch_store_bytes", "kiewatch_build_info",
+        "kiewatch_store_bytes", "kiewatch_build_info", "kiewatch_relay_paused", "kiewatch_relay_circuit_open",
     ]
     static let histogramMetrics: Set<String> = [
         "kiewatch_api_request_duration_seconds", "kiewatch_task_duration_seconds",

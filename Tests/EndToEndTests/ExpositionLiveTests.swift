@@ -21,7 +21,7 @@ struct ExpositionLiveTests {
         ("kiewatch_relay_oldest_pending_seconds", "gauge"), ("kiewatch_credits_remaining", "gauge"),
         ("kiewatch_create_rate_limit_utilization", "gauge"),
         ("kiewatch_last_webhook_received_timestamp_seconds", "gauge"), ("kiewatch_store_bytes", "gauge"),
-        ("kiewatch_build_info", "gauge"),
+        ("kiewatch_build_info", "gauge"), ("kiewatch_relay_paused", "gauge"), ("kiewatch_relay_circuit_open", "gauge"),
         // The standard process collector.
         ("process_cpu_seconds_total", "counter"), ("process_resident_memory_bytes", "gauge"),
         ("process_virtual_memory_bytes", "gauge"), ("process_open_fds", "gauge"), ("process_max_fds", "gauge"),
@@ -329,10 +329,11 @@ struct ExpositionLiveTests {
         // Half the callbacks never come and the agent has no key to poll with, so those tasks stay
         // in flight and go stale after 2 s; the app answers 503, so the other half pile up in the
         // relay outbox until they are given up (second attempt at +5 s, the third would pass 10 s).
+        // Each on its own schedule: no circuit breaker holds them, so every attempt reaches the app.
         var options = LiveStack.Options(simulatorArguments: ["--drop-callbacks", "0.5", "--rate-limit", "off"])
         options.agentHasAPIKey = false
         options.callbackStatus = 503
-        options.agentConfig = "deadline.default = 2s\nrelay_give_up = 10s\n"
+        options.agentConfig = "deadline.default = 2s\nrelay_give_up = 10s\nrelay_breaker_failures = 1000\n"
         let stack = try await LiveStack.start(options)
         defer { stack.stop() }
         for _ in 0..<8 { try stack.createTask(model: "kling-2.6/text-to-video") }

@@ -281,6 +281,8 @@ final class LiveStack {
         /// What the app's callback endpoint answers.
         var callbackStatus = 200
         var callbackSecret = "s3cret"
+        /// `KIE_WEBHOOK_HMAC_KEY` for the agent (nil: signatures are not checked).
+        var webhookHMACKey: String?
     }
 
     static let speed = "1000"
@@ -352,7 +354,8 @@ final class LiveStack {
                     "--recovery-rate", String(options.recoveryRate),
                 ],
                 environment: ["KIE_CALLBACK_SECRET": options.callbackSecret]
-                    .merging(options.agentHasAPIKey ? ["KIE_API_KEY": options.apiKey] : [:]) { a, _ in a },
+                    .merging(options.agentHasAPIKey ? ["KIE_API_KEY": options.apiKey] : [:]) { a, _ in a }
+                    .merging(options.webhookHMACKey.map { ["KIE_WEBHOOK_HMAC_KEY": $0] } ?? [:]) { a, _ in a },
                 logFile: log, readyLine: "event=agent.started")
         }
     }

@@ -220,7 +220,8 @@ import Testing
 
 @Suite struct RelayTests {
     @Test func anAppThatIsDownGetsEveryRelayExactlyOnceWhenItIsBack() async throws {
-        let h = try AgentHarness()
+        // Every relay on its own schedule: the circuit breaker (RelayActionTests) stays closed.
+        let h = try AgentHarness(agent: { $0.relayBreakerFailures = 1_000 })
         h.app.down.store(true, ordering: .relaxed)
         var ids: [String] = []
         for _ in 0..<5 { ids.append(try await h.createMarket()) }

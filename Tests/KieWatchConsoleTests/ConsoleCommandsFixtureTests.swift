@@ -160,6 +160,42 @@ final class FakeAgentActions: AgentActions {
         model == "veo3" ? .init(millis: 10 * minute, reason: "config deadline.veo3")
             : .init(millis: 15 * minute, reason: "built-in default")
     }
+
+    /// The relay actions asked of it, as the console passed them.
+    let relayActions = Mutex<[String]>([])
+
+    func replay(taskID: String) async throws -> ReplayReport {
+        relayActions.withLock { $0.append("replay \(taskID)") }
+        return ReplayReport(taskID: taskID, model: "veo3", result: .queued, source: .callback, outboxID: 9)
+    }
+
+    func retryRelay(id: Int64) async throws -> RelayRetryReport {
+        relayActions.withLock { $0.append("retry #\(id)") }
+        return RelayRetryReport(target: "relay retry #\(id)", result: .retried, retried: 1, taskID: "v2")
+    }
+
+    func retryGivenUpRelays(withinMillis: Int64?, model: String?, confirmed: Bool) async throws -> RelayRetryReport {
+        relayActions.withLock {
+            $0.append("retry gave_up \(withinMillis.map(String.init) ?? "-") \(model ?? "-") \(confirmed)")
+        }
+        return RelayRetryReport(
+            target: "relay retry gave_up", result: confirmed ? .retried : .preview, givenUp: 3, retried: 2)
+    }
+
+    func pauseRelay(forMillis millis: Int64?) async throws -> RelayPauseReport {
+        relayActions.withLock { $0.append("pause \(millis.map(String.init) ?? "-")") }
+        return RelayPauseReport(paused: true, since: t0, until: millis.map { t0 + $0 }, pending: 1, changed: true)
+    }
+
+    func resumeRelay() async throws -> RelayPauseReport {
+        relayActions.withLock { $0.append("resume") }
+        return RelayPauseReport(paused: false, pending: 1, changed: true)
+    }
+
+    func relayCircuits() -> [RelayCircuitSnapshot] {
+        [RelayCircuitSnapshot(destination: "https://app.example:443", isOpen: true, consecutiveFailures: 5,
+                              openedAt: t0, nextProbeAt: t0 + 30_000, held: 1, lastError: "HTTP 503")]
+    }
 }
 
 /// Parses a JSON answer (tests compare values, not text, except where the text is the point).

@@ -86,8 +86,9 @@ final class AdminSession {
         return Self.waitFor(commands, line, options)
     }
 
-    /// Runs an answer that awaits the agent (`sync`) on the task executor while this session
-    /// thread waits: the thread is ours, not the executor's, so blocking it is fine.
+    /// Runs an answer that awaits the agent (`sync`, `replay`, the relay actions) on the task
+    /// executor while this session thread waits: the thread is ours, not the executor's, so
+    /// blocking it is fine.
     private static func waitFor(
         _ commands: ConsoleCommands, _ line: String, _ options: AdminProtocol.SessionOptions
     ) -> ConsoleAnswer {
@@ -108,7 +109,7 @@ final class AdminSession {
     }
 }
 
-/// Carries a session's commands into the task that awaits `sync`, and the answer back.
+/// Carries a session's commands into the task that awaits the agent, and the answer back.
 ///
 /// `@unchecked Sendable` because the session thread hands it over and then blocks on a
 /// semaphore until the task has stored `answer` and signalled: the task and the thread never

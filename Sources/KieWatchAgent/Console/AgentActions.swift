@@ -91,4 +91,22 @@ public protocol AgentActions: Sendable {
     func syncStale(limit: Int) async -> [SyncReport]
     /// The current deadline of a model and how it was chosen.
     func deadline(for model: String) -> DeadlinePolicy.Choice
+
+    // The on-call actions on the relay. Each one that acts is recorded (who, what, how many)
+    // and shown in the timeline of every task it touched; store failures are thrown.
+
+    /// Queues the task's final result for the app once more (`X-KieWatch-Replayed: true`):
+    /// its last recorded callback, or, when none ever came, one built from a status poll now.
+    func replay(taskID: String) async throws -> ReplayReport
+    /// Puts one given-up relay back in the outbox.
+    func retryRelay(id: Int64) async throws -> RelayRetryReport
+    /// Puts the given-up relays (given up in the last `withinMillis`, of `model`'s tasks) back
+    /// in the outbox, one per task; without `confirmed`, only counts them.
+    func retryGivenUpRelays(withinMillis: Int64?, model: String?, confirmed: Bool) async throws -> RelayRetryReport
+    /// Holds every delivery (they keep queueing, their give-up clocks stop) for `millis`, or
+    /// until `resumeRelay` when nil.
+    func pauseRelay(forMillis millis: Int64?) async throws -> RelayPauseReport
+    func resumeRelay() async throws -> RelayPauseReport
+    /// The destinations that failed since their last success, open circuits first.
+    func relayCircuits() -> [RelayCircuitSnapshot]
 }

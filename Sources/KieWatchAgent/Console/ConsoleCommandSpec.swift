@@ -8,6 +8,23 @@ package struct ConsoleCommandSpec: Sendable, Equatable {
     package var usage: String
     package var summary: String
     package var example: String
+    /// Further forms of the command (`relay retry ...`), each with its own usage line in `help`.
+    package var more: [Form]
+
+    /// One form of a command: `help` shows a row for each.
+    package struct Form: Sendable, Equatable {
+        package var usage: String
+        package var summary: String
+        package var example: String
+    }
+
+    /// The command's forms, its main one first.
+    package var forms: [Form] { [Form(usage: usage, summary: summary, example: example)] + more }
+
+    /// The usage of the form that starts with `words` (`relay pause`), else the main one.
+    package func usage(of words: String) -> String {
+        more.first { $0.usage.hasPrefix(words) }?.usage ?? usage
+    }
 
     /// The hidden request the interactive console sends for Tab completion of task ids.
     package static let completionCommand = "_complete"
@@ -35,8 +52,24 @@ package struct ConsoleCommandSpec: Sendable, Equatable {
               summary: "recent webhook deliveries, newest first", example: "webhooks result=unauthorized"),
         .init("sync", usage: "sync ID | sync stale [limit=N]",
               summary: "poll Kie now for one task or every stale task (needs the agent)", example: "sync stale"),
-        .init("relay", usage: "relay", summary: "relay outbox: pending callbacks to the app, attempts, give-ups",
-              example: "relay"),
+        .init("relay", usage: "relay [limit=N]",
+              summary: "relay outbox: pending callbacks to the app, attempts, give-ups, pause, circuit breakers",
+              example: "relay",
+              more: [
+                  .init(usage: "relay retry ID", summary: "put one given-up relay back in the outbox (needs the agent)",
+                        example: "relay retry 42"),
+                  .init(usage: "relay retry gave_up [since=WINDOW] [model=M] [--yes]",
+                        summary: "count the given-up relays; with --yes put them back, one per task",
+                        example: "relay retry gave_up since=24h --yes"),
+                  .init(usage: "relay pause [DURATION]",
+                        summary: "hold every delivery (they queue, give-up clocks stop) for DURATION or until resumed",
+                        example: "relay pause 15m"),
+                  .init(usage: "relay resume", summary: "deliver again: what the pause held goes out now",
+                        example: "relay resume"),
+              ]),
+        .init("replay", usage: "replay TASK",
+              summary: "send a task's final result to the app again (X-KieWatch-Replayed: true; needs the agent)",
+              example: "replay 7f3c9e2a"),
         .init("credits", usage: "credits [WINDOW]", summary: "credits left and consumed per model",
               example: "credits 24h"),
         .init("sql", usage: "sql SELECT ...", summary: "read-only SQL on the store (2 s, 1000 rows)",
@@ -58,12 +91,13 @@ package struct ConsoleCommandSpec: Sendable, Equatable {
     /// Every name and alias, for completion.
     package static var names: [String] { all.flatMap { [$0.name] + $0.aliases } }
 
-    init(_ name: String, aliases: [String] = [], usage: String, summary: String, example: String) {
+    init(_ name: String, aliases: [String] = [], usage: String, summary: String, example: String, more: [Form] = []) {
         self.name = name
         self.aliases = aliases
         self.usage = usage
         self.summary = summary
         self.example = example
+        self.more = more
     }
 }
 
@@ -84,8 +118,14 @@ package struct ConsoleWatch: Sendable, Equatable {
         guard ConsoleCommandSpec.named(name) != nil else {
             throw ConsoleCommandError("watch: unknown command '\(name)'")
         }
-        guard !["watch", "quit", "exit", "sync"].contains(name) else {
+        guard !["watch", "quit", "exit", "sync", "replay"].contains(name) else {
             throw ConsoleCommandError("watch cannot repeat '\(name)'")
+        }
+        // `relay` is a listing; `relay retry|pause|resume` are actions, never repeated.
+        if name == "relay", let verb = command.split(separator: " ").dropFirst().first?.lowercased(),
+            ["retry", "pause", "resume"].contains(verb)
+        {
+            throw ConsoleCommandError("watch cannot repeat 'relay \(verb)'")
         }
         self.seconds = seconds
         self.command = command

@@ -6,6 +6,7 @@ import KieWatchStore
 /// left, from the agent's last credit check, and which models spent it, from `task_rollup`).
 extension ConsoleCommands {
     func relay(_ arguments: ConsoleArguments, _ context: RenderContext) throws -> ConsoleOutput {
+        if let action = try RelayAction(arguments) { return try offlineRelay(action) }
         try arguments.expectPositional(max: 0)
         let filters = try arguments.filters(allowed: ["limit"])
         let limit = try ConsoleArguments.limit(filters["limit"], default: 50)
@@ -35,8 +36,14 @@ extension ConsoleCommands {
         if let oldest = backlog.oldest { summary += ", oldest queued \(HumanFormat.age(of: oldest, now: now))" }
         if let next = backlog.nextAttempt { summary += ", next attempt \(HumanFormat.age(of: next, now: now))" }
         summary += "; \(ConsoleText.plural(gaveUp.count, "relay")) given up in the last 24h"
+        let pause = try reader.relayPause()
+        if let pause {
+            summary += "\n" + Self.pauseText(pause, now: now)
+        }
+        let circuits = actions?.relayCircuits() ?? []
         let text = ConsoleText.sections([
             summary,
+            circuits.isEmpty ? "" : "destinations failing (circuit breaker)\n" + context.render(Self.table(circuits, now: now)),
             pending.isEmpty ? "" : "pending, next attempt first\n" + context.render(table(pending, pending: true))
                 + (backlog.count > Int64(pending.count) ? "\n(showing \(pending.count); add limit=N)" : ""),
             gaveUp.rows.isEmpty ? "" : "given up (last 24h, newest first)\n" + context.render(table(gaveUp.rows, pending: false)),
@@ -44,8 +51,49 @@ extension ConsoleCommands {
         return ConsoleOutput(
             json: ["command": "relay", "pending": .int(backlog.count), "oldest_pending_at": JSONValue(backlog.oldest),
                    "next_attempt_at": JSONValue(backlog.nextAttempt), "gave_up_24h": .int(gaveUp.count),
-                   "pending_items": .array(pending.map(Self.json)), "gave_up_items": .array(gaveUp.rows.map(Self.json))],
+                   "pending_items": .array(pending.map(Self.json)), "gave_up_items": .array(gaveUp.rows.map(Self.json)),
+                   "paused": .bool(pause != nil), "paused_since": JSONValue(pause?.since),
+                   "paused_until": JSONValue(pause?.until), "circuits": .array(circuits.map(Self.json))],
             text: text)
+    }
+
+    /// The pause switch in one line (`relay`, `status`).
+    static func pauseText(_ pause: RelayPause, now: EpochMillis) -> String {
+        var text = "PAUSED since \(HumanFormat.timestamp(ms: pause.since)) (\(HumanFormat.age(of: pause.since, now: now)))"
+        if let until = pause.until {
+            text += until > now
+                ? ", until \(HumanFormat.timestamp(ms: until)) (\(HumanFormat.age(of: until, now: now)))"
+                : ", ended \(HumanFormat.age(of: until, now: now)): resuming"
+        } else {
+            text += ", until `relay resume`"
+        }
+        return text + "; deliveries are held, their give-up clocks stopped"
+    }
+
+    private static func table(_ circuits: [RelayCircuitSnapshot], now: EpochMillis) -> TableRenderer {
+        var table = TableRenderer(columns: [
+            .init("DESTINATION", alignment: .left), .init("CIRCUIT", alignment: .left), .init("FAILURES"),
+            .init("NEXT PROBE", alignment: .right), .init("HELD"), .init("LAST ERROR", alignment: .left),
+        ])
+        for circuit in circuits {
+            let state = circuit.isOpen ? (circuit.probing ? "open, probing" : "open") : "closed"
+            table.addRow([
+                .init(circuit.destination), .init(state, tone: circuit.isOpen ? .bad : .warning),
+                .init(String(circuit.consecutiveFailures)),
+                .init(circuit.probing ? "now" : circuit.nextProbeAt.map { HumanFormat.age(of: $0, now: now) } ?? "-"),
+                .init(String(circuit.held)), .init(ConsoleText.url(circuit.lastError ?? "-")),
+            ])
+        }
+        return table
+    }
+
+    private static func json(_ circuit: RelayCircuitSnapshot) -> JSONValue {
+        [
+            "destination": .string(circuit.destination), "open": .bool(circuit.isOpen), "probing": .bool(circuit.probing),
+            "consecutive_failures": .int(Int64(circuit.consecutiveFailures)), "opened_at": JSONValue(circuit.openedAt),
+            "next_probe_at": JSONValue(circuit.nextProbeAt), "held": .int(Int64(circuit.held)),
+            "last_error": JSONValue(circuit.lastError.map(URLRedaction.redact)),
+        ]
     }
 
     private static func lastResult(_ row: RelayRow) -> String {

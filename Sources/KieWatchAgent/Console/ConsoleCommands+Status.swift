@@ -21,12 +21,13 @@ extension ConsoleCommands {
             }
             return ConsoleOutput(
                 json: ["command": "help", "commands": [Self.json(spec)]],
-                text: "usage: \(spec.usage)\n\(spec.summary)\nexample: \(spec.example)")
+                text: spec.forms.map { "usage: \($0.usage)\n\($0.summary)\nexample: \($0.example)" }
+                    .joined(separator: "\n\n"))
         }
         var table = TableRenderer(columns: [.init("COMMAND", alignment: .left), .init("WHAT IT ANSWERS", alignment: .left),
                                             .init("EXAMPLE", alignment: .left)])
-        for spec in ConsoleCommandSpec.all {
-            table.addRow([spec.usage, spec.summary, spec.example])
+        for form in ConsoleCommandSpec.all.flatMap(\.forms) {
+            table.addRow([form.usage, form.summary, form.example])
         }
         let footer = "WINDOW is a duration (15m, 1h, 24h). Add --json to any command for JSON. "
             + "`help COMMAND` shows one command."
@@ -36,8 +37,16 @@ extension ConsoleCommands {
     }
 
     private static func json(_ spec: ConsoleCommandSpec) -> JSONValue {
-        ["name": .string(spec.name), "usage": .string(spec.usage), "summary": .string(spec.summary),
-         "example": .string(spec.example)]
+        var members: [(key: String, value: JSONValue)] = [
+            ("name", .string(spec.name)), ("usage", .string(spec.usage)), ("summary", .string(spec.summary)),
+            ("example", .string(spec.example)),
+        ]
+        if !spec.more.isEmpty {
+            members.append(("forms", .array(spec.more.map { form in
+                ["usage": .string(form.usage), "summary": .string(form.summary), "example": .string(form.example)]
+            })))
+        }
+        return .object(members)
     }
 
     // MARK: status
@@ -102,6 +111,11 @@ extension ConsoleCommands {
                       + (stale.oldestDeadline.map { ", oldest \(HumanFormat.duration(ms: now - $0)) past its deadline" } ?? "")))
         pairs.append(("relay backlog", ConsoleText.plural(relay.count, "pending callback")
                       + (relay.oldest.map { ", oldest queued \(HumanFormat.age(of: $0, now: now))" } ?? "")))
+        let pause = try reader.relayPause()
+        let openCircuits = actions?.relayCircuits().filter(\.isOpen) ?? []
+        pairs.append(("relay", (pause.map { Self.pauseText($0, now: now) } ?? "delivering")
+                      + (openCircuits.isEmpty ? "" : "; circuit open for "
+                         + openCircuits.map(\.destination).joined(separator: ", "))))
         pairs.append(("last API call", ConsoleText.age(lastCall, now: now)))
         pairs.append(("last webhook", ConsoleText.age(lastWebhook, now: now)))
         pairs.append(("credits", credits.map { "\($0.value) remaining (checked \(HumanFormat.age(of: $0.updatedAt, now: now)))" }
@@ -113,6 +127,9 @@ extension ConsoleCommands {
             ("in_flight", .int(inFlight)), ("stale", .int(stale.count)),
             ("oldest_stale_deadline", JSONValue(stale.oldestDeadline)),
             ("relay_pending", .int(relay.count)), ("relay_oldest_pending_at", JSONValue(relay.oldest)),
+            ("relay_paused", .bool(pause != nil)), ("relay_paused_since", JSONValue(pause?.since)),
+            ("relay_paused_until", JSONValue(pause?.until)),
+            ("relay_circuits_open", .array(openCircuits.map { .string($0.destination) })),
             ("last_api_call_at", JSONValue(lastCall)), ("last_webhook_at", JSONValue(lastWebhook)),
             ("credits_remaining", JSONValue(credits.flatMap { Double($0.value) })),
             ("credits_checked_at", JSONValue(credits?.updatedAt)),

@@ -60,7 +60,8 @@ extension ConsoleCommands {
         let timeline = TaskTimeline(
             task: record, calls: try queries.calls(taskID: id), webhooks: try queries.webhooks(taskID: id),
             recoveries: try queries.recoveries(taskID: id),
-            relays: try relays.map { ($0, try queries.attempts(outboxID: $0.id)) }, now: now)
+            relays: try relays.map { ($0, try queries.attempts(outboxID: $0.id)) }, actions: try reader.actions(taskID: id),
+            now: now)
         guard !timeline.isEmpty else {
             throw ConsoleCommandError(
                 "no task '\(ConsoleText.clean(id))' in the store (unknown id, or older than the retention)", usage: "")

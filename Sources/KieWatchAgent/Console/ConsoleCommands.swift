@@ -38,16 +38,16 @@ package final class ConsoleCommands {
             return answer
         case .needsAgent(let spec, let arguments, let context):
             do {
-                return answer(try await sync(arguments, context), spec: spec, context: context)
+                return answer(try await runOnAgent(spec, arguments, context), spec: spec, context: context)
             } catch {
                 return answer(error, spec: spec, context: context)
             }
         }
     }
 
-    /// The answer when it needs no waiting on the agent (every command but an online `sync`),
-    /// else nil. The admin server calls this on the client's own thread, so reads never
-    /// occupy the agent's task executor; only `sync` hops onto it.
+    /// The answer when it needs no waiting on the agent (every command but the online `sync`,
+    /// `replay` and relay actions), else nil. The admin server calls this on the client's own
+    /// thread, so reads never occupy the agent's task executor; only those hop onto it.
     package func answerWithoutWaiting(
         _ line: String, options: AdminProtocol.SessionOptions = .init()
     ) -> ConsoleAnswer? {
@@ -71,7 +71,7 @@ package final class ConsoleCommands {
                 "unknown command '\(ConsoleText.clean(name))'", usage: "type `help` for the list of commands")
             return .answered(render(error, command: name, context: context))
         }
-        if spec.name == "sync", actions != nil {
+        if actions != nil, Self.needsAgent(spec, invocation.arguments) {
             return .needsAgent(spec, invocation.arguments, context)
         }
         do {
@@ -114,6 +114,7 @@ package final class ConsoleCommands {
         case "webhooks": return try webhooks(arguments, context)
         case "sync": return try offlineSync(arguments)
         case "relay": return try relay(arguments, context)
+        case "replay": return try offlineReplay(arguments)
         case "credits": return try credits(arguments, context)
         case "sql": return try sql(arguments, context)
         case "watch": return try watch(arguments)

@@ -8,7 +8,8 @@ import KieWatchStore
 /// Sources: the task row's own milestones (created, Kie's completion, when kiewatch learned
 /// it, the deadline, recovery giving up), every API call carrying the task id (the create and
 /// each status poll, the app's or the agent's), every webhook delivery with its auth result,
-/// every recovery poll, and every relay to the app with each of its attempts.
+/// every recovery poll, every relay to the app with each of its attempts, and every on-call
+/// action that touched the task (`replay`, `relay retry`: who asked, what, with what outcome).
 struct TaskTimeline {
     struct Event {
         var ts: EpochMillis
@@ -24,7 +25,7 @@ struct TaskTimeline {
     var events: [Event]
 
     init(task: TaskRecord?, calls: [APICallRow], webhooks: [WebhookRow], recoveries: [RecoveryRecord],
-         relays: [(RelayRow, [RelayAttemptRecord])], now: EpochMillis) {
+         relays: [(RelayRow, [RelayAttemptRecord])], actions: [TaskActionRecord] = [], now: EpochMillis) {
         self.task = task
         var events: [Event] = []
         if let task {
@@ -81,6 +82,14 @@ struct TaskTimeline {
                                 detail: recovery.result.rawValue + (recovery.detail.map { ": \(ConsoleText.url($0))" } ?? ""),
                                 tone: recovery.result == .error ? .bad : .plain))
         }
+        for record in actions {
+            let action = record.action
+            var detail = "\(ConsoleText.url(action.target)) by \(Self.actor(action.actor)): "
+            detail += action.detail.map { ConsoleText.url($0) } ?? ConsoleText.plural(Int64(action.count), "relay")
+            if action.count > 1 { detail += " (\(action.count) relays in all)" }
+            events.append(Event(ts: action.ts, rank: 6, kind: "action", detail: detail,
+                                tone: action.count > 0 ? .good : .plain))
+        }
         for (relay, attempts) in relays {
             events.append(Event(ts: relay.createdAt, rank: 6, kind: "relay queued",
                                 detail: "#\(relay.id) to \(relay.redactedURL)" + (relay.synthesized ? " (synthesized)" : "")))
@@ -110,4 +119,11 @@ struct TaskTimeline {
     }
 
     var isEmpty: Bool { task == nil && events.isEmpty }
+
+    static func actor(_ actor: ConsoleActionActor) -> String {
+        switch actor {
+        case .adminSocket: "admin socket"
+        case .agent: "the agent"
+        }
+    }
 }

@@ -110,6 +110,13 @@ final class RecoveryScheduler: Sendable {
         return reports
     }
 
+    /// A status poll for `replay` (a finished task whose callback never came), under the
+    /// same rate limit; not recorded here. nil when the agent's stop cut it.
+    func pollForReplay(_ task: TaskRecord) async -> (TaskWrites.PollResult, APICallRecord)? {
+        await waitForToken()
+        return await fetchStatus(task)
+    }
+
     private func waitForToken() async {
         while !bucket.tryAcquire() {
             let wait = max(1, bucket.millisUntilAvailable())

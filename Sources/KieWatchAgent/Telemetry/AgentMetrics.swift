@@ -29,6 +29,10 @@ public final class AgentMetrics: Sendable {
     public let tasksStale: GaugeFamily
     public let relayQueueDepth: GaugeFamily
     public let relayOldestPending: GaugeFamily
+    public let relayPaused: GaugeFamily
+    public let relayCircuitOpen: GaugeFamily
+    /// Bounds the `destination` label of `kiewatch_relay_circuit_open` as `models` bounds `model`.
+    public let destinations: LabelValueLimiter
     public let creditsRemaining: GaugeFamily
     public let createRateLimitUtilization: GaugeFamily
     public let lastWebhookReceived: GaugeFamily
@@ -42,6 +46,8 @@ public final class AgentMetrics: Sendable {
         let models = LabelValueLimiter(limit: modelLabelCap, reserved: [Self.modelLabel(nil)])
         self.models = models
         let m = ["model": models]
+        let destinations = LabelValueLimiter(limit: modelLabelCap)
+        self.destinations = destinations
 
         apiRequests = registry.counter(
             "kiewatch_api_requests_total",
@@ -94,6 +100,12 @@ public final class AgentMetrics: Sendable {
         relayQueueDepth = registry.gauge("kiewatch_relay_queue_depth", help: "Callbacks waiting in the relay outbox.")
         relayOldestPending = registry.gauge(
             "kiewatch_relay_oldest_pending_seconds", help: "Age of the oldest pending relay (0 when none).", unit: "seconds")
+        relayPaused = registry.gauge(
+            "kiewatch_relay_paused", help: "1 while deliveries to the app are paused (relay pause), else 0.")
+        relayCircuitOpen = registry.gauge(
+            "kiewatch_relay_circuit_open",
+            help: "1 while a relay destination's circuit is open (one probe at a time tries it), 0 once it closes.",
+            labelNames: ["destination"], limiters: ["destination": destinations])
         creditsRemaining = registry.gauge("kiewatch_credits_remaining", help: "Kie credits left on the account (last known).")
         createRateLimitUtilization = registry.gauge(
             "kiewatch_create_rate_limit_utilization", help: "Creates in the last 10 s divided by Kie's limit of 20.")
