@@ -18,10 +18,12 @@ let package = Package(
         .systemLibrary(name: "CLinux"),
         // Kie wire types, model catalogue, task lifecycle, durations, config, HMAC: pure, no I/O.
         .target(name: "KieWatchCore"),
+        // The one runtime model: services, the group that starts and stops them, blocking work off the pool.
+        .target(name: "KieWatchRuntime", dependencies: ["KieWatchCore"]),
         // SQLite connection, statements, migrations, group-commit writer, queries, retention.
-        .target(name: "KieWatchStore", dependencies: ["CSQLite", "KieWatchCore"]),
+        .target(name: "KieWatchStore", dependencies: ["CSQLite", "KieWatchCore", "KieWatchRuntime"]),
         // HTTP/1.1 server on POSIX sockets: parser, limits, connections.
-        .target(name: "KieWatchHTTP", dependencies: ["CLinux", "KieWatchCore"]),
+        .target(name: "KieWatchHTTP", dependencies: ["CLinux", "KieWatchCore", "KieWatchRuntime"]),
         // Metric registry and the Prometheus / OpenMetrics encoder.
         .target(name: "KieWatchMetrics"),
         // A faithful fake Kie.ai upstream (tests, demo, benchmarks).
@@ -29,14 +31,17 @@ let package = Package(
         // The agent: proxy, webhooks, relay, recovery, console commands (rendered with KieWatchConsole).
         .target(
             name: "KieWatchAgent",
-            dependencies: ["CLinux", "KieWatchCore", "KieWatchStore", "KieWatchHTTP", "KieWatchMetrics", "KieWatchConsole"]
+            dependencies: [
+                "CLinux", "KieWatchCore", "KieWatchRuntime", "KieWatchStore", "KieWatchHTTP", "KieWatchMetrics",
+                "KieWatchConsole",
+            ]
         ),
         // Terminal side of the console: line editor, tables, admin-socket client.
         .target(name: "KieWatchConsole", dependencies: ["KieWatchCore"]),
         .executableTarget(
             name: "kiewatch",
             dependencies: [
-                "KieWatchCore", "KieWatchStore", "KieWatchHTTP", "KieWatchMetrics",
+                "KieWatchCore", "KieWatchRuntime", "KieWatchStore", "KieWatchHTTP", "KieWatchMetrics",
                 "KieWatchSimulator", "KieWatchAgent", "KieWatchConsole",
             ]
         ),
@@ -55,6 +60,7 @@ let package = Package(
             path: "Tests/KieWatchTestSupport"
         ),
         .testTarget(name: "KieWatchCoreTests", dependencies: ["KieWatchCore", "KieWatchSimulator", "KieWatchTestSupport"]),
+        .testTarget(name: "KieWatchRuntimeTests", dependencies: ["KieWatchRuntime", "KieWatchCore"]),
         .testTarget(
             name: "KieWatchStoreTests",
             dependencies: ["KieWatchStore", "KieWatchCore", "KieWatchTestSupport", "CSQLite"]
@@ -69,7 +75,7 @@ let package = Package(
             name: "KieWatchAgentTests",
             dependencies: [
                 "KieWatchAgent", "KieWatchSimulator", "KieWatchStore", "KieWatchCore", "KieWatchHTTP",
-                "KieWatchMetrics", "KieWatchTestSupport",
+                "KieWatchMetrics", "KieWatchRuntime", "KieWatchTestSupport",
             ]
         ),
         .testTarget(

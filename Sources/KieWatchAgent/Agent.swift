@@ -1,11 +1,13 @@
 import KieWatchCore
 import KieWatchHTTP
 import KieWatchMetrics
+import KieWatchRuntime
 import KieWatchStore
 import Synchronization
 
 /// The kiewatch agent without its sockets: store, proxy, webhook receiver, relay, recovery,
-/// credit checks, gauges and retention. `router` serves HTTP; `AgentServer` binds it.
+/// credit checks, gauges and retention. `router` serves HTTP; `AgentService` binds it and runs
+/// the store and the background work as services (`storeService`, `backgroundServices`).
 /// Tests drive it in-process with a `TestClock` and `tick`-style calls.
 public final class Agent: AgentActions, Sendable {
     public let configuration: AgentConfiguration
@@ -17,7 +19,6 @@ public final class Agent: AgentActions, Sendable {
     let gauges: GaugeRefresher
     let credits: CreditTracker
     private let startedAt: EpochMillis
-    private let loops = Mutex<[Task<Void, Never>]>([])
     /// Open HTTP connections, reported by the server once it runs.
     let connectionCount = Mutex<(@Sendable () -> Int)?>(nil)
 
@@ -44,18 +45,24 @@ public final class Agent: AgentActions, Sendable {
 
     /// `init` for a start that must not leave anything behind when it fails: a failure after
     /// the writer thread started returns only once the writer is closed (its thread ended,
-    /// the file closed).
+    /// the file closed). Opening, migrating and reading the file block: they run on a queue
+    /// of their own, off the cooperative pool.
     public static func open(
         configuration: AgentConfiguration, clock: any WallClock = SystemClock(), logger: Logger = Logger(),
         upstream: (any HTTPTransport)? = nil, relayTransport: (any HTTPTransport)? = nil,
         metrics: AgentMetrics? = nil
     ) async throws -> Agent {
         let metrics = metrics ?? AgentMetrics(modelLabelCap: configuration.modelLabelCap)
-        let writer = try openWriter(configuration, clock: clock, logger: logger, metrics: metrics)
+        let opening = BlockingExecutor(label: "kiewatch.store.open")
+        let writer = try await opening.run {
+            try openWriter(configuration, clock: clock, logger: logger, metrics: metrics)
+        }
         do {
-            return try Agent(
-                configuration: configuration, clock: clock, logger: logger, upstream: upstream,
-                relayTransport: relayTransport, metrics: metrics, writer: writer)
+            return try await opening.run {
+                try Agent(
+                    configuration: configuration, clock: clock, logger: logger, upstream: upstream,
+                    relayTransport: relayTransport, metrics: metrics, writer: writer)
+            }
         } catch {
             await writer.close()
             throw error
@@ -105,27 +112,26 @@ public final class Agent: AgentActions, Sendable {
         }
     }
 
-    // MARK: Background work
+    // MARK: Services
 
-    /// Starts the relay, recovery, gauge, credit and retention loops, and the idle memory trim,
-    /// which watches `activity` (a count of requests served) to know when the agent is quiet.
-    public func startBackgroundWork(activity: @escaping @Sendable () -> Int) {
+    /// The store writer as a service: first to start, last to stop (commits what is queued).
+    package var storeService: any Service { StoreWriterService(context.writer) }
+
+    /// The background work as services, in start order: relay, recovery, gauges, credit
+    /// checks (with `KIE_API_KEY`), retention, and the idle memory trim, which watches
+    /// `activity` (a count of requests served) to know when the agent is quiet. Each stops by
+    /// cancellation: an upstream call, a relay delivery or a credit check in flight ends as
+    /// cancelled and is not recorded as an outcome (the relay stays pending, the task is
+    /// polled after the restart).
+    package func backgroundServices(activity: @escaping @Sendable () -> Int) -> [any Service] {
         let config = configuration
-        let trim = IdleMemoryTrim(activity: activity)
-        var tasks = [
-            Task { await relay.run() },
-            Task { await recovery.run() },
-            Task { await gauges.run() },
-            Task { await trim.run() },
-            Task { [context] in
-                // A cancelled sleep ends the loop: no prune on the way out of a stop.
-                while (try? await Task.sleep(for: .seconds(60))) != nil {
-                    await Self.prune(context)
-                }
-            },
+        var services: [any Service] = [
+            LoopService("relay") { [relay] in await relay.run() },
+            LoopService("recovery") { [recovery] in await recovery.run() },
+            LoopService("gauges") { [gauges] in await gauges.run() },
         ]
         if config.apiKey != nil {
-            tasks.append(Task { [credits] in
+            services.append(LoopService("credits") { [credits] in
                 while !Task.isCancelled {
                     await credits.refresh()
                     try? await Task.sleep(for: .milliseconds(config.creditCheckIntervalMillis))
@@ -134,45 +140,21 @@ public final class Agent: AgentActions, Sendable {
         } else {
             context.logger.warn("recovery.disabled", ["reason": "KIE_API_KEY is not set: stale tasks are reported, not recovered"])
         }
-        loops.withLock { $0.append(contentsOf: tasks) }
-    }
-
-    /// Stops the background work, then flushes and closes the store (see `stopBackgroundWork`
-    /// and `closeStore`). Returns whether every loop ended in time.
-    @discardableResult
-    public func stop(within deadline: ShutdownDeadline? = nil) async -> Bool {
-        let ended = await stopBackgroundWork(within: deadline)
-        await closeStore()
-        return ended
-    }
-
-    /// Cancels the loops (an upstream call, a relay delivery or a credit check in flight ends
-    /// as cancelled, and is not recorded as an outcome) and awaits them, until `deadline` when
-    /// there is one: a loop that has not ended by then (a call that ignores cancellation) is
-    /// abandoned, so it cannot hold the stop. Returns whether every loop ended in time.
-    @discardableResult
-    package func stopBackgroundWork(within deadline: ShutdownDeadline? = nil) async -> Bool {
-        let tasks = loops.withLock { t -> [Task<Void, Never>] in
-            defer { t.removeAll() }
-            return t
-        }
-        for task in tasks { task.cancel() }
-        var ended = true
-        if let deadline {
-            ended = await deadline.wait(for: tasks)
-        } else {
-            for task in tasks { await task.value }
-        }
-        if !ended {
-            context.logger.warn("agent.stop_abandoned", ["detail": "background work did not end within the grace period"])
-        }
-        return ended
+        services.append(LoopService("retention") { [context] in
+            // A cancelled sleep ends the loop: no prune on the way out of a stop.
+            while (try? await Task.sleep(for: .seconds(60))) != nil {
+                await Self.prune(context)
+            }
+        })
+        let trim = IdleMemoryTrim(activity: activity)
+        services.append(LoopService("idle-trim") { await trim.run() })
+        return services
     }
 
     /// Commits everything queued and closes the store (a close already under way is waited
-    /// for). Loops still running are cancelled and find the store closed.
-    package func closeStore() async {
-        for task in loops.withLock({ $0 }) { task.cancel() }
+    /// for), for an agent driven without its services (tests); `AgentService` stops the
+    /// store through `storeService`.
+    public func stop() async {
         await context.writer.close()
     }
 

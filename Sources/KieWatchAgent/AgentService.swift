@@ -1,24 +1,28 @@
-import Dispatch
 import KieWatchCore
 import KieWatchHTTP
+import KieWatchRuntime
+import KieWatchStore
 
-/// The agent bound to its sockets: the HTTP server on `--listen` and the console's admin
-/// socket. Started in order: store, HTTP listener, admin socket, background work; a start
-/// that fails midway closes what it had opened before it throws. Stopped in one place
-/// (`stop`) under one time limit: stop taking work (listeners closed, background work
-/// cancelled) and drain what is under way, then flush and close the store.
+/// The agent bound to its sockets, run by one `ServiceGroup`. The order below is the whole
+/// lifecycle: started in order (store, HTTP listener, admin socket, background work) and
+/// stopped in reverse under one time limit (background work cancelled, console sessions
+/// ended, the listener closed and requests under way drained, then everything queued
+/// committed and the store closed). A start that fails midway stops what it had started
+/// before it throws.
 public final class AgentService: Sendable {
     public let agent: Agent
     public let server: HTTPServer
     package let admin: AdminServer
     /// The bound HTTP port (the chosen one when `--listen` asked for port 0).
     public let port: Int
+    private let group: ServiceGroup
 
-    private init(agent: Agent, server: HTTPServer, admin: AdminServer, port: Int) {
+    private init(agent: Agent, server: HTTPServer, admin: AdminServer, port: Int, group: ServiceGroup) {
         self.agent = agent
         self.server = server
         self.admin = admin
         self.port = port
+        self.group = group
     }
 
     /// Opens the store, binds the HTTP listener and the admin socket, starts background work.
@@ -38,32 +42,36 @@ public final class AgentService: Sendable {
         let upstreamWait = Duration.milliseconds(configuration.upstreamTimeoutMillis + 5_000)
         if serverConfiguration.handlerTimeout < upstreamWait { serverConfiguration.handlerTimeout = upstreamWait }
         let server = HTTPServer(configuration: serverConfiguration, handler: agent.router)
-        let port: Int
-        do {
-            port = try server.start(host: configuration.listen.host, port: configuration.listen.port)
-        } catch {
-            await server.shutdown(gracePeriod: .zero)  // its event loops may have started
-            await agent.stop()
-            throw ServiceError("cannot listen on \(configuration.listen): \(error)")
-        }
-        agent.context.boundPort.store(port, ordering: .relaxed)
-        var effective = configuration
-        effective.listen.port = port
+        let http = HTTPServerService(
+            server: server, host: configuration.listen.host, port: configuration.listen.port,
+            onBound: { [context = agent.context] port in context.boundPort.store(port, ordering: .relaxed) })
         let admin = AdminServer(
             path: configuration.adminSocketPath, databasePath: configuration.databasePath, clock: clock,
             actions: agent, logger: logger)
-        do {
-            try admin.start()
-        } catch {
-            await server.shutdown(gracePeriod: .zero)
-            await agent.stop()
-            throw ServiceError("cannot open the admin socket at \(configuration.adminSocketPath): \(error)")
-        }
+        let console = AdminServerService(admin: admin)
         agent.connectionCount.withLock { $0 = { [server] in server.connectionCount } }
-        agent.startBackgroundWork(activity: { [server] in
-            let stats = server.stats
-            return stats.acceptedConnections + stats.requestsServed
-        })
+
+        let group = ServiceGroup(
+            [agent.storeService, http, console]
+                + agent.backgroundServices(activity: { [server] in
+                    let stats = server.stats
+                    return stats.acceptedConnections + stats.requestsServed
+                }),
+            maximumShutdownDuration: .milliseconds(configuration.shutdownGraceMillis), logger: logger)
+        do {
+            try await group.start()
+        } catch {
+            switch error.service {
+            case http.name: throw ServiceError("cannot listen on \(configuration.listen): \(error.underlying ?? error)")
+            case console.name:
+                throw ServiceError(
+                    "cannot open the admin socket at \(configuration.adminSocketPath): \(error.underlying ?? error)")
+            default: throw ServiceError("\(error)")
+            }
+        }
+        let port = agent.context.boundPort.load(ordering: .relaxed)
+        var effective = configuration
+        effective.listen.port = port
         logger.info(
             "agent.started",
             ["version": KieWatchVersion.current, "listen": effective.listen.description,
@@ -72,58 +80,28 @@ public final class AgentService: Sendable {
              "admin_socket": configuration.adminSocketPath,
              "recovery": configuration.apiKey == nil ? "off (no KIE_API_KEY)" : "on",
              "callback_secret": configuration.callbackSecret == nil ? "not set: callbacks are not authenticated" : "set"])
-        return AgentService(agent: agent, server: server, admin: admin, port: port)
+        return AgentService(agent: agent, server: server, admin: admin, port: port, group: group)
     }
 
-    /// Graceful stop, over within `gracePeriod` (plus the time to commit what is queued).
-    /// 1. At once and side by side: the HTTP listener closes, idle connections close and
-    ///    requests under way finish until the deadline (then they are cut); the admin socket
-    ///    closes and console sessions end (one waiting on the agent, until the deadline); the
-    ///    background work (relay, recovery, credit checks, gauges, retention) is cancelled and
-    ///    awaited until the deadline, then abandoned. Nothing new starts once the stop began.
-    /// 2. Everything queued for the store is committed and the store closed.
+    /// Graceful stop, in reverse start order, over within `gracePeriod` (plus the time to
+    /// commit what is queued): the background work (relay, recovery, credit checks, gauges,
+    /// retention) is cancelled and awaited; the admin socket closes and console sessions end;
+    /// the HTTP listener closes, idle connections close and requests under way finish (1 s
+    /// before the end of what is left of the grace, they are cut); then everything queued is
+    /// committed and the store closed. At the end of the grace, what has not ended is
+    /// cancelled and left behind, and the store is still flushed and closed.
     public func stop(gracePeriod: Duration = .seconds(10)) async {
-        let deadline = ShutdownDeadline(after: gracePeriod)
-        async let requestsDrained: Void = server.shutdown(gracePeriod: deadline.remaining)
-        async let consoleClosed: Void = stopAdmin(waitingAtMost: deadline.remaining)
-        await agent.stopBackgroundWork(within: deadline)
-        _ = await (requestsDrained, consoleClosed)
-        await agent.closeStore()
+        await group.shutdown(within: gracePeriod)
     }
 
     /// `stop(gracePeriod:)`, cut short when `interrupt` returns first (a second signal): then
-    /// what is queued is committed and the store closed at once (`stopNow`), and the
-    /// interrupt's value is returned; nil when the graceful stop finished.
+    /// everything still running is cancelled and left behind, what is queued is committed and
+    /// the store closed at once, and the interrupt's value is returned; nil when the graceful
+    /// stop finished.
     public func stop<T: Sendable>(
         gracePeriod: Duration, interruptedBy interrupt: @escaping @Sendable () async -> T
     ) async -> T? {
-        await firstToFinish(
-            {
-                await self.stop(gracePeriod: gracePeriod)
-                return nil
-            },
-            {
-                let value = await interrupt()
-                await self.stopNow()
-                return value
-            })
-    }
-
-    /// The stop that does not wait for anyone: background work is cancelled, what is queued
-    /// for the store is committed (a close under way is waited for) and the store closed.
-    /// Requests under way are left to the process exit that follows.
-    public func stopNow() async {
-        await agent.closeStore()
-    }
-
-    /// `AdminServer.stop` blocks while it waits for session threads: off the task executor.
-    private func stopAdmin(waitingAtMost limit: Duration) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async { [admin] in
-                admin.stop(waitingAtMost: limit)
-                continuation.resume()
-            }
-        }
+        await group.shutdown(within: gracePeriod, interruptedBy: interrupt).interrupt
     }
 }
 

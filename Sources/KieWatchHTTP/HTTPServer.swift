@@ -1,4 +1,3 @@
-import Dispatch
 import KieWatchCore
 import Synchronization
 
@@ -16,7 +15,7 @@ import Synchronization
 /// let server = HTTPServer(configuration: .init(), handler: ClosureHandler { request in
 ///     .text("hello \(request.path)")
 /// })
-/// let port = try server.start(host: "127.0.0.1", port: 0)
+/// let port = try await server.start(host: "127.0.0.1", port: 0)
 /// ...
 /// await server.shutdown(gracePeriod: .seconds(10))
 /// ```
@@ -42,16 +41,16 @@ public final class HTTPServer: Sendable {
     /// the bound port (the chosen one when `port` is 0). May be called again to listen on more
     /// addresses; the first call starts the event loops.
     @discardableResult
-    public func start(host: String, port: Int) throws(HTTPServerError) -> Int {
+    public func start(host: String, port: Int) async throws(HTTPServerError) -> Int {
         let listener = try Listener.tcp(host: host, port: port, backlog: Int32(clamping: configuration.backlog))
         let bound = listener.address.port
-        try add(listener)
+        try await add(listener)
         return bound
     }
 
     /// Listens on a Unix-domain socket at `path` (mode 0600; a stale socket file is replaced).
-    public func start(unixSocketPath path: String) throws(HTTPServerError) {
-        try add(try Listener.unix(path: path, backlog: Int32(clamping: configuration.backlog)))
+    public func start(unixSocketPath path: String) async throws(HTTPServerError) {
+        try await add(try Listener.unix(path: path, backlog: Int32(clamping: configuration.backlog)))
     }
 
     /// Open connections right now.
@@ -64,7 +63,8 @@ public final class HTTPServer: Sendable {
     /// closes whatever is left and stops the event loops, all within `gracePeriod`: requests
     /// still under way 1 s before its end (a quarter before, for a grace under 4 s) are cut,
     /// their handler tasks cancelled, and the rest of the grace lets those handlers wind up (a
-    /// proxy records the cut call) before the method returns.
+    /// proxy records the cut call) before the method returns. Cancelling the calling task
+    /// ends the grace: what is left is closed at once and the handlers are not waited for.
     public func shutdown(gracePeriod: Duration) async {
         let tables: [LoopBound<ConnectionTable>]? = state.withLock { state in
             guard case .running(let tables) = state else {
@@ -82,18 +82,18 @@ public final class HTTPServer: Sendable {
         let grace = max(gracePeriod, .zero)
         let deadline = clock.now + grace
         let cut = deadline - min(grace / 4, .seconds(1))
-        while connectionCount > 0 && clock.now < cut {
+        while connectionCount > 0 && clock.now < cut && !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(10))
         }
         for table in tables { table.loop.execute { table.value.closeAll() } }
         for table in tables { await table.loop.stop() }
-        while context.handlersRunning.load(ordering: .relaxed) > 0 && clock.now < deadline {
+        while context.handlersRunning.load(ordering: .relaxed) > 0 && clock.now < deadline && !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(5))
         }
         state.withLock { $0 = .stopped }
     }
 
-    private func add(_ listener: Listener) throws(HTTPServerError) {
+    private func add(_ listener: Listener) async throws(HTTPServerError) {
         let tables = try state.withLock { (state) throws(HTTPServerError) -> [LoopBound<ConnectionTable>] in
             switch state {
             case .running(let tables):
@@ -106,25 +106,24 @@ public final class HTTPServer: Sendable {
                 return tables
             }
         }
-        // Registration happens on the loop that owns the listener; wait for its verdict so a
-        // failure is reported to the caller, not lost.
+        // Registration happens on the loop that owns the listener; wait for its verdict (off
+        // the caller's thread: a continuation, not a semaphore) so a failure is reported to
+        // the caller, not lost.
         let first = tables[0]
-        precondition(!first.loop.inLoop, "HTTPServer.start called on its own event loop")
         let handoff = ListenerHandoff(listener)
-        let outcome = Mutex<HTTPServerError??>(nil)
-        let done = DispatchSemaphore(value: 0)
-        first.loop.execute {
-            let acceptor = Acceptor(listener: handoff.listener, table: first.value, targets: tables)
-            do throws(HTTPServerError) {
-                try first.value.add(acceptor)
-                outcome.withLock { $0 = .some(nil) }
-            } catch {
-                outcome.withLock { $0 = .some(error) }
+        let failure = await withCheckedContinuation { (continuation: CheckedContinuation<HTTPServerError?, Never>) in
+            let verdict = RegistrationVerdict(continuation)
+            first.loop.execute {
+                let acceptor = Acceptor(listener: handoff.listener, table: first.value, targets: tables)
+                do throws(HTTPServerError) {
+                    try first.value.add(acceptor)
+                    verdict.resume(nil)
+                } catch {
+                    verdict.resume(error)
+                }
             }
-            done.signal()
         }
-        done.wait()
-        if case .some(.some(let error)) = outcome.withLock({ $0 }) { throw error }
+        if let failure { throw failure }
     }
 
     private func makeLoops() throws(HTTPServerError) -> [LoopBound<ConnectionTable>] {
@@ -138,6 +137,25 @@ public final class HTTPServer: Sendable {
         }
         for table in tables { table.loop.start() }
         return tables
+    }
+}
+
+/// The loop's answer to a listener registration, given exactly once: by the job, or, when the
+/// loop stopped before running it (a shutdown racing the start), when the dropped job
+/// releases it.
+private final class RegistrationVerdict: Sendable {
+    private let continuation: Mutex<CheckedContinuation<HTTPServerError?, Never>?>
+
+    init(_ continuation: CheckedContinuation<HTTPServerError?, Never>) {
+        self.continuation = Mutex(continuation)
+    }
+
+    func resume(_ error: HTTPServerError?) {
+        continuation.withLock { $0.take() }?.resume(returning: error)
+    }
+
+    deinit {
+        resume(HTTPServerError(code: .invalidState, message: "the server is shut down", context: "start"))
     }
 }
 

@@ -1,6 +1,7 @@
 import KieWatchAgent
 import KieWatchCore
 import KieWatchHTTP
+import KieWatchRuntime
 import KieWatchSimulator
 import Synchronization
 
@@ -64,8 +65,10 @@ enum DemoCommand: Subcommand {
         simulation.failureRate = 0.08
         simulation.lateCallbackDelay = .seconds(5 * 60) ... .seconds(8 * 60)
         let simulator = KieSimulator(configuration: simulation, clock: SystemClock(), callbackSender: TransportCallbackSender())
-        let simulatorServer = HTTPServer(handler: simulator)
-        let simulatorRun = Task { await simulator.run() }
+        let simulatorHTTP = HTTPServerService(
+            "simulator-http", server: HTTPServer(handler: simulator), host: "127.0.0.1", port: 0)
+        let simulatorGroup = ServiceGroup(
+            [simulatorHTTP, LoopService("simulator") { await simulator.run() }], maximumShutdownDuration: .seconds(1))
 
         // 2. The agent in front of it, with short deadlines so recovery shows within a minute.
         var configuration = AgentConfiguration()
@@ -78,24 +81,37 @@ enum DemoCommand: Subcommand {
         configuration.creditCheckIntervalMillis = 15_000
         configuration.retentionMillis = 86_400_000
 
-        let service: AgentService
-        let app: DemoApp
-        let appServer: HTTPServer
+        // 3. Started in that order, then the synthetic app (its callbacks come to a listener of
+        //    its own, then it creates tasks); a failure stops what had started, in reverse.
+        var agentService: AgentService?
+        var demoApp: DemoApp?
+        var startedAppGroup: ServiceGroup?
         do {
-            let simulatorPort = try simulatorServer.start(host: "127.0.0.1", port: 0)
-            configuration.upstream = "http://127.0.0.1:\(simulatorPort)"
+            try await simulatorGroup.start()
+            configuration.upstream = "http://127.0.0.1:\(simulatorHTTP.boundPort)"
             configuration.uploadUpstream = configuration.upstream
-            service = try await AgentService.start(configuration: configuration, logger: logger)
-            app = DemoApp(agentURL: "http://127.0.0.1:\(service.port)")
-            appServer = HTTPServer(handler: app)
-            app.receiving(at: "http://127.0.0.1:\(try appServer.start(host: "127.0.0.1", port: 0))")
+            let started = try await AgentService.start(configuration: configuration, logger: logger)
+            agentService = started
+            let app = DemoApp(agentURL: "http://127.0.0.1:\(started.port)")
+            demoApp = app
+            let group = ServiceGroup(
+                [
+                    HTTPServerService(
+                        "app-http", server: HTTPServer(handler: app), host: "127.0.0.1", port: 0,
+                        onBound: { app.receiving(at: "http://127.0.0.1:\($0)") }),
+                    LoopService("traffic") { await app.generate(interval: .milliseconds(650)) },
+                ],
+                maximumShutdownDuration: .seconds(1))
+            startedAppGroup = group
+            try await group.start()
         } catch {
             printError("kiewatch demo: \(error)")
-            simulatorRun.cancel()
-            await simulatorServer.shutdown(gracePeriod: .seconds(1))
+            await startedAppGroup?.shutdown()
+            await agentService?.stop()
+            await simulatorGroup.shutdown()
             return 1
         }
-        let traffic = Task { await app.generate(interval: .milliseconds(650)) }
+        guard let service = agentService, let app = demoApp, let appGroup = startedAppGroup else { return 1 }
 
         let agentURL = "http://127.0.0.1:\(service.port)"
         print("""
@@ -128,13 +144,10 @@ enum DemoCommand: Subcommand {
             await stopper.value
         }
 
-        traffic.cancel()
-        await traffic.value
+        // In reverse: the app (traffic, then its listener), the agent, the fake Kie.
+        await appGroup.shutdown()
         await service.stop()
-        await appServer.shutdown(gracePeriod: .seconds(1))
-        simulatorRun.cancel()
-        await simulatorServer.shutdown(gracePeriod: .seconds(1))
-        await simulatorRun.value
+        await simulatorGroup.shutdown()
         let final = app.snapshot
         print("demo stopped: app created \(final.created) tasks and received \(final.received) callbacks (\(final.recovered) recovered by kiewatch, \(final.duplicates) duplicates).")
         if keep {

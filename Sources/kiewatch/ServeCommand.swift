@@ -1,7 +1,6 @@
 import KieWatchAgent
 import KieWatchCore
-import KieWatchHTTP
-
+import KieWatchRuntime
 
 /// `kiewatch serve`: the agent, until SIGINT/SIGTERM, then a graceful stop within `--grace`
 /// (exit 0); a second signal during it flushes the store and exits at once (128 + signal).

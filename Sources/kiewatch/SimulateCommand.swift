@@ -1,5 +1,6 @@
 import KieWatchCore
 import KieWatchHTTP
+import KieWatchRuntime
 import KieWatchSimulator
 
 /// `kiewatch simulate`: the fake Kie.ai on loopback, until SIGINT/SIGTERM.
@@ -24,26 +25,24 @@ enum SimulateCommand: Subcommand {
         } catch {
             return CommandRouter.usageError("simulate: \(error)")
         }
+        let logger = Logger()
         let simulator = KieSimulator(configuration: configuration, clock: SystemClock(), callbackSender: TransportCallbackSender())
-        let server = HTTPServer(handler: simulator)
-        let port: Int
+        let http = HTTPServerService(server: HTTPServer(handler: simulator), host: listen.host, port: listen.port)
+        let group = ServiceGroup(
+            [http, LoopService("simulator") { await simulator.run() }], maximumShutdownDuration: .seconds(5), logger: logger)
         do {
-            port = try server.start(host: listen.host, port: listen.port)
+            try await group.start()
         } catch {
-            printError("kiewatch simulate: cannot listen on \(listen): \(error)")
+            printError("kiewatch simulate: cannot listen on \(listen): \(error.underlying ?? error)")
             return 1
         }
-        let logger = Logger()
         logger.info(
             "simulator.started",
-            ["listen": HostPort(host: listen.host, port: port).description, "speed": String(configuration.speed),
-             "seed": String(configuration.seed)])
-        let runner = Task { await simulator.run() }
+            ["listen": HostPort(host: listen.host, port: http.boundPort).description,
+             "speed": String(configuration.speed), "seed": String(configuration.seed)])
         let signal = await signals.wait()
         logger.info("simulator.stopping", ["signal": String(signal)])
-        runner.cancel()
-        await server.shutdown(gracePeriod: .seconds(5))
-        await runner.value
+        await group.shutdown()
         let stats = simulator.snapshot()
         logger.info(
             "simulator.stopped",

@@ -216,8 +216,8 @@ final class ScenarioApp: Sendable {
         server = HTTPServer(handler: ClosureHandler { [log] request in await Self.handle(request, secret: secret, log: log) })
     }
 
-    func start() throws -> Int {
-        let port = try server.start(host: "127.0.0.1", port: 0)
+    func start() async throws -> Int {
+        let port = try await server.start(host: "127.0.0.1", port: 0)
         portBox.withLock { $0 = port }
         return port
     }

@@ -166,7 +166,7 @@ final class ScenarioStack {
     func run() async throws {
         let started = ContinuousClock.now
         try await startSimulator()
-        _ = try app.start()
+        _ = try await app.start()
         try writeConfig()
         try await startAgent(port: 0)
         let creator = ScenarioCreator(

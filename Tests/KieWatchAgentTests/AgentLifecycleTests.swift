@@ -2,6 +2,7 @@ import Foundation
 import KieWatchAgent
 import KieWatchCore
 import KieWatchHTTP
+import KieWatchRuntime
 import KieWatchStore
 import KieWatchTestSupport
 import Synchronization
@@ -26,10 +27,13 @@ struct AgentLifecycleTests {
         let calls = HangingTransport(honoursCancellation: true)
         let agent = try Agent(
             configuration: Self.configuration(database.path), logger: .silent, upstream: calls, relayTransport: calls)
-        agent.startBackgroundWork(activity: { 0 })
+        let group = ServiceGroup(
+            [agent.storeService] + agent.backgroundServices(activity: { 0 }), maximumShutdownDuration: .seconds(30))
+        try await group.start()
         try await waitUntil { calls.inFlight == 3 }  // credit check, recovery poll, relay delivery
 
-        #expect(await agent.stop(within: ShutdownDeadline(after: .seconds(30))))
+        let report = await group.shutdown()
+        #expect(report.endedInTime, "\(report.abandoned)")
         #expect(calls.inFlight == 0)
         let reader = try StoreReader(path: database.path)
         #expect(try reader.count(of: "api_calls") == 0)
@@ -41,18 +45,23 @@ struct AgentLifecycleTests {
     }
 
     /// Calls that ignore cancellation (a URLSession stuck in a TLS read, a DNS lookup) cannot
-    /// hold the stop: at the deadline they are abandoned and the store is closed anyway.
-    @Test func backgroundWorkThatIgnoresCancellationIsAbandonedAtTheDeadline() async throws {
+    /// hold the stop: at the bound they are abandoned and the store is closed anyway.
+    @Test func backgroundWorkThatIgnoresCancellationIsAbandonedAtTheBound() async throws {
         let database = try TemporaryDatabase()
         try await Self.seedStaleTaskAndPendingRelay(database.path)
         let calls = HangingTransport(honoursCancellation: false)
         defer { calls.releaseAll() }
         let agent = try Agent(
             configuration: Self.configuration(database.path), logger: .silent, upstream: calls, relayTransport: calls)
-        agent.startBackgroundWork(activity: { 0 })
+        let group = ServiceGroup(
+            [agent.storeService] + agent.backgroundServices(activity: { 0 }), maximumShutdownDuration: .seconds(30))
+        try await group.start()
         try await waitUntil { calls.inFlight == 3 }
 
-        #expect(await agent.stop(within: ShutdownDeadline(after: .milliseconds(200))) == false)
+        let report = await group.shutdown(within: .milliseconds(200))
+        #expect(report.cut == .bound)
+        #expect(Set(report.abandoned).isSuperset(of: ["credits", "recovery", "relay"]), "\(report.abandoned)")
+        #expect(!report.abandoned.contains("store"))
         #expect(calls.inFlight == 3, "still hanging: abandoned, not awaited")
         let closed = await #expect(throws: StoreError.self) { try await agent.flush() }
         #expect(closed?.kind == .closed, "the store is flushed and closed")
@@ -74,7 +83,7 @@ struct AgentLifecycleTests {
         for _ in 0..<200 { if openDescriptors(of: database.path) == 0 { break }; try await Task.sleep(for: .milliseconds(10)) }
         #expect(openDescriptors(of: database.path) == 0, "the store's connections are closed")
         let again = HTTPServer(handler: ClosureHandler { _ in .text("again") })
-        #expect(throws: Never.self) { try again.start(host: "127.0.0.1", port: configuration.listen.port) }
+        await #expect(throws: Never.self) { try await again.start(host: "127.0.0.1", port: configuration.listen.port) }
         await again.shutdown(gracePeriod: .zero)
 
         // And the same database then starts normally.
@@ -229,7 +238,7 @@ func openDescriptors(of path: String) -> Int {
 /// A loopback port that was free a moment ago.
 func freePort() async throws -> Int {
     let server = HTTPServer(handler: ClosureHandler { _ in .text("") })
-    let port = try server.start(host: "127.0.0.1", port: 0)
+    let port = try await server.start(host: "127.0.0.1", port: 0)
     await server.shutdown(gracePeriod: .zero)
     return port
 }

@@ -166,13 +166,13 @@ final class LoopbackAgent {
         sim.legacyPayloadRate = 0
         let simulator = KieSimulator(configuration: sim, clock: clock, callbackSender: TransportCallbackSender())
         let kie = HTTPServer(handler: simulator)
-        let kiePort = try kie.start(host: "127.0.0.1", port: 0)
+        let kiePort = try await kie.start(host: "127.0.0.1", port: 0)
         let relayed = Mutex<[HTTPRequest]>([])
         let app = HTTPServer(handler: ClosureHandler { request in
             relayed.withLock { $0.append(request) }
             return .json(["code": 200, "msg": "success"])
         })
-        let appPort = try app.start(host: "127.0.0.1", port: 0)
+        let appPort = try await app.start(host: "127.0.0.1", port: 0)
         let agent = try await LoopbackAgent(upstream: "http://127.0.0.1:\(kiePort)")
         let appURL = "http://127.0.0.1:\(appPort)/hooks/kie?secret=app-s3cr3t&x=1"
         let veoAppURL = "http://127.0.0.1:\(appPort)/hooks/veo?secret=app-s3cr3t"

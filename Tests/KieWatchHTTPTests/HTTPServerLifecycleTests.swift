@@ -8,7 +8,7 @@ import Testing
 import Glibc
 #endif
 
-/// Starting on the various addresses, graceful shutdown, signals.
+/// Starting on the various addresses, graceful shutdown.
 @Suite(.serialized)
 struct HTTPServerLifecycleTests {
     @Test func gracefulShutdownFinishesTheRequestInFlightThenRefusesConnections() async throws {
@@ -22,7 +22,7 @@ struct HTTPServerLifecycleTests {
             return .text("quick")
         }
         let server = HTTPServer(handler: handler)
-        let port = try server.start(host: "127.0.0.1", port: 0)
+        let port = try await server.start(host: "127.0.0.1", port: 0)
 
         let idle = try await RawHTTPClient(port: port)
         try await idle.send("GET /quick HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -43,7 +43,7 @@ struct HTTPServerLifecycleTests {
         await shutdown.value
 
         await #expect(throws: (any Error).self) { _ = try await RawHTTPClient(port: port) }
-        #expect(throws: HTTPServerError.self) { try server.start(host: "127.0.0.1", port: 0) }
+        await #expect(throws: HTTPServerError.self) { try await server.start(host: "127.0.0.1", port: 0) }
         #expect(server.connectionCount == 0)
     }
 
@@ -53,11 +53,31 @@ struct HTTPServerLifecycleTests {
             return .text("too late")
         }
         let server = HTTPServer(handler: handler)
-        let port = try server.start(host: "127.0.0.1", port: 0)
+        let port = try await server.start(host: "127.0.0.1", port: 0)
         let client = try await RawHTTPClient(port: port)
         try await client.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         try await waitUntil { server.connectionCount == 1 }
         await server.shutdown(gracePeriod: .milliseconds(100))
+        #expect(try await client.waitForClose())
+        #expect(server.connectionCount == 0)
+    }
+
+    /// The service group cuts a stop short by cancelling it: the grace ends there, what is
+    /// left is closed at once instead of being waited for until the grace's end.
+    @Test(.timeLimit(.minutes(1))) func aCancelledShutdownClosesWhatIsLeftAtOnce() async throws {
+        var configuration = HTTPServer.Configuration()
+        configuration.handlerTimeout = .seconds(3_600)  // the handler's own timeout does not end it
+        let server = HTTPServer(configuration: configuration, handler: ClosureHandler { _ in
+            try? await Task.sleep(for: .seconds(600))
+            return .text("too late")
+        })
+        let port = try await server.start(host: "127.0.0.1", port: 0)
+        let client = try await RawHTTPClient(port: port)
+        try await client.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        try await waitUntil { server.connectionCount == 1 }
+        let shutdown = Task { await server.shutdown(gracePeriod: .seconds(600)) }
+        shutdown.cancel()
+        await shutdown.value
         #expect(try await client.waitForClose())
         #expect(server.connectionCount == 0)
     }
@@ -80,7 +100,7 @@ struct HTTPServerLifecycleTests {
             return .text("cut")
         }
         let server = HTTPServer(handler: handler)
-        let port = try server.start(host: "127.0.0.1", port: 0)
+        let port = try await server.start(host: "127.0.0.1", port: 0)
         let client = try await RawHTTPClient(port: port)
         try await client.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         try await waitUntil { started.value.load(ordering: .relaxed) }
@@ -92,7 +112,7 @@ struct HTTPServerLifecycleTests {
 
     @Test func listensOnIPv6Loopback() async throws {
         let server = HTTPServer(handler: ClosureHandler { _ in .text("six") })
-        let port = try server.start(host: "[::1]", port: 0)
+        let port = try await server.start(host: "[::1]", port: 0)
         #expect(port > 0)
         let client = try await RawHTTPClient(host: "::1", port: port)
         try await client.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -115,17 +135,17 @@ struct HTTPServerLifecycleTests {
         _ = FileManager.default.createFile(atPath: path + ".not-a-socket", contents: Data("x".utf8))
         defer { unlink(path + ".not-a-socket") }
         let refused = HTTPServer(handler: ClosureHandler { _ in .text("") })
-        #expect(throws: HTTPServerError.self) { try refused.start(unixSocketPath: path + ".not-a-socket") }
+        await #expect(throws: HTTPServerError.self) { try await refused.start(unixSocketPath: path + ".not-a-socket") }
         await refused.shutdown(gracePeriod: .zero)
 
         let server = HTTPServer(handler: ClosureHandler { request in .text("unix \(request.path)") })
-        try server.start(unixSocketPath: path)
+        try await server.start(unixSocketPath: path)
         var info = stat()
         #expect(stat(path, &info) == 0)
         #expect(info.st_mode & 0o777 == 0o600)
         // A second server on the same live path is refused, not allowed to steal it.
         let thief = HTTPServer(handler: ClosureHandler { _ in .text("") })
-        #expect(throws: HTTPServerError.self) { try thief.start(unixSocketPath: path) }
+        await #expect(throws: HTTPServerError.self) { try await thief.start(unixSocketPath: path) }
         await thief.shutdown(gracePeriod: .zero)
 
         let client = try await RawHTTPClient(unixPath: path)
@@ -137,34 +157,18 @@ struct HTTPServerLifecycleTests {
 
     @Test func startReportsBindFailures() async throws {
         let first = HTTPServer(handler: ClosureHandler { _ in .text("") })
-        let port = try first.start(host: "127.0.0.1", port: 0)
+        let port = try await first.start(host: "127.0.0.1", port: 0)
         let second = HTTPServer(handler: ClosureHandler { _ in .text("") })
         do {
-            try second.start(host: "127.0.0.1", port: port)
+            try await second.start(host: "127.0.0.1", port: port)
             Issue.record("bind to a used port succeeded")
         } catch {
             #expect(error.code == .syscall)
             #expect(error.errno == EADDRINUSE)
         }
-        #expect(throws: HTTPServerError.self) { try second.start(host: "127.0.0.1", port: 70_000) }
+        await #expect(throws: HTTPServerError.self) { try await second.start(host: "127.0.0.1", port: 70_000) }
         await first.shutdown(gracePeriod: .zero)
         await second.shutdown(gracePeriod: .zero)
-    }
-
-    @Test func signalWatcherDeliversASignal() async throws {
-        let watcher = SignalWatcher(signals: [SIGUSR2])
-        let received = ReceivedSignal()
-        let waiting = Task {
-            let signal = await watcher.wait()
-            received.value.store(signal, ordering: .relaxed)
-            return signal
-        }
-        // libdispatch arms the source asynchronously: repeat until it has seen one.
-        for _ in 0..<500 where received.value.load(ordering: .relaxed) == 0 {
-            kill(getpid(), SIGUSR2)
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        #expect(await waiting.value == SIGUSR2)
     }
 
     @Test func configurationDescribesItsDefaults() {
@@ -173,8 +177,4 @@ struct HTTPServerLifecycleTests {
         #expect(table.contains("| `maxBodyBytes` | 16 MiB | 413, close |"))
         #expect(table.contains("| `maxConnections` | 4096 | 503, close |"))
     }
-}
-
-private final class ReceivedSignal: Sendable {
-    let value = Atomic<Int32>(0)
 }

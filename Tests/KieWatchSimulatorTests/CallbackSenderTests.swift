@@ -27,7 +27,7 @@ import Testing
             received.withLock { $0.append(String(decoding: request.body, as: UTF8.self)) }
             return .json(["code": 200])
         })
-        let port = try server.start(host: "127.0.0.1", port: 0)
+        let port = try await server.start(host: "127.0.0.1", port: 0)
         let result = await TransportCallbackSender().post(
             url: "http://127.0.0.1:\(port)/webhooks/kie", body: Array("{\"a\":1}".utf8), headers: [:], timeout: .seconds(60))
         await server.shutdown(gracePeriod: .seconds(1))

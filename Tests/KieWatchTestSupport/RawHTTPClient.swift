@@ -234,7 +234,7 @@ package func withHTTPServer<R>(
     _ body: (HTTPServer, Int) async throws -> R
 ) async throws -> R {
     let server = HTTPServer(configuration: configuration, handler: handler)
-    let port = try server.start(host: "127.0.0.1", port: 0)
+    let port = try await server.start(host: "127.0.0.1", port: 0)
     do {
         let result = try await body(server, port)
         await server.shutdown(gracePeriod: .seconds(1))

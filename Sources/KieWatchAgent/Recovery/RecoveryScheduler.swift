@@ -1,5 +1,6 @@
 import KieWatchCore
 import KieWatchHTTP
+import KieWatchRuntime
 import KieWatchStore
 import Synchronization
 
@@ -14,6 +15,8 @@ final class RecoveryScheduler: Sendable {
     /// How long one status poll may take.
     let pollTimeout: Duration = .seconds(20)
     private let reader: Mutex<StoreReader>
+    /// Runs the reads off the cooperative pool.
+    private let reads = BlockingExecutor(label: "kiewatch.recovery.reads")
     private let inFlight = Mutex<Set<String>>([])
 
     init(context: AgentContext, reader: consuming sending StoreReader) {
@@ -33,7 +36,7 @@ final class RecoveryScheduler: Sendable {
         let now = context.clock.now()
         let due: [TaskRecord]
         do {
-            due = try reader.withLock { try $0.recoveryDue(now: now, limit: 64) }
+            due = try await reads.run { try self.reader.withLock { try $0.recoveryDue(now: now, limit: 64) } }
         } catch {
             context.logger.error("recovery.read_failed", ["error": "\(error)"])
             return []
@@ -73,7 +76,7 @@ final class RecoveryScheduler: Sendable {
         guard isEnabled else { return SyncReport(taskID: taskID, result: .recoveryOff, detail: "KIE_API_KEY is not set") }
         let task: TaskRecord?
         do {
-            task = try reader.withLock { try $0.task(id: taskID) }
+            task = try await reads.run { try self.reader.withLock { try $0.task(id: taskID) } }
         } catch {
             return SyncReport(taskID: taskID, result: .error, detail: "\(error)")
         }
@@ -95,7 +98,8 @@ final class RecoveryScheduler: Sendable {
         guard isEnabled else { return [SyncReport(taskID: "-", result: .recoveryOff, detail: "KIE_API_KEY is not set")] }
         let stale: [TaskRecord]
         do {
-            stale = try reader.withLock { try $0.staleTasks(now: context.clock.now(), limit: limit) }
+            let now = context.clock.now()
+            stale = try await reads.run { try self.reader.withLock { try $0.staleTasks(now: now, limit: limit) } }
         } catch {
             return [SyncReport(taskID: "-", result: .error, detail: "\(error)")]
         }

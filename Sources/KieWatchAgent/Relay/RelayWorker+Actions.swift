@@ -1,4 +1,5 @@
 import KieWatchCore
+import KieWatchRuntime
 import KieWatchStore
 
 /// The on-call actions on the outbox: `replay TASK`, `relay retry`, `relay pause`/`resume`.
@@ -22,8 +23,10 @@ extension RelayWorker {
         taskID: String, pollingEnabled: Bool,
         poll: @Sendable (TaskRecord) async -> (TaskWrites.PollResult, APICallRecord)?
     ) async throws -> ReplayReport {
-        let (stored, callbacks, pending) = try reader.withLock { r in
-            (try r.task(id: taskID), try r.webhooks(taskID: taskID), try r.pendingRelay(taskID: taskID))
+        let (stored, callbacks, pending) = try await reads.run {
+            try self.reader.withLock { r in
+                (try r.task(id: taskID), try r.webhooks(taskID: taskID), try r.pendingRelay(taskID: taskID))
+            }
         }
         guard let task = stored else { return ReplayReport(taskID: taskID, result: .unknownTask) }
         var report = ReplayReport(taskID: taskID, model: task.model, result: .queued)
@@ -189,7 +192,7 @@ extension RelayWorker {
     /// task back (none for a task with a relay pending or delivered since), in batches of 500
     /// so the writer keeps serving callbacks in between. Without `confirmed`, only counts.
     func retryGivenUp(_ selection: GivenUpRelaySelection, target: String, confirmed: Bool) async throws -> RelayRetryReport {
-        let counts = try reader.withLock { try $0.givenUpRelayCounts(selection) }
+        let counts = try await reads.run { try self.reader.withLock { try $0.givenUpRelayCounts(selection) } }
         var report = RelayRetryReport(
             target: target, result: confirmed ? .retried : .preview, givenUp: Int(counts.givenUp),
             retried: confirmed ? 0 : Int(counts.retryable))

@@ -1,5 +1,6 @@
 import KieWatchCore
 import KieWatchHTTP
+import KieWatchRuntime
 import KieWatchStore
 import Synchronization
 
@@ -30,6 +31,8 @@ final class RelayWorker: Sendable {
     /// How long the app may take to answer one delivery (Kie allows 15 s).
     let deliveryTimeout: Duration = .seconds(15)
     let reader: Mutex<StoreReader>
+    /// Runs the reads off the cooperative pool.
+    let reads = BlockingExecutor(label: "kiewatch.relay.reads")
     private let inFlight = Mutex<Set<Int64>>([])
     /// The pause switch as last committed; nil while delivering.
     let pauseState: Mutex<RelayPause?>
@@ -60,7 +63,7 @@ final class RelayWorker: Sendable {
         }
         let due: [RelayOutboxItem]
         do {
-            due = try reader.withLock { try $0.dueRelays(now: now, limit: 256) }
+            due = try await reads.run { try self.reader.withLock { try $0.dueRelays(now: now, limit: 256) } }
         } catch {
             context.logger.error("relay.read_failed", ["error": "\(error)"])
             return 0

@@ -1,4 +1,5 @@
 import KieWatchCore
+import KieWatchRuntime
 import KieWatchStore
 import Synchronization
 
@@ -8,6 +9,8 @@ import Synchronization
 final class GaugeRefresher: Sendable {
     let context: AgentContext
     private let reader: Mutex<StoreReader>
+    /// Runs the reads off the cooperative pool.
+    private let reads = BlockingExecutor(label: "kiewatch.gauges.reads")
     /// Models that had a non-zero gauge, so they drop back to 0 instead of going stale.
     private let shown = Mutex<Set<String>>([])
 
@@ -48,9 +51,10 @@ final class GaugeRefresher: Sendable {
         m.createRateLimitUtilization.labels().set(context.createWindow.utilization())
     }
 
+    /// Refreshes every `interval` until cancelled, the reads off the cooperative pool.
     func run(every interval: Duration = .seconds(2)) async {
         while !Task.isCancelled {
-            refresh()
+            await reads.run { self.refresh() }
             try? await Task.sleep(for: interval)
         }
     }
