@@ -4,40 +4,17 @@ import KieWatchCore
 /// to the SQL that selects them, so the console formats values and never reads a column by
 /// its position.
 
-/// An API call as the console lists it (no byte counts), its path already redacted.
-package struct APICallRow: Sendable, Equatable {
-    package var id: Int64
-    package var ts: EpochMillis
-    package var endpoint: String
-    package var model: String?
-    package var taskID: String?
-    package var method: String
-    package var path: String
-    package var httpStatus: Int
-    package var bodyCode: Int?
-    package var latencyMicros: Int64
-    package var outcome: String
-    package var error: String?
-
-    /// From a row of `ConsoleSQL.callColumns`.
-    init(row s: Statement) {
-        id = s.int64(at: 0)
-        ts = s.int64(at: 1)
-        endpoint = s.string(at: 2)
-        model = s.optionalString(at: 3)
-        taskID = s.optionalString(at: 4)
-        method = s.string(at: 5)
-        path = URLRedaction.redact(s.string(at: 6))
-        httpStatus = s.int(at: 7)
-        bodyCode = s.optionalInt(at: 8)
-        latencyMicros = s.int64(at: 9)
-        outcome = s.string(at: 10)
-        error = s.optionalString(at: 11)
-    }
-
-    package var codeLabel: String {
-        CallOutcome.codeLabel(outcome: CallOutcome(rawValue: outcome) ?? .error, httpStatus: httpStatus,
-                              bodyCode: bodyCode)
+extension APICallRecord {
+    /// A call as the console lists it, from a row of `ConsoleSQL.callColumns` (no byte
+    /// counts), its path redacted. Rows are written by this build's store, so their endpoint and
+    /// outcome are among its values; anything else reads as `other` / `error`.
+    init(consoleRow s: Statement) {
+        self.init(
+            id: s.int64(at: 0), ts: s.int64(at: 1), endpoint: KieEndpoint(rawValue: s.string(at: 2)) ?? .other,
+            model: s.optionalString(at: 3), taskID: s.optionalString(at: 4), method: s.string(at: 5),
+            path: URLRedaction.redact(s.string(at: 6)), httpStatus: s.int(at: 7), bodyCode: s.optionalInt(at: 8),
+            latencyMicros: s.int64(at: 9), outcome: CallOutcome(rawValue: s.string(at: 10)) ?? .error,
+            error: s.optionalString(at: 11))
     }
 }
 

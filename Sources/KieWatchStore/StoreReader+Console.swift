@@ -145,8 +145,8 @@ extension StoreReader {
     // MARK: One task
 
     /// API calls carrying a task's id, oldest first (`api_calls_task`).
-    package func calls(taskID: String) throws -> [APICallRow] {
-        try list(ConsoleSQL.selectCallsForTask, [.text(taskID)], APICallRow.init(row:))
+    package func calls(taskID: String) throws -> [APICallRecord] {
+        try list(ConsoleSQL.selectCallsForTask, [.text(taskID)], APICallRecord.init(consoleRow:))
     }
 
     package func recoveries(taskID: String) throws -> [RecoveryRecord] {
@@ -207,13 +207,13 @@ extension StoreReader {
 
     /// API calls since `since`, newest first, optionally by model, endpoint and code label.
     package func calls(since: EpochMillis, model: String?, endpoint: String?, code: String?, limit: Int) throws
-        -> [APICallRow]
+        -> [APICallRecord]
     {
         var query = FilteredSelect("SELECT \(ConsoleSQL.callColumns) FROM api_calls WHERE ts >= ?1", since: since)
         query.and("model", model)
         query.and("endpoint", endpoint)
         query.and(ConsoleSQL.codeLabel, code)
-        return try list(query.newestFirst(limit: limit), query.arguments, APICallRow.init(row:))
+        return try list(query.newestFirst(limit: limit), query.arguments, APICallRecord.init(consoleRow:))
     }
 
     /// Webhook deliveries since `since` without their bodies, newest first, optionally by

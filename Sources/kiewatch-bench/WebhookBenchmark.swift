@@ -36,7 +36,7 @@ func runWebhookBenchmark(deliveries: Int, connections: Int) async throws {
     let idle = agent.memory()
     let linkage = agent.linksSwiftRuntimeStatically
         ? "Swift runtime linked statically"
-        : "Swift runtime as shared libraries; the deployment build is `swift build -c release --static-swift-stdlib`"
+        : "Swift runtime as shared libraries; the deployment build is `.ci/deploy-build`"
     print("  agent idle: resident \(idle.described) (target <= 30 MB; \(linkage))")
 
     let generator = LoadGenerator(port: port, path: "/webhooks/kie?secret=\(secret)", connections: connections)

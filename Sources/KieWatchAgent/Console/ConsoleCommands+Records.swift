@@ -26,12 +26,12 @@ extension ConsoleCommands {
             .init("OUTCOME", alignment: .left),
         ])
         for call in calls {
-            let ok = call.outcome == CallOutcome.ok.rawValue
+            let ok = call.outcome == .ok
             table.addRow([
-                .init(HumanFormat.age(of: call.ts, now: now)), .init(call.endpoint), .init(call.model ?? "-"),
+                .init(HumanFormat.age(of: call.ts, now: now)), .init(call.endpoint.rawValue), .init(call.model ?? "-"),
                 .init(call.taskID ?? "-"), .init(String(call.httpStatus)), .init(call.codeLabel, tone: ok ? .plain : .bad),
                 .init(HumanFormat.duration(ms: call.latencyMicros / 1_000)),
-                .init(call.outcome + (call.error.map { ": " + ConsoleText.url($0) } ?? ""), tone: ok ? .plain : .bad),
+                .init(call.outcome.rawValue + (call.error.map { ": " + ConsoleText.url($0) } ?? ""), tone: ok ? .plain : .bad),
             ])
         }
         let text = calls.isEmpty ? "no API calls in the last \(ConsoleText.window(window)) match"
@@ -40,12 +40,12 @@ extension ConsoleCommands {
             json: ["command": "calls", "window_ms": .int(window), "limit": .int(Int64(limit)),
                    "calls": .array(calls.map { call in
                        [
-                           "id": .int(call.id), "ts": .int(call.ts), "endpoint": .string(call.endpoint),
+                           "id": .int(call.id ?? 0), "ts": .int(call.ts), "endpoint": .string(call.endpoint.rawValue),
                            "model": JSONValue(call.model), "task_id": JSONValue(call.taskID),
                            "method": .string(call.method), "path": .string(call.path),
                            "http_status": .int(Int64(call.httpStatus)), "body_code": JSONValue(call.bodyCode),
                            "code": .string(call.codeLabel), "latency_us": .int(call.latencyMicros),
-                           "outcome": .string(call.outcome), "error": JSONValue(call.error.map(URLRedaction.redact)),
+                           "outcome": .string(call.outcome.rawValue), "error": JSONValue(call.error.map(URLRedaction.redact)),
                        ]
                    })],
             text: text)

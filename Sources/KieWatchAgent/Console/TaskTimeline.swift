@@ -24,7 +24,7 @@ struct TaskTimeline {
     var task: TaskRecord?
     var events: [Event]
 
-    init(task: TaskRecord?, calls: [APICallRow], webhooks: [WebhookRow], recoveries: [RecoveryRecord],
+    init(task: TaskRecord?, calls: [APICallRecord], webhooks: [WebhookRow], recoveries: [RecoveryRecord],
          relays: [(RelayRow, [RelayAttemptRecord])], actions: [TaskActionRecord] = [], now: EpochMillis) {
         self.task = task
         var events: [Event] = []
@@ -56,18 +56,18 @@ struct TaskTimeline {
         }
         for call in calls {
             let kind: String
-            switch KieEndpoint(rawValue: call.endpoint) {
-            case .createTask?, .veoGenerate?: kind = "create call"
-            case .recordInfo?, .veoRecordInfo?: kind = "status poll"
-            default: kind = call.endpoint
+            switch call.endpoint {
+            case .createTask, .veoGenerate: kind = "create call"
+            case .recordInfo, .veoRecordInfo: kind = "status poll"
+            default: kind = call.endpoint.rawValue
             }
             var detail = "HTTP \(call.httpStatus)"
             if let code = call.bodyCode { detail += " code \(code)" }
             detail += " in \(HumanFormat.duration(ms: call.latencyMicros / 1_000))"
-            if call.outcome != CallOutcome.ok.rawValue { detail += " (\(call.outcome))" }
+            if call.outcome != .ok { detail += " (\(call.outcome.rawValue))" }
             if let error = call.error { detail += ": \(ConsoleText.url(error))" }
             events.append(Event(ts: call.ts, rank: 1, kind: kind, detail: detail,
-                                tone: call.outcome == CallOutcome.ok.rawValue ? .plain : .bad))
+                                tone: call.outcome == .ok ? .plain : .bad))
         }
         for hook in webhooks {
             var detail = "\(hook.result), auth \(hook.auth)"
