@@ -23,7 +23,15 @@ extension APICallRecord {
         httpStatus = response.status
         responseBytes = Int64(response.body.count)
         bodyCode = envelope?.code
-        outcome = CallOutcome.classify(httpStatus: response.status, bodyCode: envelope?.code)
+        outcome = Self.outcome(path: path, httpStatus: response.status, envelope: envelope)
+    }
+
+    /// Under `/api/` Kie's envelope is the truth (HTTP 200 with body code 401 failed); the chat
+    /// APIs outside it answer in their vendors' shapes, judged by the HTTP status unless they
+    /// do send an envelope.
+    static func outcome(path: String, httpStatus: Int, envelope: KieEnvelope?) -> CallOutcome {
+        if envelope?.code == nil, !path.hasPrefix("/api/") { return (200..<300).contains(httpStatus) ? .ok : .httpError }
+        return CallOutcome.classify(httpStatus: httpStatus, bodyCode: envelope?.code)
     }
 
     /// No answer: Kie unreachable, the connection reset, or the time limit passed.

@@ -37,11 +37,7 @@ final class LiveAlertmanager {
                     logFile: log, readyLine: "msg=\"Listening on\"")
             }
             let alertmanager = LiveAlertmanager(process: process, port: port, directory: directory)
-            _ = try await LiveWait.until("alertmanager /-/ready", timeout: .seconds(20)) { note in
-                let response = try? LiveHTTP.request("GET", port: port, path: "/-/ready")
-                note = response.map { "HTTP \($0.status)" } ?? "no answer"
-                return response?.status == 200 ? true : nil
-            }
+            try await LiveWait.ready("alertmanager", port: port)
             return alertmanager
         } catch {
             directory.remove()

@@ -73,6 +73,15 @@ enum LiveWait {
             try await Task.sleep(for: interval)
         }
     }
+
+    /// Waits until `GET /-/ready` on 127.0.0.1:`port` answers 200 (Prometheus, Alertmanager).
+    static func ready(_ name: String, port: Int, timeout: Duration = .seconds(20)) async throws {
+        _ = try await until("\(name) /-/ready", timeout: timeout) { note in
+            let response = try? LiveHTTP.request("GET", port: port, path: "/-/ready")
+            note = response.map { "HTTP \($0.status)" } ?? "no answer"
+            return response?.status == 200 ? true : nil
+        }
+    }
 }
 
 // MARK: Temporary directory

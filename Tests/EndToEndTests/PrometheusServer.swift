@@ -65,11 +65,7 @@ final class LivePrometheus {
                 return process
             }
             let prometheus = LivePrometheus(process: process, port: port, directory: directory)
-            _ = try await LiveWait.until("prometheus /-/ready", timeout: .seconds(20)) { note in
-                let response = try? LiveHTTP.request("GET", port: port, path: "/-/ready")
-                note = response.map { "HTTP \($0.status)" } ?? "no answer"
-                return response?.status == 200 ? true : nil
-            }
+            try await LiveWait.ready("prometheus", port: port)
             return prometheus
         } catch {
             directory.remove()

@@ -79,7 +79,7 @@ final class ProxiedStream: @unchecked Sendable {
         case .complete:
             let envelope = bytes <= Int64(Self.envelopeBytes) ? KieEnvelope(body: kept) : nil
             call.bodyCode = envelope?.code
-            call.outcome = envelope == nil ? byStatus : ProxyHandler.outcome(path: call.path[...], httpStatus: call.httpStatus, envelope: envelope)
+            call.outcome = envelope == nil ? byStatus : APICallRecord.outcome(path: call.path, httpStatus: call.httpStatus, envelope: envelope)
         case .broken(let error):
             call.outcome = error == .timeout ? .timeout : .error
             call.error = "stream broken off after \(bytes) bytes: \(error)"

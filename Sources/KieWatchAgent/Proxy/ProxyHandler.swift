@@ -99,7 +99,6 @@ struct ProxyHandler: Sendable {
 
         let envelope = KieEnvelope(body: response.body)
         call.answered(response, envelope: envelope, started: started)
-        call.outcome = Self.outcome(path: request.path, httpStatus: response.status, envelope: envelope)
 
         var statusTask: TaskRecord?
         if endpoint.createsTask, let family = endpoint.family, let envelope, let taskID = KieWire.createdTaskId(envelope) {
@@ -170,14 +169,6 @@ struct ProxyHandler: Sendable {
         }
         guard let appURL else { return scrubbed }
         return EchoedCallbackURL.replacing(echoes, in: scrubbed, with: appURL)
-    }
-
-    /// Under `/api/` Kie's envelope is the truth (HTTP 200 with body code 401 failed); the chat
-    /// APIs outside it answer in their vendors' shapes, judged by the HTTP status unless they
-    /// do send an envelope.
-    static func outcome(path: Substring, httpStatus: Int, envelope: KieEnvelope?) -> CallOutcome {
-        if envelope?.code == nil, !path.hasPrefix("/api/") { return (200..<300).contains(httpStatus) ? .ok : .httpError }
-        return CallOutcome.classify(httpStatus: httpStatus, bodyCode: envelope?.code)
     }
 
     /// The `model` a chat request names (its top-level member), if any.
