@@ -113,7 +113,7 @@ struct ProxyHandler: Sendable {
             statusTask = await recordStatus(report: report, call: call, now: now)
         } else if call.taskID != nil {
             // A call about a task (Veo 1080p, 4K, extend, ...): recorded with the stored task's model.
-            await recordStatus(report: nil, call: call, now: now)
+            _ = await recordStatus(report: nil, call: call, now: now)
         } else {
             if !context.writer.record(call) { context.storeFailed("api_call", StoreQueueFull()) }
             observe(call)
