@@ -1,4 +1,5 @@
 import CSQLite
+import Dispatch
 import KieWatchCore
 import KieWatchStore
 import Synchronization
@@ -52,4 +53,19 @@ final class Locked<Value: Sendable>: Sendable {
     init(_ value: Value) { mutex = Mutex(value) }
     var value: Value { mutex.withLock { $0 } }
     func update(_ body: (inout Value) -> Void) { mutex.withLock { body(&$0) } }
+}
+
+/// Holds the writer thread inside a closure until released, so that everything submitted
+/// meanwhile lands in the same next batch.
+func holdWriter(_ writer: StoreWriter) async throws -> (Task<Void, any Error>, DispatchSemaphore) {
+    let started = Locked(false)
+    let release = DispatchSemaphore(value: 0)
+    let holder = Task {
+        try await writer.write { _ in
+            started.update { $0 = true }
+            release.wait()
+        }
+    }
+    try await waitUntil { started.value }
+    return (holder, release)
 }

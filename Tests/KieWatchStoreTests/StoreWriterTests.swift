@@ -120,21 +120,6 @@ struct StoreWriterTests {
         }
     }
 
-    /// Holds the writer thread inside a closure until released, so that everything submitted
-    /// meanwhile lands in the same next batch.
-    private func holdWriter(_ writer: StoreWriter) async throws -> (Task<Void, any Error>, DispatchSemaphore) {
-        let started = Locked(false)
-        let release = DispatchSemaphore(value: 0)
-        let holder = Task {
-            try await writer.write { _ in
-                started.update { $0 = true }
-                release.wait()
-            }
-        }
-        try await waitUntil { started.value }
-        return (holder, release)
-    }
-
     struct Refused: Error, Equatable {}
 
     @Test func aFailingClosureRollsBackAloneWhileItsBatchCommits() async throws {

@@ -9,21 +9,6 @@ import Testing
 /// writer thread (a crash loop, since Kie retries the delivery), and one item whose values
 /// cannot be written must not fail its batch (issue 18, points 2 and 4).
 struct StoreWriterUntrustedValuesTests {
-    /// Keeps the writer thread busy inside a write until released, so the next submissions
-    /// queue up and land in one batch.
-    private func occupy(_ writer: StoreWriter) async throws -> (Task<Void, any Error>, DispatchSemaphore) {
-        let started = Locked(false)
-        let release = DispatchSemaphore(value: 0)
-        let holder = Task {
-            try await writer.write { _ in
-                started.update { $0 = true }
-                release.wait()
-            }
-        }
-        try await waitUntil { started.value }
-        return (holder, release)
-    }
-
     private func finish(_ id: String, completedAt: EpochMillis?, createdAt: EpochMillis = t0, credits: Double? = nil,
                         model: String = "veo3") -> @Sendable (WriteContext) throws -> Void {
         { context in
@@ -67,7 +52,7 @@ struct StoreWriterUntrustedValuesTests {
             let writer = try openWriter(path)
             let poisoned: [Double] = [.nan, .infinity, -.infinity, -1, 1e300, -.nan]
             let valid = 40
-            let (holder, release) = try await occupy(writer)
+            let (holder, release) = try await holdWriter(writer)
             var saves: [Task<Void, any Error>] = []
             for i in 0..<valid + poisoned.count {
                 let credits = i < poisoned.count ? poisoned[i] : 2.5
@@ -103,7 +88,7 @@ struct StoreWriterUntrustedValuesTests {
                         """)
                 }
             }
-            let (holder, release) = try await occupy(writer)
+            let (holder, release) = try await holdWriter(writer)
             let before = Task { try await writer.write(finish("before", completedAt: t0 + 30_000, credits: 1)) }
             try await waitUntil { writer.queueDepth == 1 }
             let poisoned = Task { try await writer.write(finish("poisoned", completedAt: t0 + 30_000, model: "poison")) }
