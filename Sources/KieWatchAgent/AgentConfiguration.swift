@@ -45,7 +45,7 @@ public struct AgentConfiguration: Sendable {
     /// The callback URL sent to Kie for a family: the agent's webhook path, with the route's
     /// token when there is one (`/webhooks/kie/<token>`), and the secret, because Kie can carry
     /// a secret only in the URL.
-    public func callbackURL(for family: ModelFamily, token: String? = nil) -> String {
+    public func callbackURL(for family: TaskFamily, token: String? = nil) -> String {
         var base = effectivePublicURL + family.webhookPath
         if let token { base += "/" + token }
         guard let callbackSecret, !callbackSecret.isEmpty else { return base }

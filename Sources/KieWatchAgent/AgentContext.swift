@@ -42,7 +42,7 @@ final class AgentContext: Sendable {
     }
 
     /// The callback URL to give Kie for a route, with the port actually bound.
-    func callbackURL(for family: ModelFamily, token: String) -> String {
+    func callbackURL(for family: TaskFamily, token: String) -> String {
         bound.callbackURL(for: family, token: token)
     }
 
@@ -64,7 +64,7 @@ final class AgentContext: Sendable {
         var queries = ["", "?secret=" + URLRedaction.placeholder]
         if let secret = configuration.callbackSecret, !secret.isEmpty { queries.append("?secret=" + percentEncode(secret)) }
         let echo = EchoedCallbackURL(
-            bases: ModelFamily.allCases.map { bound.effectivePublicURL + $0.webhookPath }, queries: queries)
+            bases: TaskFamily.allCases.map { bound.effectivePublicURL + $0.webhookPath }, queries: queries)
         echoCache.withLock { $0 = (port, echo) }
         return echo
     }

@@ -30,8 +30,8 @@ public struct AgentRouter: HTTPHandler {
 
     /// `/webhooks/kie` or `/webhooks/veo` (the paths of tasks created before callback routes),
     /// either followed by `/<token>`: the family, and the route's token if there is one.
-    static func webhookTarget(_ path: Substring) -> (family: ModelFamily, token: String?)? {
-        for family in ModelFamily.allCases {
+    static func webhookTarget(_ path: Substring) -> (family: TaskFamily, token: String?)? {
+        for family in TaskFamily.allCases {
             let base = family.webhookPath
             guard path.hasPrefix(base) else { continue }
             let rest = path.utf8.dropFirst(base.utf8.count)

@@ -1,33 +1,79 @@
-/// The `endpoint` label of every recorded API call (the README's "Metrics" lists the values).
-public enum KieEndpoint: String, Sendable, CaseIterable, Codable {
-    case createTask = "create_task"
-    case recordInfo = "record_info"
-    case veoGenerate = "veo_generate"
-    case veoRecordInfo = "veo_record_info"
-    case credit
-    case upload
+/// The `endpoint` label of every recorded API call (the README's "Metrics" lists the values):
+/// the create and status calls of every task family (their labels come from the family table,
+/// `TaskFamily`), and a few account and pass-through kinds. Bounded: no value comes from a
+/// request.
+public struct KieEndpoint: Sendable, Hashable, RawRepresentable, CustomStringConvertible {
+    public let rawValue: String
+    /// The family whose task this endpoint creates or reports on, if any.
+    public let family: TaskFamily?
+    public let createsTask: Bool
+    public let reportsStatus: Bool
+
+    public var description: String { rawValue }
+
+    private init(_ label: String, family: TaskFamily? = nil, creates: Bool = false, status: Bool = false) {
+        rawValue = label
+        self.family = family
+        createsTask = creates
+        reportsStatus = status
+    }
+
+    public static let credit = KieEndpoint("credit")
+    public static let upload = KieEndpoint("upload")
     /// Kie's chat APIs outside `/api/`: `/claude/v1/messages`, `/{model}/v1/chat/completions`,
     /// `/codex/v1/responses`, `/gemini/v1/models/...:streamGenerateContent`.
-    case llm
-    case other
+    public static let llm = KieEndpoint("llm")
+    public static let other = KieEndpoint("other")
+
+    public static let createTask = KieEndpoint(role: .create(.market, TaskFamily.market.creates[0]))
+    public static let recordInfo = KieEndpoint(role: .status(.market, TaskFamily.market.status))
+    public static let veoGenerate = KieEndpoint(role: .create(.veo, TaskFamily.veo.creates[0]))
+    public static let veoRecordInfo = KieEndpoint(role: .status(.veo, TaskFamily.veo.status))
+
+    init(role: TaskFamily.Role) {
+        switch role {
+        case .create(let family, let endpoint): self.init(endpoint.label, family: family, creates: true)
+        case .status(let family, let endpoint): self.init(endpoint.label, family: family, status: true)
+        }
+    }
+
+    /// Every value: the table's create and status labels, then the others.
+    public static let allCases: [KieEndpoint] = {
+        var seen = Set<String>()
+        var all: [KieEndpoint] = []
+        for family in TaskFamily.all {
+            for endpoint in family.creates {
+                guard let role = TaskFamily.role(ofPath: endpoint.path[...]), seen.insert(endpoint.label).inserted else { continue }
+                all.append(KieEndpoint(role: role))
+            }
+            guard let role = TaskFamily.role(ofPath: family.status.path[...]), seen.insert(family.status.label).inserted
+            else { continue }
+            all.append(KieEndpoint(role: role))
+        }
+        return all + [credit, upload, llm, other]
+    }()
+
+    static let byLabel: [String: KieEndpoint] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.rawValue, $0) })
+
+    /// The endpoint a stored label names; nil for a label no version of the table had.
+    public init?(rawValue: String) {
+        guard let found = Self.byLabel[rawValue] else { return nil }
+        self = found
+    }
 
     /// Classifies a request path (query string allowed) into an endpoint label.
     public init(path: Substring) {
         let bare = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? path
-        switch bare {
-        case "/api/v1/jobs/createTask": self = .createTask
-        case "/api/v1/jobs/recordInfo": self = .recordInfo
-        case "/api/v1/veo/generate": self = .veoGenerate
-        case "/api/v1/veo/record-info": self = .veoRecordInfo
-        case "/api/v1/chat/credit": self = .credit
-        default:
-            if bare.hasPrefix("/api/file-") {
-                self = .upload
-            } else if Self.isChatPath(bare) {
-                self = .llm
-            } else {
-                self = .other
-            }
+        if let role = TaskFamily.role(ofPath: bare) {
+            self.init(role: role)
+        } else if bare == "/api/v1/chat/credit" {
+            self = .credit
+        } else if bare.hasPrefix("/api/file-") {
+            self = .upload
+        } else if Self.isChatPath(bare) {
+            self = .llm
+        } else {
+            self = .other
         }
     }
 
@@ -43,37 +89,4 @@ public enum KieEndpoint: String, Sendable, CaseIterable, Codable {
     }
 
     public init(path: String) { self.init(path: path[...]) }
-
-    /// The family whose task this endpoint creates or reports on, if any.
-    public var family: ModelFamily? {
-        switch self {
-        case .createTask, .recordInfo: .market
-        case .veoGenerate, .veoRecordInfo: .veo
-        case .credit, .upload, .llm, .other: nil
-        }
-    }
-
-    public var createsTask: Bool { self == .createTask || self == .veoGenerate }
-    public var reportsStatus: Bool { self == .recordInfo || self == .veoRecordInfo }
-}
-
-/// The two families of Kie endpoints, which differ in payload shapes and status endpoints.
-public enum ModelFamily: String, Sendable, CaseIterable, Codable {
-    case market, veo
-
-    /// The status endpoint that is the final authority for tasks of this family.
-    public var statusPath: String {
-        switch self {
-        case .market: "/api/v1/jobs/recordInfo"
-        case .veo: "/api/v1/veo/record-info"
-        }
-    }
-
-    /// The agent's webhook path that Kie calls back for this family.
-    public var webhookPath: String {
-        switch self {
-        case .market: "/webhooks/kie"
-        case .veo: "/webhooks/veo"
-        }
-    }
 }

@@ -1,7 +1,9 @@
-/// Decoding of every Kie payload family Kie documents, tolerant where Kie is inconsistent:
-/// `msg`/`message`, null or empty `failCode`, `resultJson` as a JSON string / object / null,
-/// Veo times as epoch ms or `YYYY-MM-DD HH:mm:ss`, Veo `resultUrls` as an array or a JSON
-/// string, credits as `creditsConsumed` or `consumeCredits`/`remainedCredits`.
+/// Decoding of every Kie payload, tolerant where Kie is inconsistent: `msg`/`message`, null or
+/// empty `failCode`, `resultJson` as a JSON string / object / null, times as epoch ms or
+/// `YYYY-MM-DD HH:mm:ss` or ISO strings, `resultUrls` as an array or a JSON string, credits as
+/// `creditsConsumed` or `consumeCredits`/`remainedCredits`. What differs between families
+/// (where each field sits, how a state is spelled) is the family table's (`TaskFamily`); the
+/// records and callbacks of every family are read in `KieWire+Families.swift`.
 ///
 /// Strict on output: numbers (times, credits, progress) come out only inside the ranges
 /// `TaskReport` documents; a value outside them (NaN, an infinity, `1e16` ms, a negative
@@ -11,21 +13,26 @@ public enum KieWire {
 
     // MARK: Create requests
 
-    /// The parts of a create request (market `createTask` or Veo `generate`) the agent needs.
+    /// The parts of a create request the agent needs.
     public struct CreateRequest: Sendable, Equatable {
-        public var family: ModelFamily
+        public var family: TaskFamily
         public var model: String?
         public var callBackURL: String?
+        /// The existing task the create names (Veo 4K's `taskId`), for families that have one.
+        public var parentTaskID: String?
+        /// The body, for the family's tracked id (`TaskFamily.trackedTaskID`).
+        public var json: JSONValue
     }
 
     /// The model Kie runs for a Veo create that names none.
     public static let veoDefaultModel = "veo3_fast"
 
-    /// Reads a create request body. Veo requests without a model get `veoDefaultModel`, as at Kie.
-    public static func createRequest(_ json: JSONValue, family: ModelFamily) -> CreateRequest {
-        var model = json["model"]?.nonEmptyString.flatMap(ModelCatalogue.sanitize)
-        if family == .veo, model == nil { model = veoDefaultModel }
-        return CreateRequest(family: family, model: model, callBackURL: json["callBackUrl"]?.nonEmptyString)
+    /// Reads a create request body: the model by the family's rule (its default when the body
+    /// names none, as at Kie), the callback URL, the parent task.
+    public static func createRequest(_ json: JSONValue, family: TaskFamily) -> CreateRequest {
+        CreateRequest(
+            family: family, model: family.model(inCreate: json), callBackURL: json["callBackUrl"]?.nonEmptyString,
+            parentTaskID: family.parentTaskID(inCreate: json), json: json)
     }
 
     /// Where a create body names the app's callback URL: the top-level `callBackUrl` string
@@ -52,10 +59,10 @@ public enum KieWire {
         JSONMemberSplice.replacing(field.members, in: body, with: url)
     }
 
-    /// `data.taskId` of a create answer.
+    /// `data.taskId` (or `data.task_id`) of a create answer.
     public static func createdTaskId(_ envelope: KieEnvelope) -> String? {
         guard envelope.code == 200 else { return nil }
-        return envelope.data["taskId"]?.nonEmptyString
+        return TaskFamily.callbackTaskIDs.firstValue(in: envelope.data)?.nonEmptyString
     }
 
     /// The task a non-create call names: `taskId` in the query, else a top-level `taskId` in a
@@ -103,13 +110,19 @@ public enum KieWire {
     /// record (behind a 2xx HTTP status; a 200 body behind a failing status is not trusted),
     /// 501/408 a terminal failure with `failCode` the code and `failMsg` the message.
     public static func statusAnswer(
-        _ envelope: KieEnvelope, httpStatus: Int, family: ModelFamily, taskId: String?
+        _ envelope: KieEnvelope, httpStatus: Int, family: TaskFamily, taskId: String?
     ) -> StatusAnswer {
         if isUnknownTask(envelope) { return .unknownTask }
         guard let code = envelope.code else { return .error("HTTP \(httpStatus), no body code") }
+        if let taskId, !taskId.isEmpty, family.runningAnswers.contains(where: { answer in
+            answer.code == code && (envelope.message ?? "").lowercased().contains(answer.messageContains)
+        }) {
+            // Still running, though not 200 (Veo 4K: 422 "4k is processing").
+            return .report(TaskReport(taskId: taskId, family: family, state: .generating))
+        }
         if terminalFailureCodes.contains(code) {
             // Whatever record came with it still names the task and its times; the code decides the state.
-            var report = (try? record(envelope.data, family: family))
+            var report = (try? record(envelope.data, family: family, taskId: taskId))
                 ?? TaskReport(taskId: "", family: family, state: .fail)
             if report.taskId.isEmpty, let taskId, !taskId.isEmpty { report.taskId = taskId }
             guard !report.taskId.isEmpty else { return .error("code \(code) for no task id: \(envelope.message ?? "")") }
@@ -123,107 +136,9 @@ public enum KieWire {
         guard code == 200 else { return .error("code \(code): \(envelope.message ?? "")") }
         guard (200..<300).contains(httpStatus) else { return .error("HTTP \(httpStatus) with body code 200") }
         do {
-            return .report(try record(envelope.data, family: family))
+            return .report(try record(envelope.data, family: family, taskId: taskId))
         } catch {
             return .error("unreadable status answer: \(error)")
-        }
-    }
-
-    /// Market `recordInfo` data (also the `data` of a market callback).
-    public static func marketRecord(_ data: JSONValue) throws(KieDecodingError) -> TaskReport {
-        guard case .object = data else { throw KieDecodingError("market record: data is not an object") }
-        guard let taskId = data["taskId"]?.nonEmptyString else { throw KieDecodingError("market record: no taskId") }
-        guard let rawState = data["state"]?.nonEmptyString else {
-            throw KieDecodingError("market record \(taskId): no state")
-        }
-        guard let state = TaskState(marketState: rawState) else {
-            throw KieDecodingError("market record \(taskId): unknown state '\(rawState)'")
-        }
-        return TaskReport(
-            taskId: taskId,
-            family: .market,
-            model: data["model"]?.nonEmptyString.flatMap(ModelCatalogue.sanitize),
-            state: state,
-            createdAt: timestamp(data["createTime"]),
-            completedAt: timestamp(data["completeTime"]),
-            failCode: data["failCode"]?.nonEmptyString,
-            failMessage: data["failMsg"]?.nonEmptyString,
-            resultURLs: marketResultURLs(data["resultJson"]),
-            creditsConsumed: number(data.first("creditsConsumed", "consumeCredits"), in: TaskReport.plausibleCreditsConsumed),
-            creditsRemaining: number(data["remainedCredits"], in: TaskReport.plausibleCreditBalance),
-            progress: data["progress"]?.intValue.flatMap { (0...100).contains($0) ? Int($0) : nil }
-        )
-    }
-
-    /// Veo `record-info` data. `successFlag`: 0 generating, 1 success, 2 failed, 3 generation failed.
-    public static func veoRecord(_ data: JSONValue) throws(KieDecodingError) -> TaskReport {
-        guard case .object = data else { throw KieDecodingError("veo record: data is not an object") }
-        guard let taskId = data["taskId"]?.nonEmptyString else { throw KieDecodingError("veo record: no taskId") }
-        guard let flag = data["successFlag"]?.intValue, let state = TaskState(veoSuccessFlag: Int(flag)) else {
-            throw KieDecodingError("veo record \(taskId): missing or unknown successFlag")
-        }
-        let response = data["response"]?.unwrappingEmbeddedJSON ?? .null
-        return TaskReport(
-            taskId: taskId,
-            family: .veo,
-            model: veoModel(paramJSON: data["paramJson"]),
-            state: state,
-            createdAt: timestamp(data["createTime"]),
-            completedAt: timestamp(data["completeTime"]),
-            failCode: data["errorCode"]?.nonEmptyString,
-            failMessage: data["errorMessage"]?.nonEmptyString,
-            resultURLs: urlList(response["resultUrls"])
-        )
-    }
-
-    // MARK: Callbacks
-
-    /// A market callback: `{"code":200|501,"msg":...,"data":{taskId, state, ...}}`.
-    public static func marketCallback(_ envelope: KieEnvelope) throws(KieDecodingError) -> TaskReport {
-        var report = try marketRecord(envelope.data)
-        // A callback is sent at a terminal state; trust `data.state`, fall back to the code.
-        if !report.state.isTerminal, let code = envelope.code {
-            report.state = code == 200 ? .success : .fail
-        }
-        if report.state == .fail, report.failCode == nil, let code = envelope.code, code != 200 {
-            report.failCode = String(code)
-            report.failMessage = report.failMessage ?? envelope.message
-        }
-        return report
-    }
-
-    /// A Veo callback: code 200 with `data.info.resultUrls`, or 400/422/500/501 on failure.
-    public static func veoCallback(_ envelope: KieEnvelope) throws(KieDecodingError) -> TaskReport {
-        guard case .object = envelope.data else { throw KieDecodingError("veo callback: data is not an object") }
-        guard let taskId = envelope.data["taskId"]?.nonEmptyString else {
-            throw KieDecodingError("veo callback: no taskId")
-        }
-        guard let code = envelope.code else { throw KieDecodingError("veo callback \(taskId): no code") }
-        let info = envelope.data.first("info", "response")?.unwrappingEmbeddedJSON ?? .null
-        let success = code == 200
-        return TaskReport(
-            taskId: taskId,
-            family: .veo,
-            state: success ? .success : .fail,
-            failCode: success ? nil : String(code),
-            failMessage: success ? nil : envelope.message,
-            resultURLs: urlList(info["resultUrls"])
-        )
-    }
-
-    /// A callback of either family.
-    public static func callback(_ envelope: KieEnvelope, family: ModelFamily) throws(KieDecodingError) -> TaskReport {
-        switch family {
-        case .market: try marketCallback(envelope)
-        case .veo: try veoCallback(envelope)
-        }
-    }
-
-    /// A status answer's data of either family.
-    public static func record(_ data: JSONValue, family: ModelFamily) throws(KieDecodingError) -> TaskReport {
-        switch family {
-        case .market: try marketRecord(data)
-        case .veo: try veoRecord(data)
         }
     }
 
@@ -245,28 +160,6 @@ public enum KieWire {
     }
 
     // MARK: Field helpers
-
-    /// `resultJson` as a JSON string, an object or null → its `resultUrls` (or none).
-    static func marketResultURLs(_ value: JSONValue?) -> [String] {
-        guard let value else { return [] }
-        let parsed = value.unwrappingEmbeddedJSON
-        return urlList(parsed["resultUrls"])
-    }
-
-    /// A URL list as an array of strings, or a JSON-encoded array in a string, or one URL.
-    static func urlList(_ value: JSONValue?) -> [String] {
-        guard let value else { return [] }
-        switch value.unwrappingEmbeddedJSON {
-        case .array(let items): return items.compactMap(\.nonEmptyString)
-        case .string(let s) where !s.isEmpty: return [s]
-        default: return []
-        }
-    }
-
-    static func veoModel(paramJSON: JSONValue?) -> String? {
-        guard let param = paramJSON?.unwrappingEmbeddedJSON else { return nil }
-        return param["model"]?.nonEmptyString.flatMap(ModelCatalogue.sanitize)
-    }
 
     /// A number field (a JSON number or a numeric string) when it lies in `range`; NaN,
     /// infinities and anything outside are absent.

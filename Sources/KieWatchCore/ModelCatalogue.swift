@@ -6,7 +6,7 @@ public enum ModelCatalogue {
     public struct Entry: Sendable, Equatable {
         public var id: String
         public var provider: String
-        public var family: ModelFamily
+        public var family: TaskFamily
     }
 
     public static let known: [Entry] = [
@@ -27,7 +27,7 @@ public enum ModelCatalogue {
     }
 
     /// `veo3`, `veo3_fast`, `veo3_lite` and other `veo*` ids use the Veo endpoints; everything else the market.
-    public static func family(of id: String) -> ModelFamily {
+    public static func family(of id: String) -> TaskFamily {
         id.lowercased().hasPrefix("veo") ? .veo : .market
     }
 

@@ -1,5 +1,5 @@
-/// What Kie says about one task, normalized across the market and Veo families and across
-/// status answers and callbacks. The agent learns task state only through this type.
+/// What Kie says about one task, normalized across every task family (`TaskFamily`) and
+/// across status answers and callbacks. The agent learns task state only through this type.
 ///
 /// Every number here came from outside, so the decoders (`KieWire`) keep each one inside its
 /// plausible range and report a value outside it as absent (nil): the delivery that carried it
@@ -8,7 +8,7 @@
 /// ranges below.
 public struct TaskReport: Sendable, Equatable {
     public var taskId: String
-    public var family: ModelFamily
+    public var family: TaskFamily
     public var model: String?
     public var state: TaskState
     /// When Kie created the task (epoch ms), if reported; always within `plausibleTimes`.
@@ -24,8 +24,15 @@ public struct TaskReport: Sendable, Equatable {
     /// Credits left on the account after this task (`remainedCredits`), when reported; always
     /// finite and within `plausibleCreditBalance`.
     public var creditsRemaining: Double?
-    /// 0–100, reported for Sora models while generating; other values are absent.
+    /// 0–100, reported for Sora models while generating (GPT-4o image: a fraction, read as
+    /// percent); other values are absent.
     public var progress: Int?
+    /// Which callback of a family that sends several this is (Suno's `text`, `first`,
+    /// `complete`, `error`); nil for a family with one callback, and for status answers.
+    public var callbackKind: String?
+    /// Kie says the task succeeded but its callback failed (Luma's `successFlag` 4): the
+    /// webhook is missed already, whatever the deadline.
+    public var callbackFailed = false
 
     /// Kie times the agent accepts: 1970-01-01 up to the end of year 9999, the same window
     /// whichever way Kie spells the time (epoch seconds, epoch ms, or a date string). Beyond
@@ -42,11 +49,12 @@ public struct TaskReport: Sendable, Equatable {
     public static let plausibleCreditBalance: ClosedRange<Double> = -1e15...1e15
 
     public init(
-        taskId: String, family: ModelFamily, model: String? = nil, state: TaskState,
+        taskId: String, family: TaskFamily, model: String? = nil, state: TaskState,
         createdAt: EpochMillis? = nil, completedAt: EpochMillis? = nil, failCode: String? = nil,
         failMessage: String? = nil, resultURLs: [String] = [], creditsConsumed: Double? = nil,
-        creditsRemaining: Double? = nil, progress: Int? = nil
+        creditsRemaining: Double? = nil, progress: Int? = nil, callbackKind: String? = nil
     ) {
+        self.callbackKind = callbackKind
         self.taskId = taskId
         self.family = family
         self.model = model

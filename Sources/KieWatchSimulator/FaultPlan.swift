@@ -31,7 +31,7 @@ public struct FaultPlan: Sendable, Equatable {
 
     /// Makes the task end with a status answer of body `code` (501 or 408, Kie's terminal
     /// status codes) and a failure of that code.
-    mutating func failStatus(with code: Int, family: ModelFamily) {
+    mutating func failStatus(with code: Int, family: TaskFamily) {
         statusFault = code
         failure = TaskFailure.statusFault(code, family: family)
     }
@@ -39,7 +39,7 @@ public struct FaultPlan: Sendable, Equatable {
     /// Draws a plan. Rates of the callback faults apply only when there is a callback to fault,
     /// but the draws are made either way to keep the stream aligned.
     static func draw(
-        profile: ModelProfile, family: ModelFamily, hasCallback: Bool, configuration c: SimulatorConfiguration,
+        profile: ModelProfile, family: TaskFamily, hasCallback: Bool, configuration c: SimulatorConfiguration,
         random: inout SeededRandom
     ) -> FaultPlan {
         func scaled(_ seconds: Double) -> Int64 { Int64((seconds * 1000 / c.speed).rounded()) }

@@ -37,7 +37,7 @@ extension KieSimulator {
 
     /// Faults first: within `statusLag` of its create a task is not found yet (404), and once
     /// ended a task with a status fault answers its code (501/408) with no record.
-    func statusTask(_ request: HTTPRequest, family: ModelFamily, now: EpochMillis) -> StatusLookup {
+    func statusTask(_ request: HTTPRequest, family: TaskFamily, now: EpochMillis) -> StatusLookup {
         guard let id = request.queryItem("taskId"), !id.isEmpty else { return .answer(invalid(422, "taskId is required")) }
         let task = state.withLock { state -> SimulatedTask? in
             state.advance(id, to: now, configuration: configuration)
@@ -126,6 +126,7 @@ extension KieSimulator {
         switch task.family {
         case .market: marketCallback(task).serializedBytes()
         case .veo: veoCallback(task).serializedBytes()
+        default: KieWire.callbackBody(for: task.report, family: task.family).serializedBytes()
         }
     }
 }

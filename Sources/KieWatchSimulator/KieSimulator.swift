@@ -176,7 +176,7 @@ public final class KieSimulator: HTTPHandler {
 
     /// Admits a task and, for an early-callback task, delivers its callback before answering.
     func admit(
-        family: ModelFamily, model: String, request: JSONValue, callBackUrl: String?, resolution: String, now: EpochMillis
+        family: TaskFamily, model: String, request: JSONValue, callBackUrl: String?, resolution: String, now: EpochMillis
     ) async -> HTTPResponse {
         let admission = state.withLock {
             $0.admit(

@@ -7,7 +7,7 @@ import KieWatchCore
 /// is what the status endpoints and `KieSimulator.tick()` do.
 public struct SimulatedTask: Sendable {
     public let id: String
-    public let family: ModelFamily
+    public let family: TaskFamily
     public let model: String
     /// The create request body as received; `param` (market) and `paramJson` (Veo) are its JSON text.
     public let request: JSONValue
@@ -35,7 +35,7 @@ public struct SimulatedTask: Sendable {
     public internal(set) var remainedCredits: Int64?
 
     init(
-        id: String, family: ModelFamily, model: String, request: JSONValue, callBackUrl: String?, createTime: EpochMillis,
+        id: String, family: TaskFamily, model: String, request: JSONValue, callBackUrl: String?, createTime: EpochMillis,
         cost: Int64, plan: FaultPlan, profile: ModelProfile, resolution: String, mediaBaseURL: String
     ) {
         self.id = id
@@ -120,5 +120,18 @@ public struct SimulatedTask: Sendable {
 
     private func media(_ name: String) -> String {
         producesImages ? "\(mediaBaseURL)/images/\(name).png" : "\(mediaBaseURL)/videos/\(name).mp4"
+    }
+}
+
+extension SimulatedTask {
+    /// The task as Kie reports it, for the family table's writers (`KieWire.statusData`,
+    /// `KieWire.callbackBody`).
+    var report: TaskReport {
+        let failure = state == .fail ? plan.failure : nil
+        return TaskReport(
+            taskId: id, family: family, model: model, state: state, createdAt: createTime,
+            completedAt: state.isTerminal ? completeAt : nil, failCode: failure.map { String($0.code) },
+            failMessage: failure?.message, resultURLs: state == .success ? resultUrls : [],
+            creditsConsumed: state.isTerminal ? Double(state == .success ? cost : 0) : nil)
     }
 }

@@ -67,7 +67,7 @@ struct SimulatorState: Sendable {
     /// Creates a task if the balance covers it: draws its id and fate, reserves its credits,
     /// and for an early task completes it at once and hands back its first callback.
     mutating func admit(
-        family: ModelFamily, model: String, request: JSONValue, callBackUrl: String?, resolution: String,
+        family: TaskFamily, model: String, request: JSONValue, callBackUrl: String?, resolution: String,
         now: EpochMillis, configuration c: SimulatorConfiguration
     ) -> Admission {
         let profile = ModelProfile.forModel(model)
@@ -101,10 +101,11 @@ struct SimulatorState: Sendable {
         return .accepted(taskId: id, early: pending.remove(at: index))
     }
 
-    private mutating func newTaskId(family: ModelFamily) -> String {
+    private mutating func newTaskId(family: TaskFamily) -> String {
         switch family {
         case .market: taskRandom.hex(count: 32)
         case .veo: "veo_task_" + taskRandom.hex(count: 12)
+        default: taskRandom.hex(count: 32)
         }
     }
 

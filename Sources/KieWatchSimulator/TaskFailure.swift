@@ -10,14 +10,14 @@ public struct TaskFailure: Sendable, Equatable {
 
     /// The failure behind a terminal status code: `501` generation failed, `408` no result for
     /// over 10 minutes (Veo: `successFlag` 3 and 2).
-    static func statusFault(_ code: Int, family: ModelFamily) -> TaskFailure {
+    static func statusFault(_ code: Int, family: TaskFamily) -> TaskFailure {
         switch code {
         case 408: TaskFailure(code: 408, message: "No result for over 10 minutes", veoSuccessFlag: 2)
         default: TaskFailure(code: code, message: "Generation failed", veoSuccessFlag: 3)
         }
     }
 
-    static func catalogue(for family: ModelFamily) -> [TaskFailure] {
+    static func catalogue(for family: TaskFamily) -> [TaskFailure] {
         switch family {
         case .market:
             [
@@ -26,7 +26,7 @@ public struct TaskFailure: Sendable, Equatable {
                 TaskFailure(code: 501, message: "Generation failed, please try again later.", veoSuccessFlag: 2),
                 TaskFailure(code: 400, message: "Failed to download the input image.", veoSuccessFlag: 2),
             ]
-        case .veo:
+        default:
             [
                 TaskFailure(code: 400, message: "content policy violation", veoSuccessFlag: 2),
                 TaskFailure(code: 422, message: "Your prompt was flagged by the content checker.", veoSuccessFlag: 2),

@@ -74,7 +74,7 @@ package enum WebhookResult: String, Sendable, CaseIterable {
 package struct WebhookRecord: Sendable, Equatable {
     package var id: Int64?
     package var ts: EpochMillis
-    package var family: ModelFamily
+    package var family: TaskFamily
     package var taskID: String?
     package var model: String?
     package var state: TaskState?
@@ -88,7 +88,7 @@ package struct WebhookRecord: Sendable, Equatable {
     package var signature: String?
 
     package init(
-        id: Int64? = nil, ts: EpochMillis, family: ModelFamily, taskID: String? = nil, model: String? = nil,
+        id: Int64? = nil, ts: EpochMillis, family: TaskFamily, taskID: String? = nil, model: String? = nil,
         state: TaskState? = nil, auth: WebhookAuth, result: WebhookResult, delayMillis: Int64? = nil,
         body: [UInt8], signatureTimestamp: String? = nil, signature: String? = nil
     ) {
@@ -115,7 +115,7 @@ package enum ResultSource: String, Sendable, CaseIterable {
 /// One generation task's lifecycle; the primary key is Kie's task id.
 package struct TaskRecord: Sendable, Equatable {
     package var taskID: String
-    package var family: ModelFamily
+    package var family: TaskFamily
     package var model: String
     package var state: TaskState
     package var createdAt: EpochMillis
@@ -146,7 +146,7 @@ package struct TaskRecord: Sendable, Equatable {
     package var recoveryGaveUpAt: EpochMillis?
 
     package init(
-        taskID: String, family: ModelFamily, model: String, state: TaskState = .created,
+        taskID: String, family: TaskFamily, model: String, state: TaskState = .created,
         createdAt: EpochMillis, updatedAt: EpochMillis? = nil, completedAt: EpochMillis? = nil,
         finishedAt: EpochMillis? = nil, callbackURL: String? = nil, expectsCallback: Bool = false,
         deadlineAt: EpochMillis? = nil, lastCallbackAt: EpochMillis? = nil, callbacksReceived: Int = 0,
@@ -184,7 +184,7 @@ package struct TaskRecord: Sendable, Equatable {
 package struct CallbackRoute: Sendable, Equatable {
     /// Random and unguessable (128 bits), URL-safe.
     package var token: String
-    package var family: ModelFamily
+    package var family: TaskFamily
     package var model: String
     /// The app's own callback URL with its secret: where the callbacks are relayed.
     package var callbackURL: String
@@ -193,7 +193,7 @@ package struct CallbackRoute: Sendable, Equatable {
     package var taskID: String?
 
     package init(
-        token: String, family: ModelFamily, model: String, callbackURL: String, createdAt: EpochMillis,
+        token: String, family: TaskFamily, model: String, callbackURL: String, createdAt: EpochMillis,
         taskID: String? = nil
     ) {
         self.token = token

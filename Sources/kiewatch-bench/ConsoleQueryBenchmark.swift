@@ -164,7 +164,7 @@ private enum ConsoleBenchStore {
             try s.bind(model, at: 3)
             try s.bind(taskID, at: 4)
             try s.bind(record.method, at: 5)
-            try s.bind(endpoint.family?.statusPath ?? "/api/v1/chat/credit", at: 6)
+            try s.bind(endpoint.family?.status.path ?? "/api/v1/chat/credit", at: 6)
             try s.bind(code, at: 7)
             try s.bind(latency, at: 8)
             try s.bind(outcome.rawValue, at: 9)
@@ -175,7 +175,7 @@ private enum ConsoleBenchStore {
         mutating func task(_ i: Int, of total: Int, rng: inout SeededRandom) throws {
             let model = ConsoleBenchStore.models[i % ConsoleBenchStore.models.count]
             let veo = model.hasPrefix("veo")
-            let family: ModelFamily = veo ? .veo : .market
+            let family: TaskFamily = veo ? .veo : .market
             let created = ConsoleBenchStore.start + EpochMillis(i) * 86_400_000 / EpochMillis(total)
             let id = ConsoleBenchStore.taskID(i)
             let roll = rng.next() % 1_000
@@ -249,7 +249,7 @@ private enum ConsoleBenchStore {
             try s.step()
         }
 
-        mutating func webhook(ts: EpochMillis, family: ModelFamily, id: String, model: String, state: TaskState,
+        mutating func webhook(ts: EpochMillis, family: TaskFamily, id: String, model: String, state: TaskState,
                               auth: String, result: WebhookResult, delay: Int64?) throws {
             let s = try db.cachedStatement(Self.insertWebhook)
             try s.bind(ts, at: 1)

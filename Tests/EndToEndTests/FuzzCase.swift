@@ -49,5 +49,5 @@ struct FuzzOutcome {
 /// known-task path (lifecycle, rollups, relay).
 struct FuzzKnownTask: Sendable {
     var id: String
-    var family: ModelFamily
+    var family: TaskFamily
 }

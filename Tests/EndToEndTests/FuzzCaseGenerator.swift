@@ -20,7 +20,7 @@ struct RawObject {
 
 /// A callback body as envelope and data, both editable as raw JSON.
 struct CallbackDraft {
-    var family: ModelFamily
+    var family: TaskFamily
     var envelope: RawObject
     var data: RawObject
 
@@ -85,7 +85,7 @@ struct CaseGenerator {
     mutating func freshTaskID() -> String { "fz" + random.hex(count: 24) }
 
     /// A realistic callback for `taskID`, in one of the shapes Kie sends.
-    mutating func callback(family: ModelFamily, taskID: String) -> CallbackDraft {
+    mutating func callback(family: TaskFamily, taskID: String) -> CallbackDraft {
         let nowMillis = now * 1000
         let id = CallbackDraft.quoted(taskID)
         switch family {
@@ -125,7 +125,7 @@ struct CaseGenerator {
                 ("msg", success ? "\"Playground task completed successfully.\"" : "\"Playground task failed.\""),
             ])
             return CallbackDraft(family: .market, envelope: envelope, data: data)
-        case .veo:
+        default:
             let success = random.chance(0.8)
             var data = RawObject([("taskId", id)])
             if success {
@@ -144,7 +144,7 @@ struct CaseGenerator {
 
     var secretQuery: String { "secret=" + percentEncode(corpus.secret) }
 
-    func path(_ family: ModelFamily) -> String { family == .veo ? "/webhooks/veo" : "/webhooks/kie" }
+    func path(_ family: TaskFamily) -> String { family == .veo ? "/webhooks/veo" : "/webhooks/kie" }
 
     /// `X-Webhook-Timestamp` and a signature over `taskID` and it.
     func signatureHeaders(taskID: String, timestamp: String? = nil, key: String? = nil) -> [Header] {
@@ -174,7 +174,7 @@ struct CaseGenerator {
     /// A delivery of `body`, authenticated and signed for whatever task id the decoder reads,
     /// judged by the decoder: 200 and stored, or 400.
     mutating func delivery(
-        label: String, family: ModelFamily, body: [UInt8], extraHeaders: [Header] = [], alone: Bool = false
+        label: String, family: TaskFamily, body: [UInt8], extraHeaders: [Header] = [], alone: Bool = false
     ) -> FuzzCase {
         let report = FuzzCorpus.decode(body, family: family)
         let headers = [("Content-Type", Array("application/json".utf8))] + signatureHeaders(taskID: report?.taskId ?? "none")
@@ -186,7 +186,7 @@ struct CaseGenerator {
             taskID: report?.taskId)
     }
 
-    mutating func validDelivery(family: ModelFamily) -> FuzzCase {
+    mutating func validDelivery(family: TaskFamily) -> FuzzCase {
         var draft = callback(family: family, taskID: freshTaskID())
         var label = family == .veo ? "valid.veo" : "valid.market"
         var extra: [Header] = []
@@ -242,7 +242,7 @@ struct CaseGenerator {
     }
 
     mutating func jsonType() -> FuzzCase {
-        let family: ModelFamily = random.chance(0.7) ? .market : .veo
+        let family: TaskFamily = random.chance(0.7) ? .market : .veo
         let id = freshTaskID()
         var draft = callback(family: family, taskID: id)
         let wrong = ["[]", "{}", "\"\"", "\"x\"", "1", "-1", "1.5", "1e400", "-0", "true", "false", "null", "[\"\(id)\"]", "{\"taskId\":\"\(id)\"}"]
@@ -282,7 +282,7 @@ struct CaseGenerator {
     }
 
     mutating func jsonNesting() -> FuzzCase {
-        let family: ModelFamily = random.chance(0.7) ? .market : .veo
+        let family: TaskFamily = random.chance(0.7) ? .market : .veo
         let depth = random.pick([10, 200, 252, 253, 254, 255, 256, 257, 300, 5_000, 100_000])
         switch random.integer(in: 0...3) {
         case 0:
@@ -306,7 +306,7 @@ struct CaseGenerator {
     }
 
     mutating func jsonUTF8() -> FuzzCase {
-        let family: ModelFamily = random.chance(0.7) ? .market : .veo
+        let family: TaskFamily = random.chance(0.7) ? .market : .veo
         let draft = callback(family: family, taskID: freshTaskID())
         var body = draft.bytes
         let bad = random.pick(FuzzInputs.invalidUTF8)
@@ -323,21 +323,21 @@ struct CaseGenerator {
     }
 
     mutating func jsonTruncated() -> FuzzCase {
-        let family: ModelFamily = random.chance(0.7) ? .market : .veo
+        let family: TaskFamily = random.chance(0.7) ? .market : .veo
         let body = callback(family: family, taskID: freshTaskID()).bytes
         let cut = random.integer(in: 0...(body.count - 1))
         return delivery(label: "json.truncated", family: family, body: Array(body.prefix(cut)))
     }
 
     mutating func jsonBytes() -> FuzzCase {
-        let family: ModelFamily = random.chance(0.7) ? .market : .veo
+        let family: TaskFamily = random.chance(0.7) ? .market : .veo
         var body = callback(family: family, taskID: freshTaskID()).bytes
         for _ in 0..<random.integer(in: 1...4) { body = FuzzInputs.mutate(body, using: &random) }
         return delivery(label: "json.bytes", family: family, body: body)
     }
 
     mutating func jsonShape() -> FuzzCase {
-        let family: ModelFamily = random.chance(0.7) ? .market : .veo
+        let family: TaskFamily = random.chance(0.7) ? .market : .veo
         let id = freshTaskID()
         var draft = callback(family: family, taskID: id)
         switch random.integer(in: 0...11) {
@@ -391,7 +391,7 @@ struct CaseGenerator {
     // MARK: Authentication
 
     mutating func secretMutation() -> FuzzCase {
-        let family: ModelFamily = random.chance(0.7) ? .market : .veo
+        let family: TaskFamily = random.chance(0.7) ? .market : .veo
         let body = callback(family: family, taskID: freshTaskID()).bytes
         guard let report = FuzzCorpus.decode(body, family: family) else { fatalError("a generated callback must decode") }
         let secret = corpus.secret
@@ -438,7 +438,7 @@ struct CaseGenerator {
     }
 
     mutating func signatureMutation() -> FuzzCase {
-        let family: ModelFamily = random.chance(0.7) ? .market : .veo
+        let family: TaskFamily = random.chance(0.7) ? .market : .veo
         let body = callback(family: family, taskID: freshTaskID()).bytes
         guard let report = FuzzCorpus.decode(body, family: family) else { fatalError("a generated callback must decode") }
         let (now, taskID, key) = (now, report.taskId, corpus.hmacKey)
@@ -482,7 +482,7 @@ struct CaseGenerator {
 
     /// An absurd `X-Webhook-Timestamp`, correctly signed: only the timestamp check decides.
     mutating func timestampMutation() -> FuzzCase {
-        let family: ModelFamily = random.chance(0.7) ? .market : .veo
+        let family: TaskFamily = random.chance(0.7) ? .market : .veo
         let body = callback(family: family, taskID: freshTaskID()).bytes
         guard let report = FuzzCorpus.decode(body, family: family) else { fatalError("a generated callback must decode") }
         // Spellings of "now" a strict reader may refuse and a lenient one accept.
@@ -506,7 +506,7 @@ struct CaseGenerator {
     // MARK: Headers that still frame one request
 
     mutating func headerVariant() -> FuzzCase {
-        let family: ModelFamily = random.chance(0.7) ? .market : .veo
+        let family: TaskFamily = random.chance(0.7) ? .market : .veo
         let body = callback(family: family, taskID: freshTaskID()).bytes
         let report = FuzzCorpus.decode(body, family: family)
         let sign = signatureHeaders(taskID: report?.taskId ?? "none")
@@ -560,7 +560,7 @@ struct CaseGenerator {
             return make("path=\(odd)", Self.request(target: odd + "?" + secretQuery, headers: sign, body: body), [404])
         case 12:
             // The other family's path: the body is read as that family's callback.
-            let other: ModelFamily = family == .veo ? .market : .veo
+            let other: TaskFamily = family == .veo ? .market : .veo
             let otherReport = FuzzCorpus.decode(body, family: other)
             let bytes = Self.request(
                 target: path(other) + "?" + secretQuery, headers: signatureHeaders(taskID: otherReport?.taskId ?? "none"), body: body)
@@ -597,8 +597,8 @@ struct CaseGenerator {
         FuzzCase(index: 0, label: label, bytes: bytes, expectation: .alone(first: nil), taskID: nil)
     }
 
-    mutating func signedBody() -> (family: ModelFamily, body: [UInt8], headers: [Header], target: String) {
-        let family: ModelFamily = random.chance(0.7) ? .market : .veo
+    mutating func signedBody() -> (family: TaskFamily, body: [UInt8], headers: [Header], target: String) {
+        let family: TaskFamily = random.chance(0.7) ? .market : .veo
         let body = callback(family: family, taskID: freshTaskID()).bytes
         let report = FuzzCorpus.decode(body, family: family)
         return (family, body, signatureHeaders(taskID: report?.taskId ?? "none"), path(family) + "?" + secretQuery)

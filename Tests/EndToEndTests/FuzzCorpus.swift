@@ -140,7 +140,7 @@ struct FuzzCorpus {
     }
 
     /// The decoder's reading of a callback body: nil when the agent must answer 400.
-    static func decode(_ body: [UInt8], family: ModelFamily) -> TaskReport? {
+    static func decode(_ body: [UInt8], family: TaskFamily) -> TaskReport? {
         guard let envelope = KieEnvelope(body: body) else { return nil }
         return try? KieWire.callback(envelope, family: family)
     }

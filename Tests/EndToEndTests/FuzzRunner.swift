@@ -264,7 +264,7 @@ final class FuzzRunner: Sendable {
 /// Creates tasks through the agent's proxy, pipelined on a few connections.
 enum FuzzTaskCreator {
     static func create(
-        families: [ModelFamily], port: Int, apiKey: String, callbackURL: String, connections: Int = 4
+        families: [TaskFamily], port: Int, apiKey: String, callbackURL: String, connections: Int = 4
     ) async throws -> [FuzzKnownTask] {
         try await withThrowingTaskGroup(of: [(Int, FuzzKnownTask)].self) { group in
             for lane in 0..<connections {
@@ -281,7 +281,7 @@ enum FuzzTaskCreator {
     }
 
     private static func createLane(
-        _ lane: Int, of lanes: Int, families: [ModelFamily], port: Int, apiKey: String, callbackURL: String
+        _ lane: Int, of lanes: Int, families: [TaskFamily], port: Int, apiKey: String, callbackURL: String
     ) throws -> [(Int, FuzzKnownTask)] {
         var out: [(Int, FuzzKnownTask)] = []
         let indices = Array(stride(from: lane, to: families.count, by: lanes))

@@ -40,8 +40,8 @@ import Testing
         // Known tasks: one per first delivery of the plan.
         let plan = FuzzPlan(settings: settings)
         var corpus = FuzzCorpus(settings: settings, plan: plan, secret: Self.secret, hmacKey: Self.hmacKey, apiKey: Self.apiKey)
-        let families = (0..<plan.validKnownCount).map { $0 % 3 == 2 ? ModelFamily.veo : .market }
-            + Array(repeating: ModelFamily.market, count: plan.knownNumberCount)
+        let families = (0..<plan.validKnownCount).map { $0 % 3 == 2 ? TaskFamily.veo : .market }
+            + Array(repeating: TaskFamily.market, count: plan.knownNumberCount)
         let created = try await FuzzTaskCreator.create(
             families: families, port: stack.agentPort, apiKey: Self.apiKey, callbackURL: stack.receiver.url)
         corpus.knownTasks = Array(created.prefix(plan.validKnownCount))

@@ -183,7 +183,7 @@ struct ScenarioCommand {
 final class ScenarioApp: Sendable {
     struct Delivery: Sendable {
         var taskID: String
-        var family: ModelFamily
+        var family: TaskFamily
         /// `X-KieWatch-Recovered: true`: a callback kiewatch synthesized after a recovery poll.
         var recovered: Bool
         /// success or fail, as the body says.
@@ -225,7 +225,7 @@ final class ScenarioApp: Sendable {
     func stop() async { await server.shutdown(gracePeriod: .seconds(2)) }
 
     /// The callBackUrl the app gives Kie (through the agent) for a family.
-    func callbackURL(for family: ModelFamily) -> String {
+    func callbackURL(for family: TaskFamily) -> String {
         "http://127.0.0.1:\(portBox.withLock { $0 })/callbacks/\(family.rawValue)?secret=\(secret)"
     }
 
@@ -242,7 +242,7 @@ final class ScenarioApp: Sendable {
     func release() { log.withLock { $0.holding = false } }
 
     private static func handle(_ request: HTTPRequest, secret: String, log: Recorder) async -> HTTPResponse {
-        let family: ModelFamily
+        let family: TaskFamily
         switch (request.method, request.path) {
         case ("POST", "/callbacks/market"): family = .market
         case ("POST", "/callbacks/veo"): family = .veo
@@ -259,7 +259,7 @@ final class ScenarioApp: Sendable {
         let state: TaskState? =
             switch family {
             case .market: body["data"]?["state"]?.stringValue.flatMap(TaskState.init(rawValue:))
-            case .veo: body["code"]?.intValue == 200 ? .success : .fail
+            default: body["code"]?.intValue == 200 ? .success : .fail
             }
         let recovered = request.headers["X-KieWatch-Recovered"] == "true"
         let held = log.withLock { log in
@@ -283,7 +283,7 @@ final class ScenarioApp: Sendable {
 struct ScenarioTaskPlan: Sendable {
     var index: Int
     var model: String
-    var family: ModelFamily
+    var family: TaskFamily
     var keyIndex: Int
 }
 
@@ -297,7 +297,7 @@ final class ScenarioCreator: Sendable {
     struct Created: Sendable {
         var taskID: String
         var model: String
-        var family: ModelFamily
+        var family: TaskFamily
         var at: EpochMillis
     }
 
@@ -412,26 +412,27 @@ final class ScenarioCreator: Sendable {
     static func body(for plan: ScenarioTaskPlan, callbackURL: String) -> JSONValue {
         let prompt = JSONValue.string("scenario task \(plan.index): a lighthouse in a storm")
         switch plan.family {
-        case .veo:
+        case .market:
+            break
+        default:
             return [
                 "prompt": prompt, "model": .string(plan.model), "generationType": "TEXT_2_VIDEO",
                 "aspect_ratio": plan.index % 2 == 0 ? "16:9" : "9:16", "callBackUrl": .string(callbackURL),
             ]
-        case .market:
-            let input: JSONValue =
-                if plan.model.hasPrefix("sora-2") {
-                    ["prompt": prompt, "n_frames": "10", "aspect_ratio": "landscape"]
-                } else if plan.model.hasPrefix("kling") {
-                    ["prompt": prompt, "duration": "5", "aspect_ratio": "16:9"]
-                } else if plan.model.hasPrefix("grok") {
-                    ["prompt": prompt, "duration": 6, "aspect_ratio": "16:9"]
-                } else if plan.model.hasPrefix("wan/") {
-                    ["prompt": prompt, "duration": "5"]
-                } else {
-                    ["prompt": prompt]
-                }
-            return ["model": .string(plan.model), "callBackUrl": .string(callbackURL), "input": input]
         }
+        let input: JSONValue =
+            if plan.model.hasPrefix("sora-2") {
+                ["prompt": prompt, "n_frames": "10", "aspect_ratio": "landscape"]
+            } else if plan.model.hasPrefix("kling") {
+                ["prompt": prompt, "duration": "5", "aspect_ratio": "16:9"]
+            } else if plan.model.hasPrefix("grok") {
+                ["prompt": prompt, "duration": 6, "aspect_ratio": "16:9"]
+            } else if plan.model.hasPrefix("wan/") {
+                ["prompt": prompt, "duration": "5"]
+            } else {
+                ["prompt": prompt]
+            }
+        return ["model": .string(plan.model), "callBackUrl": .string(callbackURL), "input": input]
     }
 }
 

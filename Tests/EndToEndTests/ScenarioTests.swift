@@ -36,7 +36,7 @@ import Testing
         /// a callback that fails during the downtime usually gets through on a retry after the
         /// restart; one whose retries run out is recovered by polling.
         var callbackRetryDelay = "180s"
-        var models: [(id: String, family: ModelFamily)] = [
+        var models: [(id: String, family: TaskFamily)] = [
             ("sora-2-text-to-video", .market), ("kling-2.6/text-to-video", .market),
             ("grok-imagine/text-to-video", .market), ("wan/2-6-text-to-video", .market),
             ("hailuo/02-text-to-video-pro", .market), ("veo3", .veo), ("veo3_fast", .veo),

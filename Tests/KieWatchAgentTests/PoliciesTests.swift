@@ -156,12 +156,12 @@ import Testing
 @Suite struct SynthesizedCallbackTests {
     @Test func marketPassesTheRecordThrough() throws {
         let data: JSONValue = ["taskId": "t", "model": "m", "state": "success", "resultJson": #"{"resultUrls":["u"]}"#]
-        let report = try KieWire.marketRecord(data)
+        let report = try KieWire.record(data, family: .market)
         let body = SynthesizedCallback.body(for: report, statusData: data)
         #expect(body["code"] == 200)
         #expect(body["data"] == data)
         // What the app receives decodes as the callback Kie would have sent.
-        let decoded = try KieWire.marketCallback(try #require(KieEnvelope(json: body)))
+        let decoded = try KieWire.callback(try #require(KieEnvelope(json: body)), family: .market)
         #expect(decoded == report)
     }
 
@@ -170,16 +170,16 @@ import Testing
             "taskId": "v", "successFlag": 1,
             "response": ["resultUrls": ["a"], "originUrls": ["o"], "resolution": "1080p"],
         ]
-        let body = SynthesizedCallback.body(for: try KieWire.veoRecord(data), statusData: data)
+        let body = SynthesizedCallback.body(for: try KieWire.record(data, family: .veo), statusData: data)
         #expect(body["data"]?["info"]?["resultUrls"] == ["a"])
         #expect(body["data"]?["info"]?["resolution"] == "1080p")
-        #expect(try KieWire.veoCallback(try #require(KieEnvelope(json: body))).state == .success)
+        #expect(try KieWire.callback(try #require(KieEnvelope(json: body)), family: .veo).state == .success)
 
         let failed: JSONValue = ["taskId": "v", "successFlag": 2, "errorCode": 422, "errorMessage": "flagged"]
-        let failBody = SynthesizedCallback.body(for: try KieWire.veoRecord(failed), statusData: failed)
+        let failBody = SynthesizedCallback.body(for: try KieWire.record(failed, family: .veo), statusData: failed)
         #expect(failBody["code"] == 422 && failBody["msg"] == "flagged")
         let odd: JSONValue = ["taskId": "v", "successFlag": 3, "errorCode": 999]
-        #expect(SynthesizedCallback.body(for: try KieWire.veoRecord(odd), statusData: odd)["code"] == 501)
+        #expect(SynthesizedCallback.body(for: try KieWire.record(odd, family: .veo), statusData: odd)["code"] == 501)
     }
 
     /// A 501/408 status answer comes without a record: the callback is still the family's
@@ -195,7 +195,7 @@ import Testing
                 "taskId": "t", "model": "kling-2.6/text-to-video", "state": "fail", "resultJson": nil,
                 "failCode": .string(String(code)), "failMsg": "gone wrong",
             ])
-            let decoded = try KieWire.marketCallback(try #require(KieEnvelope(json: body)))
+            let decoded = try KieWire.callback(try #require(KieEnvelope(json: body)), family: .market)
             #expect(decoded.state == .fail && decoded.failCode == String(code) && decoded.failMessage == "gone wrong")
 
             let veo = try #require(KieWire.statusAnswer(envelope, httpStatus: 200, family: .veo, taskId: "v").report)

@@ -212,7 +212,7 @@ import Testing
             _ = KieWire.createdTaskId(envelope)
             _ = KieWire.creditBalance(envelope)
             _ = KieWire.isUnknownTask(envelope)
-            for family in [ModelFamily.market, .veo] {
+            for family in [TaskFamily.market, .veo] {
                 _ = KieWire.createRequest(envelope.data, family: family)
                 _ = KieWire.statusAnswer(envelope, httpStatus: 200, family: family, taskId: "t")
                 for member in envelope.data.objectValue ?? [] { _ = KieWire.timestamp(member.value) }

@@ -53,7 +53,7 @@ import Testing
 
     @Test func marketRecords() throws {
         let generating = try #require(KieEnvelope(body: try Fixtures.kie("recordinfo-generating.json")))
-        let g = try KieWire.marketRecord(generating.data)
+        let g = try KieWire.record(generating.data, family: .market)
         #expect(g.taskId == "task_12345678")
         #expect(g.state == .generating)
         #expect(g.model == "sora-2-text-to-video")
@@ -62,12 +62,12 @@ import Testing
         #expect(g.completedAt == nil)
         #expect(g.createdAt == 1_698_765_400_000)
 
-        let success = try KieWire.marketRecord(try #require(KieEnvelope(body: try Fixtures.kie("recordinfo-success.json"))).data)
+        let success = try KieWire.record(try #require(KieEnvelope(body: try Fixtures.kie("recordinfo-success.json"))).data, family: .market)
         #expect(success.state == .success)
         #expect(success.resultURLs == ["https://files.example/video.mp4"])
         #expect(success.completedAt == 1_698_765_432_000)
 
-        let fail = try KieWire.marketRecord(try #require(KieEnvelope(body: try Fixtures.kie("recordinfo-fail.json"))).data)
+        let fail = try KieWire.record(try #require(KieEnvelope(body: try Fixtures.kie("recordinfo-fail.json"))).data, family: .market)
         #expect(fail.state == .fail)
         #expect(fail.failCode == "500")
         #expect(fail.failMessage == "Internal server error")
@@ -79,14 +79,14 @@ import Testing
     }
 
     @Test func veoRecords() throws {
-        let g = try KieWire.veoRecord(try #require(KieEnvelope(body: try Fixtures.kie("veo-recordinfo-generating.json"))).data)
+        let g = try KieWire.record(try #require(KieEnvelope(body: try Fixtures.kie("veo-recordinfo-generating.json"))).data, family: .veo)
         #expect(g.state == .generating)
         #expect(g.family == .veo)
-        let s = try KieWire.veoRecord(try #require(KieEnvelope(body: try Fixtures.kie("veo-recordinfo-success.json"))).data)
+        let s = try KieWire.record(try #require(KieEnvelope(body: try Fixtures.kie("veo-recordinfo-success.json"))).data, family: .veo)
         #expect(s.state == .success)
         #expect(s.resultURLs == ["https://files.example/veo.mp4"])
         #expect(s.completedAt == 1_698_765_490_000)
-        let f = try KieWire.veoRecord(try #require(KieEnvelope(body: try Fixtures.kie("veo-recordinfo-failed.json"))).data)
+        let f = try KieWire.record(try #require(KieEnvelope(body: try Fixtures.kie("veo-recordinfo-failed.json"))).data, family: .veo)
         #expect(f.state == .fail)
         #expect(f.failCode == "400")
         #expect(f.failMessage == "content policy violation")
@@ -94,36 +94,36 @@ import Testing
 
     @Test func veoSuccessFlagThreeIsAFailure() throws {
         let data: JSONValue = ["taskId": "veo_x", "successFlag": 3, "response": nil]
-        #expect(try KieWire.veoRecord(data).state == .fail)
-        #expect(throws: KieDecodingError.self) { try KieWire.veoRecord(["taskId": "veo_x", "successFlag": 9]) }
+        #expect(try KieWire.record(data, family: .veo).state == .fail)
+        #expect(throws: KieDecodingError.self) { try KieWire.record(["taskId": "veo_x", "successFlag": 9], family: .veo) }
     }
 
     @Test func marketCallbacks() throws {
-        let success = try KieWire.marketCallback(try #require(KieEnvelope(body: try Fixtures.kie("callback-market-success.json"))))
+        let success = try KieWire.callback(try #require(KieEnvelope(body: try Fixtures.kie("callback-market-success.json"))), family: .market)
         #expect(success.state == .success)
         #expect(success.taskId == "e989621f54392584b05867f87b160672")
         #expect(success.creditsConsumed == 100)
         #expect(success.creditsRemaining == 2_510_330)
         #expect(success.resultURLs == ["https://files.example/video.mp4"])
 
-        let consumed = try KieWire.marketCallback(
-            try #require(KieEnvelope(body: try Fixtures.kie("callback-market-success-creditsconsumed.json"))))
+        let consumed = try KieWire.callback(
+            try #require(KieEnvelope(body: try Fixtures.kie("callback-market-success-creditsconsumed.json"))), family: .market)
         #expect(consumed.creditsConsumed == 105)
         #expect(consumed.creditsRemaining == nil)
         #expect(consumed.model == "kling-2.6/text-to-video")
 
-        let fail = try KieWire.marketCallback(try #require(KieEnvelope(body: try Fixtures.kie("callback-market-fail.json"))))
+        let fail = try KieWire.callback(try #require(KieEnvelope(body: try Fixtures.kie("callback-market-fail.json"))), family: .market)
         #expect(fail.state == .fail)
         #expect(fail.failCode == "500")
         #expect(fail.creditsConsumed == 0)
     }
 
     @Test func veoCallbacks() throws {
-        let success = try KieWire.veoCallback(try #require(KieEnvelope(body: try Fixtures.kie("callback-veo-success.json"))))
+        let success = try KieWire.callback(try #require(KieEnvelope(body: try Fixtures.kie("callback-veo-success.json"))), family: .veo)
         #expect(success.state == .success)
         #expect(success.taskId == "veo_task_abc")
         #expect(success.resultURLs == ["https://files.example/veo.mp4"])
-        let fail = try KieWire.veoCallback(try #require(KieEnvelope(body: try Fixtures.kie("callback-veo-fail.json"))))
+        let fail = try KieWire.callback(try #require(KieEnvelope(body: try Fixtures.kie("callback-veo-fail.json"))), family: .veo)
         #expect(fail.state == .fail)
         #expect(fail.failCode == "422")
         #expect(fail.failMessage == "Your prompt was flagged by the content checker.")
@@ -156,14 +156,14 @@ import Testing
     @Test func failCodeNullOrEmpty() throws {
         for fail: JSONValue in [nil, "", .int(0)] {
             let data: JSONValue = ["taskId": "t", "state": "waiting", "failCode": fail, "failMsg": fail]
-            let r = try KieWire.marketRecord(data)
+            let r = try KieWire.record(data, family: .market)
             if fail == .int(0) { #expect(r.failCode == "0") } else { #expect(r.failCode == nil) }
         }
     }
 
     @Test func resultJsonVariants() throws {
         func urls(_ resultJson: JSONValue) throws -> [String] {
-            try KieWire.marketRecord(["taskId": "t", "state": "success", "resultJson": resultJson]).resultURLs
+            try KieWire.record(["taskId": "t", "state": "success", "resultJson": resultJson], family: .market).resultURLs
         }
         #expect(try urls(#"{"resultUrls":["a","b"]}"#) == ["a", "b"])
         #expect(try urls(["resultUrls": ["c"]]) == ["c"])
@@ -174,9 +174,9 @@ import Testing
     }
 
     @Test func veoTimesAsEpochOrDateString() throws {
-        let epoch = try KieWire.veoRecord(["taskId": "v", "successFlag": 1, "createTime": 1_698_765_400_000])
+        let epoch = try KieWire.record(["taskId": "v", "successFlag": 1, "createTime": 1_698_765_400_000], family: .veo)
         #expect(epoch.createdAt == 1_698_765_400_000)
-        let text = try KieWire.veoRecord(["taskId": "v", "successFlag": 1, "completeTime": "2023-10-31 15:16:40"])
+        let text = try KieWire.record(["taskId": "v", "successFlag": 1, "completeTime": "2023-10-31 15:16:40"], family: .veo)
         #expect(text.completedAt == 1_698_765_400_000)
         #expect(KieWire.parseDateTime("2026-01-01T00:00:00") == 1_767_225_600_000)
         #expect(KieWire.parseDateTime("2026-13-01 00:00:00") == nil)
@@ -185,41 +185,41 @@ import Testing
     }
 
     @Test func veoResultUrlsAsArrayOrJSONString() throws {
-        let array = try KieWire.veoRecord(["taskId": "v", "successFlag": 1, "response": ["resultUrls": ["x"]]])
+        let array = try KieWire.record(["taskId": "v", "successFlag": 1, "response": ["resultUrls": ["x"]]], family: .veo)
         #expect(array.resultURLs == ["x"])
-        let string = try KieWire.veoRecord(["taskId": "v", "successFlag": 1, "response": ["resultUrls": #"["y","z"]"#]])
+        let string = try KieWire.record(["taskId": "v", "successFlag": 1, "response": ["resultUrls": #"["y","z"]"#]], family: .veo)
         #expect(string.resultURLs == ["y", "z"])
-        let embedded = try KieWire.veoRecord(["taskId": "v", "successFlag": 1, "response": #"{"resultUrls":["w"]}"#])
+        let embedded = try KieWire.record(["taskId": "v", "successFlag": 1, "response": #"{"resultUrls":["w"]}"#], family: .veo)
         #expect(embedded.resultURLs == ["w"])
-        let callback = try KieWire.veoCallback(
-            KieEnvelope(code: 200, message: "ok", data: ["taskId": "v", "info": ["resultUrls": #"["q"]"#]]))
+        let callback = try KieWire.callback(
+            KieEnvelope(code: 200, message: "ok", data: ["taskId": "v", "info": ["resultUrls": #"["q"]"#]]), family: .veo)
         #expect(callback.resultURLs == ["q"])
     }
 
     @Test func veoModelFromParamJson() throws {
-        let r = try KieWire.veoRecord(["taskId": "v", "successFlag": 0, "paramJson": #"{"model":"veo3_fast"}"#])
+        let r = try KieWire.record(["taskId": "v", "successFlag": 0, "paramJson": #"{"model":"veo3_fast"}"#], family: .veo)
         #expect(r.model == "veo3_fast")
     }
 
     @Test func creditFieldSpellings() throws {
-        let new = try KieWire.marketRecord(["taskId": "t", "state": "success", "creditsConsumed": 12])
+        let new = try KieWire.record(["taskId": "t", "state": "success", "creditsConsumed": 12], family: .market)
         #expect(new.creditsConsumed == 12)
-        let old = try KieWire.marketRecord(["taskId": "t", "state": "success", "consumeCredits": "7", "remainedCredits": 90])
+        let old = try KieWire.record(["taskId": "t", "state": "success", "consumeCredits": "7", "remainedCredits": 90], family: .market)
         #expect(old.creditsConsumed == 7 && old.creditsRemaining == 90)
     }
 
     @Test func unknownExtraFieldsIgnored() throws {
-        let r = try KieWire.marketRecord(["taskId": "t", "state": "queuing", "brandNewField": ["a": [1, 2]]])
+        let r = try KieWire.record(["taskId": "t", "state": "queuing", "brandNewField": ["a": [1, 2]]], family: .market)
         #expect(r.state == .queuing)
     }
 
     @Test func marketCallbackWithoutStateTrustsTheCode() throws {
         // A market callback always carries data.state; one without is unreadable rather than guessed.
         #expect(throws: KieDecodingError.self) {
-            try KieWire.marketCallback(KieEnvelope(code: 200, message: "ok", data: ["taskId": "t"]))
+            try KieWire.callback(KieEnvelope(code: 200, message: "ok", data: ["taskId": "t"]), family: .market)
         }
-        let fail = try KieWire.marketCallback(
-            KieEnvelope(code: 501, message: "Playground task failed.", data: ["taskId": "t", "state": "fail"]))
+        let fail = try KieWire.callback(
+            KieEnvelope(code: 501, message: "Playground task failed.", data: ["taskId": "t", "state": "fail"]), family: .market)
         #expect(fail.failCode == "501" && fail.failMessage == "Playground task failed.")
     }
 
@@ -242,9 +242,9 @@ import Testing
     ])
     func timesOutsideThePlausibleWindowAreAbsent(_ value: JSONValue) throws {
         #expect(KieWire.timestamp(value) == nil)
-        let market = try KieWire.marketRecord(["taskId": "t", "state": "success", "completeTime": value, "createTime": value])
+        let market = try KieWire.record(["taskId": "t", "state": "success", "completeTime": value, "createTime": value], family: .market)
         #expect(market.completedAt == nil && market.createdAt == nil)
-        let veo = try KieWire.veoRecord(["taskId": "v", "successFlag": 1, "completeTime": value])
+        let veo = try KieWire.record(["taskId": "v", "successFlag": 1, "completeTime": value], family: .veo)
         #expect(veo.completedAt == nil)
     }
 
@@ -263,12 +263,12 @@ import Testing
     ])
     func creditsThatAreNotAPlausibleAmountAreAbsent(_ literal: String) throws {
         let data = try JSONValue.parse(#"{"taskId":"t","state":"success","creditsConsumed":\#(literal),"remainedCredits":\#(literal)}"#)
-        let report = try KieWire.marketRecord(data)
+        let report = try KieWire.record(data, family: .market)
         #expect(report.creditsConsumed == nil)
         if literal != "-5" && literal != #""-0.5""# {  // a negative balance is a balance
             #expect(report.creditsRemaining == nil)
         }
-        let legacy = try KieWire.marketRecord(try JSONValue.parse(#"{"taskId":"t","state":"fail","consumeCredits":\#(literal)}"#))
+        let legacy = try KieWire.record(try JSONValue.parse(#"{"taskId":"t","state":"fail","consumeCredits":\#(literal)}"#), family: .market)
         #expect(legacy.creditsConsumed == nil)
         let balance = KieEnvelope(code: 200, message: "success", data: try JSONValue.parse(literal))
         if literal != "-5" && literal != #""-0.5""# {
@@ -277,11 +277,11 @@ import Testing
     }
 
     @Test func plausibleCreditsAndProgressPassThrough() throws {
-        let r = try KieWire.marketRecord(["taskId": "t", "state": "success", "creditsConsumed": "12.5", "remainedCredits": -3, "progress": 100])
+        let r = try KieWire.record(["taskId": "t", "state": "success", "creditsConsumed": "12.5", "remainedCredits": -3, "progress": 100], family: .market)
         #expect(r.creditsConsumed == 12.5 && r.creditsRemaining == -3 && r.progress == 100)
         #expect(KieWire.creditBalance(KieEnvelope(code: 200, message: "ok", data: 1_000_000)) == 1_000_000)
         for progress: JSONValue in [101, -1, .int(Int64.max), "1e300"] {
-            #expect(try KieWire.marketRecord(["taskId": "t", "state": "generating", "progress": progress]).progress == nil)
+            #expect(try KieWire.record(["taskId": "t", "state": "generating", "progress": progress], family: .market).progress == nil)
         }
     }
 }
@@ -319,12 +319,14 @@ import Testing
     }
 
     @Test func states() {
-        #expect(TaskState(marketState: "GENERATING") == .generating)
-        #expect(TaskState(marketState: "bogus") == nil)
-        #expect(TaskState(veoSuccessFlag: 0) == .generating)
-        #expect(TaskState(veoSuccessFlag: 1) == .success)
-        #expect(TaskState(veoSuccessFlag: 2) == .fail)
-        #expect(TaskState(veoSuccessFlag: 3) == .fail)
+        let market = TaskFamily.market.states[0]
+        let flag = TaskFamily.veo.states[0]
+        #expect(market.meaning(of: "GENERATING") == .state(.generating))
+        #expect(market.meaning(of: "bogus") == nil)
+        #expect(flag.meaning(of: 0) == .state(.generating))
+        #expect(flag.meaning(of: 1) == .state(.success))
+        #expect(flag.meaning(of: 2) == .state(.fail))
+        #expect(flag.meaning(of: "3") == .state(.fail))
         #expect(TaskState.created.canAdvance(to: .generating))
         #expect(!TaskState.generating.canAdvance(to: .waiting))
         #expect(!TaskState.success.canAdvance(to: .fail))
@@ -347,14 +349,14 @@ import Testing
 }
 
 @Suite struct KieWireStatusAnswerTests {
-    func answer(_ json: JSONValue, http: Int = 200, family: ModelFamily = .market, taskId: String? = "t1")
+    func answer(_ json: JSONValue, http: Int = 200, family: TaskFamily = .market, taskId: String? = "t1")
         -> KieWire.StatusAnswer
     {
         KieWire.statusAnswer(KieEnvelope(json: json)!, httpStatus: http, family: family, taskId: taskId)
     }
 
-    @Test(arguments: [ModelFamily.market, .veo])
-    func codes501And408AreTerminalFailuresOfTheQueriedTask(family: ModelFamily) throws {
+    @Test(arguments: [TaskFamily.market, .veo])
+    func codes501And408AreTerminalFailuresOfTheQueriedTask(family: TaskFamily) throws {
         for (code, msg) in [(501, "Generation failed"), (408, "No result for over 10 minutes")] {
             let report = try #require(
                 answer(["code": .int(Int64(code)), "msg": .string(msg), "data": nil], family: family).report)

@@ -215,7 +215,7 @@ struct ProxyHandler: Sendable {
     }
 
     private func recordCreate(
-        taskID: String, family: ModelFamily, create: KieWire.CreateRequest?, route: CallbackRoute?, call: APICallRecord,
+        taskID: String, family: TaskFamily, create: KieWire.CreateRequest?, route: CallbackRoute?, call: APICallRecord,
         now: EpochMillis
     ) async {
         let model = create?.model ?? TaskLifecycle.unknownModel

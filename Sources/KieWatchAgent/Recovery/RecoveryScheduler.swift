@@ -177,8 +177,10 @@ final class RecoveryScheduler: Sendable {
     /// GET the family's status endpoint with the agent's own key; nil when the agent's stop cut
     /// the call (nothing to record: Kie did not fail, and the task is polled after the restart).
     private func fetchStatus(_ task: TaskRecord) async -> (TaskWrites.PollResult, APICallRecord)? {
-        let path = task.family.statusPath + "?taskId=" + percentEncode(task.taskID)
-        let endpoint: KieEndpoint = task.family == .veo ? .veoRecordInfo : .recordInfo
+        let status = task.family.status
+        let kieTaskID = task.family.kieTaskID(tracked: task.taskID)
+        let path = status.path + "?" + status.taskIdParameter + "=" + percentEncode(kieTaskID)
+        let endpoint = KieEndpoint(path: status.path)
         var call = APICallRecord.sending(
             endpoint, method: "GET", path: path, model: task.model, taskID: task.taskID, at: context.clock.now())
         let started = monotonicNanos()
@@ -196,7 +198,7 @@ final class RecoveryScheduler: Sendable {
         let envelope = KieEnvelope(body: response.body)
         call.answered(response, envelope: envelope, started: started)
         guard let envelope else { return (.error("HTTP \(response.status), body is not JSON"), call) }
-        switch KieWire.statusAnswer(envelope, httpStatus: response.status, family: task.family, taskId: task.taskID) {
+        switch KieWire.statusAnswer(envelope, httpStatus: response.status, family: task.family, taskId: kieTaskID) {
         case .report(let report):
             return report.state.isTerminal ? (.terminal(report, statusData: envelope.data), call) : (.running(report), call)
         case .unknownTask:

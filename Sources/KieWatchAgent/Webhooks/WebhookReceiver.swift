@@ -26,7 +26,7 @@ struct WebhookReceiver: Sendable {
     /// an accepted one. Never blocks, so the event loop runs it inline
     /// (`AgentRouter.handleInline`) and no task is started per callback; the writer thread only
     /// hands the outcome over, and the metrics are counted where the response is sent.
-    func receive(_ request: HTTPRequest, family: ModelFamily, token: String?, responder: InlineResponder) {
+    func receive(_ request: HTTPRequest, family: TaskFamily, token: String?, responder: InlineResponder) {
         let respond = responder.respond(_:)
         let now = context.clock.now()
         let signatureTimestamp = request.headers["X-Webhook-Timestamp"]

@@ -1,0 +1,242 @@
+/// Status records and callbacks of every family, read and written by the family table.
+extension KieWire {
+
+    // MARK: Reading
+
+    /// A status answer's `data` for a task of `family`; `taskId` (the query's) names the task
+    /// when the record does not.
+    public static func record(_ data: JSONValue, family: TaskFamily, taskId: String? = nil) throws(KieDecodingError)
+        -> TaskReport
+    {
+        guard case .object = data else { throw KieDecodingError("\(family) record: data is not an object") }
+        guard let id = ([family.shape.statusTaskID] + TaskFamily.callbackTaskIDs).firstValue(in: data)?.nonEmptyString ?? taskId
+        else { throw KieDecodingError("\(family) record: no taskId") }
+        var report = TaskReport(taskId: id, family: family, state: .created)
+        guard let state = try state(in: data, family: family, report: &report) else {
+            throw KieDecodingError("\(family) record \(id): no state")
+        }
+        report.state = state
+        fill(&report, from: data, family: family, results: family.statusResults)
+        return report
+    }
+
+    /// A callback of `family`. `taskId` is the task the callback's URL names (its route), used
+    /// when the body names none (a Veo 4K failure may come with `data: null`).
+    ///
+    /// A callback is sent when a task ends (or, for families with several callbacks, at each
+    /// step): a state the table knows decides; else the body code does (200 success, anything
+    /// else a failure). A field the table reads holding a value it does not know (a new state,
+    /// a new callback kind) is an error: the caller records the body as it came and relays it.
+    public static func callback(_ envelope: KieEnvelope, family: TaskFamily, taskId: String? = nil)
+        throws(KieDecodingError) -> TaskReport
+    {
+        let data = envelope.data
+        guard data.isNull || data.objectValue != nil else { throw KieDecodingError("\(family) callback: data is not an object") }
+        let ids = [family.shape.callbackTaskID] + TaskFamily.callbackTaskIDs
+        guard let id = ids.firstValue(in: data)?.nonEmptyString ?? ids.firstValue(in: envelope.json)?.nonEmptyString ?? taskId
+        else { throw KieDecodingError("\(family) callback: no taskId") }
+        var report = TaskReport(taskId: id, family: family, state: .created)
+
+        var progress = false
+        var failureKind = false
+        if case .kinds(let field, let progressKinds, let final, let failure) = family.callbacks {
+            let kind = field.value(in: data)?.stringValue?.lowercased() ?? final
+            guard progressKinds.contains(kind) || kind == final || kind == failure else {
+                throw KieDecodingError("\(family) callback \(id): unknown \(field) '\(kind)'")
+            }
+            report.callbackKind = kind
+            progress = progressKinds.contains(kind)
+            failureKind = kind == failure
+        }
+        let stated = try state(in: data, family: family, report: &report)
+        if progress, envelope.code == nil || envelope.code == 200 {
+            report.state = .generating
+        } else if failureKind {
+            report.state = .fail
+        } else if let stated, stated.isTerminal {
+            report.state = stated
+        } else if let code = envelope.code {
+            report.state = code == 200 ? .success : .fail
+        } else {
+            throw KieDecodingError("\(family) callback \(id): no state and no code")
+        }
+        fill(&report, from: data, family: family, results: family.callbackResults + TaskFamily.fallbackCallbackResults)
+        if report.state == .fail {
+            if report.failCode == nil, let code = envelope.code, code != 200 { report.failCode = String(code) }
+            report.failMessage = report.failMessage ?? envelope.message.flatMap { $0.isEmpty ? nil : $0 }
+        } else if report.state == .success {
+            report.failCode = nil
+            report.failMessage = nil
+        }
+        return report
+    }
+
+    /// The state the record's state fields say (the first field present decides); nil when
+    /// none is present. A value the table does not know is an error.
+    static func state(in data: JSONValue, family: TaskFamily, report: inout TaskReport) throws(KieDecodingError)
+        -> TaskState?
+    {
+        for field in family.states {
+            guard let value = field.path.value(in: data) else { continue }
+            guard let meaning = field.meaning(of: value) else {
+                throw KieDecodingError("\(family) \(report.taskId): unknown \(field.path) '\(value.stringValue ?? "?")'")
+            }
+            switch meaning {
+            case .state(let state): return state
+            case .successCallbackFailed:
+                report.callbackFailed = true
+                return .success
+            case .runningUnlessError:
+                return failCode(in: data) != nil || failMessage(in: data) != nil ? .fail : .generating
+            }
+        }
+        return nil
+    }
+
+    /// Fields every family spells alike (or in a few known ways): model, times, failure,
+    /// results, credits, progress.
+    static func fill(_ report: inout TaskReport, from data: JSONValue, family: TaskFamily, results: [FieldPath]) {
+        report.model = family.statusModel.firstValue(in: data)?.nonEmptyString.flatMap(ModelCatalogue.sanitize)
+        report.createdAt = timestamp(["createTime", "createdTime"].firstValue(in: data))
+        report.completedAt = timestamp(["completeTime", "completedTime"].firstValue(in: data))
+        if report.state == .fail {
+            report.failCode = failCode(in: data)
+            report.failMessage = failMessage(in: data)
+        }
+        for path in results {
+            let urls = path.values(in: data).flatMap(urlList)
+            if !urls.isEmpty {
+                report.resultURLs = urls
+                break
+            }
+        }
+        report.creditsConsumed = number(
+            ["creditsConsumed", "consumeCredits"].firstValue(in: data), in: TaskReport.plausibleCreditsConsumed)
+        report.creditsRemaining = number(["remainedCredits"].firstValue(in: data), in: TaskReport.plausibleCreditBalance)
+        report.progress = progress(["progress"].firstValue(in: data))
+    }
+
+    /// `failCode` / `errorCode`, as text; empty, `0` (Aleph's "no error") and null are none.
+    static func failCode(in data: JSONValue) -> String? {
+        for key in ["failCode", "errorCode"] {
+            if let text = data[key]?.nonEmptyString, text != "0" { return text }
+        }
+        return nil
+    }
+
+    static func failMessage(in data: JSONValue) -> String? {
+        for key in ["failMsg", "errorMessage", "errorMsg"] {
+            if let text = data[key]?.nonEmptyString { return text }
+        }
+        return nil
+    }
+
+    /// 0–100: a number, or a string fraction (`"0.45"`, GPT-4o image) read as percent.
+    static func progress(_ value: JSONValue?) -> Int? {
+        guard let value, let d = value.doubleValue else { return nil }
+        if case .string(let s) = value, s.contains("."), (0...1).contains(d) { return Int((d * 100).rounded()) }
+        return (0...100).contains(d) ? Int(d) : nil
+    }
+
+    /// URLs in any of the shapes Kie uses: a string, a JSON-encoded array, an array of strings
+    /// or of objects naming one URL (`{resultUrl}`, `{audio_url}`), an object with `resultUrls`.
+    static func urlList(_ value: JSONValue) -> [String] {
+        switch value.unwrappingEmbeddedJSON {
+        case .string(let s): return s.isEmpty ? [] : [s]
+        case .array(let items): return items.flatMap(urlList)
+        case .object:
+            let keys: [FieldPath] = ["resultUrl", "url", "audioUrl", "audio_url", "videoUrl", "video_url", "imageUrl", "image_url"]
+            if let one = keys.firstValue(in: value)?.nonEmptyString { return [one] }
+            return value["resultUrls"].map(urlList) ?? []
+        default: return []
+        }
+    }
+
+    // MARK: Writing
+
+    /// A status answer's `data` for `report`, in the family's documented shape (the simulator's
+    /// answers; the base of a synthesized callback for a family whose callback is its record).
+    public static func statusData(for report: TaskReport, family: TaskFamily) -> JSONValue {
+        let shape = family.shape
+        var data: JSONValue = .object([])
+        data = shape.statusTaskID.writing(.string(report.taskId), into: data)
+        for field in family.states {
+            let value = report.callbackFailed ? field.value(for: .successCallbackFailed) : field.value(for: report.state)
+            if let value { data = field.path.writing(value, into: data) }
+        }
+        if report.state == .success, !report.resultURLs.isEmpty {
+            data = shape.statusResult.writing(shape.results(report.resultURLs), into: data)
+        }
+        if report.state == .fail {
+            data = shape.failCode.writing(report.failCode.map(JSONValue.string) ?? .null, into: data)
+            data = shape.failMessage.writing(JSONValue(report.failMessage), into: data)
+        }
+        if let created = report.createdAt { data = shape.createTime.writing(shape.time(created), into: data) }
+        if let completeTime = shape.completeTime, let completed = report.completedAt, report.state.isTerminal {
+            data = completeTime.writing(shape.time(completed), into: data)
+        }
+        if let credits = report.creditsConsumed { data = FieldPath("creditsConsumed").writing(.double(credits), into: data) }
+        return data
+    }
+
+    /// A callback body for `report` in the family's documented shape: what Kie would have sent.
+    /// `statusData` is the status record the report was read from, if any (copied members come
+    /// from it; for a family whose callback is its record, it is the base).
+    public static func callbackBody(for report: TaskReport, family: TaskFamily, statusData: JSONValue = .null) -> JSONValue {
+        let shape = family.shape
+        let success = report.state == .success
+        let running = !report.state.isTerminal
+        let code: Int64
+        if success || running {
+            code = 200
+        } else if let own = report.failCode.flatMap({ Int64($0) }), shape.failureCodes.contains(Int(own)) {
+            code = own
+        } else {
+            code = Int64(shape.failureCode)
+        }
+        var data: JSONValue
+        if shape.callbackIsStatusRecord {
+            data = recordForCallback(report, family: family, statusData: statusData)
+        } else {
+            data = shape.callbackTaskID.writing(.string(report.taskId), into: .object([]))
+            if case .kinds(let field, _, let final, let failure) = family.callbacks {
+                let kind = report.callbackKind ?? (report.state == .fail ? failure : final)
+                data = field.writing(.string(kind), into: data)
+            }
+            if !report.resultURLs.isEmpty, !(report.state == .fail) {
+                data = shape.callbackResult.writing(shape.results(report.resultURLs), into: data)
+            }
+            for copy in shape.callbackCopies {
+                if let value = copy.from.value(in: statusData) { data = copy.to.writing(value, into: data) }
+            }
+            for constant in shape.callbackConstants { data = constant.path.writing(constant.value, into: data) }
+        }
+        let message = success || running ? shape.successMessage : (report.failMessage ?? shape.failureMessage)
+        return ["code": .int(code), "msg": .string(message), "data": data]
+    }
+
+    /// A family whose callback carries its record (market): the status record when it says
+    /// what the report says (the usual case, passed on whole), else that record (or nothing,
+    /// when a `501`/`408` answer came without one) completed with the report's id, model,
+    /// state and failure, as Kie's failure callback has them.
+    static func recordForCallback(_ report: TaskReport, family: TaskFamily, statusData: JSONValue) -> JSONValue {
+        if let record = try? KieWire.record(statusData, family: family), record.state == report.state,
+            record.failCode == report.failCode
+        {
+            return statusData
+        }
+        let shape = family.shape
+        var data = statusData.objectValue != nil ? statusData : .object([])
+        data = shape.statusTaskID.writing(.string(report.taskId), into: data)
+        if let model = report.model, let path = family.statusModel.first { data = path.writing(.string(model), into: data) }
+        for field in family.states {
+            if let value = field.value(for: report.state) { data = field.path.writing(value, into: data) }
+        }
+        if report.state == .fail {
+            data = shape.statusResult.steps.first.map { FieldPath($0.key).writing(.null, into: data) } ?? data
+            data = shape.failCode.writing(.string(report.failCode ?? ""), into: data)
+            data = shape.failMessage.writing(.string(report.failMessage ?? ""), into: data)
+        }
+        return data
+    }
+}
