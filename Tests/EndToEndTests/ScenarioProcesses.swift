@@ -411,10 +411,7 @@ final class ScenarioCreator: Sendable {
     /// A create body as a real integration sends it for the model (duration fields as Kie documents them).
     static func body(for plan: ScenarioTaskPlan, callbackURL: String) -> JSONValue {
         let prompt = JSONValue.string("scenario task \(plan.index): a lighthouse in a storm")
-        switch plan.family {
-        case .market:
-            break
-        default:
+        if plan.family == .veo {
             return [
                 "prompt": prompt, "model": .string(plan.model), "generationType": "TEXT_2_VIDEO",
                 "aspect_ratio": plan.index % 2 == 0 ? "16:9" : "9:16", "callBackUrl": .string(callbackURL),
