@@ -2,8 +2,9 @@ import KieWatchCore
 import KieWatchHTTP
 import KieWatchMetrics
 
-/// Routes the agent's HTTP paths: its own (`/webhooks/kie|veo` and
-/// `/webhooks/kie|veo/<token>`, the callback route named at create, to the receiver;
+/// Routes the agent's HTTP paths: its own (each family's webhook path, `/webhooks/kie`,
+/// `/webhooks/veo`, `/webhooks/runway`, ..., alone or followed by `/<token>`, the callback
+/// route named at create, to the receiver;
 /// `/metrics`, `/healthz`, `/readyz`) are answered here, every other path goes to the proxy,
 /// whatever its method: Kie serves more than `/api/` on its host (chat APIs such as
 /// `/claude/v1/messages`), and an app whose one Kie base URL points at the agent sends them
@@ -28,8 +29,9 @@ public struct AgentRouter: HTTPHandler {
         return true
     }
 
-    /// `/webhooks/kie` or `/webhooks/veo` (the paths of tasks created before callback routes),
-    /// either followed by `/<token>`: the family, and the route's token if there is one.
+    /// A family's webhook path (`/webhooks/kie` and `/webhooks/veo` alone are the paths of
+    /// tasks created before callback routes), or it followed by `/<token>`: the family, and the
+    /// route's token if there is one.
     static func webhookTarget(_ path: Substring) -> (family: TaskFamily, token: String?)? {
         for family in TaskFamily.allCases {
             let base = family.webhookPath
@@ -64,7 +66,7 @@ public struct AgentRouter: HTTPHandler {
         case _ where path == "/webhooks" || path.hasPrefix("/webhooks/"):
             // The agent's namespace: a malformed token is no Kie path either.
             return .kieError(
-                code: 404, msg: "kiewatch: no such webhook path; Kie calls back to /webhooks/kie or /webhooks/veo", status: 404)
+                code: 404, msg: "kiewatch: no such webhook path; Kie calls back to /webhooks/<family>[/<token>]", status: 404)
         case _ where !path.hasPrefix("/"):
             // `*` or an absolute URL names nothing on Kie's host.
             return .kieError(code: 404, msg: "kiewatch: no such path; the request target must be a path", status: 404)

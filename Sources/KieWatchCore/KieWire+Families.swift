@@ -55,6 +55,10 @@ extension KieWire {
             report.state = .fail
         } else if let stated, stated.isTerminal {
             report.state = stated
+        } else if family.shape.callbackIsStatusRecord, stated == nil {
+            // A callback that carries the status record carries its state too: one without
+            // is unreadable rather than guessed.
+            throw KieDecodingError("\(family) callback \(id): no state")
         } else if let code = envelope.code {
             report.state = code == 200 ? .success : .fail
         } else {
@@ -87,7 +91,9 @@ extension KieWire {
                 report.callbackFailed = true
                 return .success
             case .runningUnlessError:
-                return failCode(in: data) != nil || failMessage(in: data) != nil ? .fail : .generating
+                // `errorCode` 0 is Aleph's "no error".
+                let code = failCode(in: data)
+                return (code != nil && code != "0") || failMessage(in: data) != nil ? .fail : .generating
             }
         }
         return nil
@@ -99,9 +105,11 @@ extension KieWire {
         report.model = family.statusModel.firstValue(in: data)?.nonEmptyString.flatMap(ModelCatalogue.sanitize)
         report.createdAt = timestamp(["createTime", "createdTime"].firstValue(in: data))
         report.completedAt = timestamp(["completeTime", "completedTime"].firstValue(in: data))
-        if report.state == .fail {
-            report.failCode = failCode(in: data)
-            report.failMessage = failMessage(in: data)
+        report.failCode = failCode(in: data)
+        report.failMessage = failMessage(in: data)
+        if report.state == .success, report.failCode == "0" {
+            // Aleph's `errorCode` is 0 on success: no failure.
+            report.failCode = nil
         }
         for path in results {
             let urls = path.values(in: data).flatMap(urlList)
@@ -116,10 +124,10 @@ extension KieWire {
         report.progress = progress(["progress"].firstValue(in: data))
     }
 
-    /// `failCode` / `errorCode`, as text; empty, `0` (Aleph's "no error") and null are none.
+    /// `failCode` / `errorCode`, as text; empty and null are none.
     static func failCode(in data: JSONValue) -> String? {
         for key in ["failCode", "errorCode"] {
-            if let text = data[key]?.nonEmptyString, text != "0" { return text }
+            if let text = data[key]?.nonEmptyString { return text }
         }
         return nil
     }
@@ -211,7 +219,10 @@ extension KieWire {
             }
             for constant in shape.callbackConstants { data = constant.path.writing(constant.value, into: data) }
         }
-        let message = success || running ? shape.successMessage : (report.failMessage ?? shape.failureMessage)
+        let message =
+            success || running
+            ? shape.successMessage
+            : (shape.failureMessageFromTask ? report.failMessage : nil) ?? shape.failureMessage
         return ["code": .int(code), "msg": .string(message), "data": data]
     }
 

@@ -48,7 +48,7 @@ extension TaskFamily {
         shape: WireShape(
             statusResult: "resultJson$.resultUrls", callbackResult: "resultJson$.resultUrls", failCode: "failCode",
             failMessage: "failMsg", successMessage: "Playground task completed successfully.",
-            failureMessage: "Playground task failed.", failureCode: 501, failureCodes: [501],
+            failureMessage: "Playground task failed.", failureMessageFromTask: false, failureCode: 501, failureCodes: [501],
             callbackIsStatusRecord: true))
 
     public static let veo = TaskFamily(

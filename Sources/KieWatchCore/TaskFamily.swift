@@ -147,6 +147,11 @@ public struct TaskFamily: Sendable, Hashable, CustomStringConvertible {
         /// task runs, then `final` (or `failure`) ends it. Each kind is relayed once.
         case kinds(field: FieldPath, progress: [String], final: String, failure: String)
 
+        /// The kinds that come while the task runs (none for `.single`).
+        public var progress: [String] {
+            if case .kinds(_, let progress, _, _) = self { progress } else { [] }
+        }
+
         /// The kinds in the order a task gets them.
         public var kinds: [String] {
             switch self {
@@ -222,7 +227,14 @@ public struct TaskFamily: Sendable, Hashable, CustomStringConvertible {
 
     /// The id Kie knows a tracked task by (the parent's, for a Veo 4K request).
     public func kieTaskID(tracked id: String) -> String {
-        guard parentTaskSuffix != nil, let hash = id.lastIndex(of: "#") else { return id }
+        parentTaskSuffix == nil ? id : Self.kieTaskID(tracked: id)
+    }
+
+    /// The id Kie knows a tracked task by, whatever its family: the part before `#` (Kie's
+    /// task ids never hold one; only the agent's tracked ids for requests reusing a parent's
+    /// id do). What a relay signs, as Kie signs its callback.
+    public static func kieTaskID(tracked id: String) -> String {
+        guard let hash = id.firstIndex(of: "#") else { return id }
         return String(id[..<hash])
     }
 

@@ -19,6 +19,9 @@ public struct WireShape: Sendable {
     /// The callback's `msg` on success and on failure.
     public var successMessage: String
     public var failureMessage: String
+    /// A failure callback's `msg` is the task's failure message when it has one (Veo); false
+    /// for a family whose failure `msg` is always `failureMessage` (market).
+    public var failureMessageFromTask: Bool
     /// The callback's body code on failure, when the task's own fail code is not one the
     /// family's callbacks use (`failureCodes`).
     public var failureCode: Int
@@ -44,7 +47,7 @@ public struct WireShape: Sendable {
         callbackResult: FieldPath, singleResult: Bool = false, failCode: FieldPath = "errorCode",
         failMessage: FieldPath = "errorMessage", createTime: FieldPath = "createTime",
         completeTime: FieldPath? = "completeTime", times: TimeFormat = .epochMillis, successMessage: String,
-        failureMessage: String, failureCode: Int = 500, failureCodes: Set<Int> = [400, 500, 501],
+        failureMessage: String, failureMessageFromTask: Bool = true, failureCode: Int = 500, failureCodes: Set<Int> = [400, 500, 501],
         callbackIsStatusRecord: Bool = false, callbackCopies: [(from: FieldPath, to: FieldPath)] = [],
         callbackConstants: [(path: FieldPath, value: JSONValue)] = []
     ) {
@@ -60,6 +63,7 @@ public struct WireShape: Sendable {
         self.times = times
         self.successMessage = successMessage
         self.failureMessage = failureMessage
+        self.failureMessageFromTask = failureMessageFromTask
         self.failureCode = failureCode
         self.failureCodes = failureCodes
         self.callbackIsStatusRecord = callbackIsStatusRecord

@@ -84,14 +84,14 @@ package enum RecordSQL {
         task_id, family, model, state, created_at, updated_at, completed_at, finished_at, callback_url,
         expects_callback, deadline_at, last_callback_at, callbacks_received, recovered_at,
         recovery_attempts, next_poll_at, result_source, fail_code, fail_msg, credits_consumed, missed,
-        gave_up_at
+        gave_up_at, callback_kinds
         """
 
     static let selectTask = "SELECT \(taskColumns) FROM tasks WHERE task_id = ?1"
 
     static let upsertTask = """
         INSERT INTO tasks(\(taskColumns))
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)
         ON CONFLICT(task_id) DO UPDATE SET
             family = excluded.family, model = excluded.model, state = excluded.state,
             created_at = excluded.created_at, updated_at = excluded.updated_at,
@@ -102,7 +102,7 @@ package enum RecordSQL {
             recovery_attempts = excluded.recovery_attempts, next_poll_at = excluded.next_poll_at,
             result_source = excluded.result_source, fail_code = excluded.fail_code,
             fail_msg = excluded.fail_msg, credits_consumed = excluded.credits_consumed,
-            missed = excluded.missed, gave_up_at = excluded.gave_up_at
+            missed = excluded.missed, gave_up_at = excluded.gave_up_at, callback_kinds = excluded.callback_kinds
         """
 
     static func upsert(_ t: TaskRecord, into db: Database) throws {
@@ -130,6 +130,7 @@ package enum RecordSQL {
         try s.bind(t.creditsConsumed, at: 20)
         try s.bind(t.missed, at: 21)
         try s.bind(t.recoveryGaveUpAt, at: 22)
+        try s.bind(callbackKindsText(t.callbackKinds), at: 23)
         try s.step()
     }
 
@@ -144,7 +145,13 @@ package enum RecordSQL {
             .integer(Int64(t.callbacksReceived)), int(t.recoveredAt), .integer(Int64(t.recoveryAttempts)),
             int(t.nextPollAt), text(t.resultSource?.rawValue), text(t.failCode), text(t.failMessage.map(URLRedaction.redact)),
             t.creditsConsumed.map(SQLValue.real) ?? .null, .integer(t.missed ? 1 : 0), int(t.recoveryGaveUpAt),
+            text(callbackKindsText(t.callbackKinds)),
         ]
+    }
+
+    /// `callback_kinds`: the kinds joined with commas, NULL for none.
+    static func callbackKindsText(_ kinds: [String]) -> String? {
+        kinds.isEmpty ? nil : kinds.joined(separator: ",")
     }
 
     static let taskColumnNames: [String] = taskColumns.split(separator: ",").map {
@@ -202,7 +209,8 @@ package enum RecordSQL {
             resultSource: s.optionalString(at: o + 16).flatMap(ResultSource.init(rawValue:)),
             failCode: s.optionalString(at: o + 17), failMessage: s.optionalString(at: o + 18),
             creditsConsumed: s.optionalDouble(at: o + 19), missed: s.int64(at: o + 20) != 0,
-            recoveryGaveUpAt: s.optionalInt64(at: o + 21))
+            recoveryGaveUpAt: s.optionalInt64(at: o + 21),
+            callbackKinds: s.optionalString(at: o + 22).map { $0.split(separator: ",").map(String.init) } ?? [])
     }
 
 

@@ -68,6 +68,10 @@ package enum WebhookResult: String, Sendable, CaseIterable {
     case unknownTask = "unknown_task"
     /// Arrived after kiewatch had already learned the outcome by polling (a late callback).
     case late
+    /// Authenticated, on a route the agent issued, but not readable as the family's callback
+    /// (a shape or spelling the table does not know): stored as received and relayed to the
+    /// app unchanged, which would have got it without the agent.
+    case unparsed
 }
 
 /// One webhook delivery from Kie, with its body as received (secrets scrubbed).
@@ -112,7 +116,9 @@ package enum ResultSource: String, Sendable, CaseIterable {
     case callback, poll, proxy, recovery
 }
 
-/// One generation task's lifecycle; the primary key is Kie's task id.
+/// One generation task's lifecycle; the primary key is the id the agent tracks it by: Kie's
+/// task id, or for a request that reuses its parent's id (Veo 4K) `<parent>#4k<index>`
+/// (`TaskFamily.trackedTaskID`).
 package struct TaskRecord: Sendable, Equatable {
     package var taskID: String
     package var family: TaskFamily
@@ -144,6 +150,9 @@ package struct TaskRecord: Sendable, Equatable {
     package var missed: Bool
     /// When recovery stopped polling this task (its give-up limit passed); it stays stale.
     package var recoveryGaveUpAt: EpochMillis?
+    /// The progress callbacks received so far, for a family that sends several (Suno's
+    /// `text`, `first`): each is relayed once. `callbacksReceived` counts the final ones.
+    package var callbackKinds: [String]
 
     package init(
         taskID: String, family: TaskFamily, model: String, state: TaskState = .created,
@@ -152,8 +161,10 @@ package struct TaskRecord: Sendable, Equatable {
         deadlineAt: EpochMillis? = nil, lastCallbackAt: EpochMillis? = nil, callbacksReceived: Int = 0,
         recoveredAt: EpochMillis? = nil, recoveryAttempts: Int = 0, nextPollAt: EpochMillis? = nil,
         resultSource: ResultSource? = nil, failCode: String? = nil, failMessage: String? = nil,
-        creditsConsumed: Double? = nil, missed: Bool = false, recoveryGaveUpAt: EpochMillis? = nil
+        creditsConsumed: Double? = nil, missed: Bool = false, recoveryGaveUpAt: EpochMillis? = nil,
+        callbackKinds: [String] = []
     ) {
+        self.callbackKinds = callbackKinds
         self.taskID = taskID
         self.family = family
         self.model = model

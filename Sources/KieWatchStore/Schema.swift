@@ -24,6 +24,7 @@ package enum Schema {
         Migration(version: 6, name: "callback routes: create -> callback mapping before the create reaches Kie", sql: version6),
         Migration(version: 7, name: "running totals that retention keeps", sql: version7),
         Migration(version: 8, name: "on-call actions: relay give-up windows, replays, the action log", sql: version8),
+        Migration(version: 9, name: "every task family: progress callbacks received per task", sql: version9),
     ]
 
     /// The version this build writes and reads.
@@ -430,5 +431,13 @@ package enum Schema {
             PRIMARY KEY (action_id, task_id)
         ) STRICT, WITHOUT ROWID;
         CREATE INDEX action_tasks_task ON action_tasks(task_id);
+        """
+
+    /// Every task family (`TaskFamily`): the progress callbacks a task of a family that sends
+    /// several (Suno's `text`, `first`) has received, each relayed once (comma-separated kinds,
+    /// NULL for none). Tracked ids of requests reusing a parent's id (`<parent>#4k`) need no
+    /// change: `task_id` is text.
+    private static let version9 = """
+        ALTER TABLE tasks ADD COLUMN callback_kinds TEXT;
         """
 }

@@ -54,7 +54,8 @@ import Testing
     }
 
     /// A Veo create without `model` is Kie's default, veo3_fast; calls that name a task (query
-    /// or JSON body) are recorded with the task's model; a call naming none stays `unknown`.
+    /// or JSON body) are recorded with the task's model; a call naming none stays `unknown`. A
+    /// 4K request is a create of its own family (`veo_4k`), never an `other` call.
     @Test func callsNamingATaskAreRecordedWithItsModel() async throws {
         let h = try AgentHarness()
         let headers: HTTPHeaders = ["Authorization": "Bearer k", "Content-Type": "application/json"]
@@ -76,11 +77,13 @@ import Testing
             HTTPRequest(method: "POST", target: "/api/v1/common/download-url", headers: headers, body: download.serializedBytes()))
         try await h.agent.flush()
         let rows = try h.reader().db.rows("SELECT path, model, task_id FROM api_calls WHERE endpoint = 'other' ORDER BY id")
-        #expect(rows.map { $0[1].string } == ["veo3_lite", "veo3_fast", nil])
-        #expect(rows.map { $0[2].string } == [lite, id, nil])
+        #expect(rows.map { $0[1].string } == ["veo3_lite", nil])
+        #expect(rows.map { $0[2].string } == [lite, nil])
+        let fourKCalls = try h.reader().db.rows("SELECT endpoint, model FROM api_calls WHERE path LIKE '%get-4k-video%'")
+        #expect(fourKCalls.map { $0[0].string } == ["veo_4k"])
+        #expect(fourKCalls.map { $0[1].string } == ["veo3-4k"])
         let metrics = String(decoding: h.agent.metrics.registry.render(.prometheusText), as: UTF8.self)
         #expect(metrics.contains(#"kiewatch_api_requests_total{endpoint="other",model="veo3_lite",code="200"} 1"#))
-        #expect(metrics.contains(#"kiewatch_api_requests_total{endpoint="other",model="veo3_fast",code="404"} 1"#))
         #expect(metrics.contains(#"kiewatch_api_requests_total{endpoint="other",model="unknown",code="200"} 1"#))
         #expect(metrics.contains(#"kiewatch_tasks_created_total{model="veo3_fast"} 1"#))
     }

@@ -55,12 +55,8 @@ struct TaskTimeline {
             }
         }
         for call in calls {
-            let kind: String
-            switch call.endpoint {
-            case .createTask, .veoGenerate: kind = "create call"
-            case .recordInfo, .veoRecordInfo: kind = "status poll"
-            default: kind = call.endpoint.rawValue
-            }
+            let kind =
+                call.endpoint.createsTask ? "create call" : call.endpoint.reportsStatus ? "status poll" : call.endpoint.rawValue
             var detail = "HTTP \(call.httpStatus)"
             if let code = call.bodyCode { detail += " code \(code)" }
             detail += " in \(HumanFormat.duration(ms: call.latencyMicros / 1_000))"

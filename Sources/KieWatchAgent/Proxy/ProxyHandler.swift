@@ -49,9 +49,12 @@ struct ProxyHandler: Sendable {
                 var parsed = create ?? KieWire.createRequest(.null, family: family)
                 parsed.callBackURL = field.url
                 create = parsed
+                // A request that names its parent task (Veo 4K) is tracked under its own id from
+                // the start, so even a callback that beats the create answer finds it.
                 let made = CallbackRoute(
                     token: CallbackToken.make(), family: family, model: create?.model ?? TaskLifecycle.unknownModel,
-                    callbackURL: field.url, createdAt: now)
+                    callbackURL: field.url, createdAt: now,
+                    taskID: parsed.parentTaskID.map { family.trackedTaskID(kieTaskID: $0, create: parsed.json) })
                 do {
                     try await context.writer.write { ctx in try TaskWrites.recordRoute(ctx, route: made) }
                 } catch {
@@ -101,7 +104,8 @@ struct ProxyHandler: Sendable {
         call.answered(response, envelope: envelope, started: started)
 
         var statusTask: TaskRecord?
-        if endpoint.createsTask, let family = endpoint.family, let envelope, let taskID = KieWire.createdTaskId(envelope) {
+        if endpoint.createsTask, let family = endpoint.family, let envelope, let kieTaskID = KieWire.createdTaskId(envelope) {
+            let taskID = family.trackedTaskID(kieTaskID: kieTaskID, create: create?.json)
             call.taskID = taskID
             await recordCreate(taskID: taskID, family: family, create: create, route: route, call: call, now: now)
         } else if let route, let code = envelope?.code, code != 200 {
@@ -110,7 +114,7 @@ struct ProxyHandler: Sendable {
             let report = envelope.flatMap {
                 KieWire.statusAnswer($0, httpStatus: response.status, family: family, taskId: call.taskID).report
             }
-            statusTask = await recordStatus(report: report, call: call, now: now)
+            statusTask = await recordStatus(report: report, call: call, statusData: envelope?.data ?? .null, now: now)
         } else if call.taskID != nil {
             // A call about a task (Veo 1080p, 4K, extend, ...): recorded with the stored task's model.
             _ = await recordStatus(report: nil, call: call, now: now)
@@ -251,17 +255,28 @@ struct ProxyHandler: Sendable {
     }
 
     /// Records a status call; returns the task it is about, if stored.
-    private func recordStatus(report: TaskReport?, call: APICallRecord, now: EpochMillis) async -> TaskRecord? {
+    private func recordStatus(
+        report: TaskReport?, call: APICallRecord, statusData: JSONValue = .null, now: EpochMillis
+    ) async -> TaskRecord? {
         var call = call
         let recorded = call
+        let scrubber = context.scrubber
         var task: TaskRecord?
         do {
             let outcome = try await context.writer.write { ctx in
-                try TaskWrites.recordStatus(ctx, report: report, taskID: recorded.taskID, call: recorded, now: now)
+                try TaskWrites.recordStatus(
+                    ctx, report: report, taskID: recorded.taskID, call: recorded, statusData: statusData,
+                    scrubber: scrubber, now: now)
             }
             call.model = call.model ?? outcome.model
             if outcome.transition.becameTerminal, let task = outcome.task {
                 TaskMetrics.finished(task, context: context)
+            }
+            if outcome.missed, let task = outcome.task {
+                // Kie says its callback failed (Luma's flag 4): missed now, not at the deadline.
+                context.metrics.webhooksMissed.labels(task.model).increment()
+                context.relayWakeup.signal()
+                context.logger.info("proxy.callback_failed", ["task": task.taskID, "model": task.model])
             }
             task = outcome.task
         } catch {

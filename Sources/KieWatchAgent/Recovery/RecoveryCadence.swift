@@ -26,8 +26,9 @@ public struct RecoveryCadence: Sendable, Equatable {
     }
 
     /// The next poll time after a poll at `now` for a recovery that started at `startedAt`,
-    /// or nil when the task should be given up.
-    public func nextPoll(startedAt: EpochMillis, now: EpochMillis) -> EpochMillis? {
+    /// or nil when the task should be given up. `minimumInterval` is the family's own floor
+    /// (`TaskFamily.minimumPollIntervalMillis`: Kie asks Luma clients for 30 s).
+    public func nextPoll(startedAt: EpochMillis, now: EpochMillis, minimumInterval: Int64 = 0) -> EpochMillis? {
         // Clamped: `startedAt` comes from a stored row; a nonsense one gives up, never traps.
         let elapsed = now.saturatingSubtracting(startedAt)
         guard elapsed < giveUpAfterMillis else { return nil }
@@ -37,6 +38,6 @@ public struct RecoveryCadence: Sendable, Equatable {
         case ..<120_000: interval = 10_000
         default: interval = 30_000
         }
-        return now.saturatingAdding(interval)
+        return now.saturatingAdding(max(interval, minimumInterval))
     }
 }

@@ -201,7 +201,9 @@ final class RelayWorker: Sendable {
         if let key = context.configuration.webhookHMACKey {
             let timestamp = String(now / 1000)
             headers.set("X-Webhook-Timestamp", timestamp)
-            headers.set("X-Webhook-Signature", HMACSHA256.kieSignature(key: key, taskId: item.taskID, timestamp: timestamp))
+            // Over Kie's task id (a 4K request's parent id), as Kie signs the callback.
+            let taskID = TaskFamily.kieTaskID(tracked: item.taskID)
+            headers.set("X-Webhook-Signature", HMACSHA256.kieSignature(key: key, taskId: taskID, timestamp: timestamp))
         }
         return headers
     }

@@ -37,11 +37,17 @@ enum TaskWrites {
         var model: String?
         var task: TaskRecord?
         var transition = TaskLifecycle.Transition()
+        /// Kie said the callback failed (Luma's flag 4): the webhook was counted missed now and
+        /// a synthesized callback queued.
+        var missed = false
     }
 
-    /// Records a status call and moves the task along with what the answer says.
+    /// Records a status call and moves the task along with what the answer says. An answer
+    /// saying Kie's callback failed (Luma's flag 4) counts the missed webhook at once and
+    /// relays a synthesized callback, as recovery would at the deadline.
     static func recordStatus(
-        _ ctx: WriteContext, report: TaskReport?, taskID: String?, call: APICallRecord, now: EpochMillis
+        _ ctx: WriteContext, report: TaskReport?, taskID: String?, call: APICallRecord, statusData: JSONValue = .null,
+        scrubber: SecretScrubber? = nil, now: EpochMillis
     ) throws -> StatusOutcome {
         var call = call
         var outcome = StatusOutcome()
@@ -49,7 +55,11 @@ enum TaskWrites {
             var task = stored
             if let report {
                 outcome.transition = TaskLifecycle.apply(report, to: &task, source: .proxy, now: now)
-                if outcome.transition.changed { try ctx.save(task, replacing: stored) }
+                if report.callbackFailed, task.owesCallback, let scrubber {
+                    try recordMissed(ctx, task: &task, report: report, statusData: statusData, scrubber: scrubber, now: now)
+                    outcome.missed = true
+                }
+                if outcome.transition.changed || outcome.missed { try ctx.save(task, replacing: stored) }
             }
             outcome.task = task
             outcome.model = task.model
@@ -113,16 +123,19 @@ enum TaskWrites {
         if let credits = report.creditsRemaining { try CreditTracker.record(balance: credits, in: ctx) }
         var row = webhook
         var created: TaskRecord?
-        var found = try ctx.task(id: report.taskId)
-        if found == nil, let token, let route = try ctx.route(token: token), route.family == webhook.family,
-            route.taskID == nil || route.taskID == report.taskId
-        {
+        let route = try token.flatMap { try ctx.route(token: $0) }.flatMap { $0.family == webhook.family ? $0 : nil }
+        // The task the callback's URL names (a 4K request, not its parent, though both carry
+        // the parent's id), else the one its body names.
+        var trackedID = report.taskId
+        if let bound = route?.taskID, TaskFamily.kieTaskID(tracked: bound) == report.taskId { trackedID = bound }
+        var found = try ctx.task(id: trackedID)
+        if found == nil, let route, route.taskID == nil || route.taskID == trackedID {
             let task = TaskRecord(
-                taskID: report.taskId, family: route.family, model: route.model, createdAt: route.createdAt,
+                taskID: trackedID, family: route.family, model: route.model, createdAt: route.createdAt,
                 callbackURL: route.callbackURL, expectsCallback: true,
                 deadlineAt: route.createdAt + deadline(route.model))
             try ctx.save(task, replacing: nil)
-            try ctx.bindRoute(token: token, taskID: report.taskId)
+            if route.taskID == nil { try ctx.bindRoute(token: route.token, taskID: trackedID) }
             created = task
             found = task
         }
@@ -132,11 +145,24 @@ enum TaskWrites {
             return CallbackRecorded(outcome: .unknownTask, created: nil)
         }
         var task = stored
-        // The first callback is accepted and relayed even when the app already learned the
-        // result by polling: the app asked for a callback. Later ones are duplicates, or late
-        // when recovery got there first.
+        row.taskID = task.taskID
         let outcome: CallbackOutcome
-        if task.callbacksReceived > 0 || task.recoveredAt != nil {
+        if let kind = report.callbackKind, task.family.callbacks.progress.contains(kind) {
+            // One of several callbacks (Suno's `text`, `first`): relayed once per kind, never a
+            // duplicate of another kind; the final one is counted as every family's is.
+            task.lastCallbackAt = now
+            if task.callbackKinds.contains(kind) || task.callbacksReceived > 0 || task.recoveredAt != nil {
+                outcome = .duplicate(task)
+            } else {
+                _ = TaskLifecycle.apply(report, to: &task, source: .callback, now: now)
+                task.callbackKinds.append(kind)
+                let relayed = try relay(ctx, task: task, body: webhook.body, headers: relayHeaders, now: now)
+                outcome = .accepted(task, relayed: relayed, finished: false)
+            }
+        } else if task.callbacksReceived > 0 || task.recoveredAt != nil {
+            // The first callback is accepted and relayed even when the app already learned the
+            // result by polling: the app asked for a callback. Later ones are duplicates, or late
+            // when recovery got there first.
             task.callbacksReceived += 1
             task.lastCallbackAt = now
             outcome = task.callbacksReceived == 1 ? .late(task) : .duplicate(task)
@@ -144,12 +170,7 @@ enum TaskWrites {
             let transition = TaskLifecycle.apply(report, to: &task, source: .callback, now: now)
             task.callbacksReceived += 1
             task.lastCallbackAt = now
-            var relayed = false
-            if let url = task.callbackURL {
-                try ctx.enqueueRelay(
-                    RelayOutboxItem(taskID: task.taskID, url: url, body: webhook.body, headers: relayHeaders, createdAt: now))
-                relayed = true
-            }
+            let relayed = try relay(ctx, task: task, body: webhook.body, headers: relayHeaders, now: now)
             outcome = .accepted(task, relayed: relayed, finished: transition.becameTerminal)
         }
         try ctx.save(task, replacing: stored)
@@ -160,6 +181,40 @@ enum TaskWrites {
         }
         try ctx.insert(row)
         return CallbackRecorded(outcome: outcome, created: created)
+    }
+
+    /// Queues the callback as received for the app's URL, when the task has one.
+    private static func relay(_ ctx: WriteContext, task: TaskRecord, body: [UInt8], headers: String, now: EpochMillis)
+        throws -> Bool
+    {
+        guard let url = task.callbackURL else { return false }
+        try ctx.enqueueRelay(RelayOutboxItem(taskID: task.taskID, url: url, body: body, headers: headers, createdAt: now))
+        return true
+    }
+
+    /// An authenticated callback on a route the agent issued that it cannot read as the
+    /// family's callback (a new shape, a state or kind the table does not know): stored as it
+    /// came (`unparsed`) and relayed unchanged to the route's app, which would have got it
+    /// without the agent. The task's state is left alone, so recovery still finds it if no
+    /// readable callback comes.
+    static func recordUnparsed(
+        _ ctx: WriteContext, webhook: WebhookRecord, relayHeaders: String, route: CallbackRoute, now: EpochMillis
+    ) throws -> UnparsedRecorded {
+        var row = webhook
+        row.result = .unparsed
+        let task = try route.taskID.flatMap { try ctx.task(id: $0) }
+        row.taskID = route.taskID ?? row.taskID
+        row.model = task?.model ?? route.model
+        let url = task?.callbackURL ?? route.callbackURL
+        try ctx.enqueueRelay(
+            RelayOutboxItem(taskID: row.taskID ?? "", url: url, body: webhook.body, headers: relayHeaders, createdAt: now))
+        try ctx.insert(row)
+        return UnparsedRecorded(model: row.model ?? route.model)
+    }
+
+    struct UnparsedRecorded: Sendable {
+        /// The model of the route's task, for the metric.
+        var model: String
     }
 
     /// Kie's signing headers, passed on to the app with the relayed body.
@@ -211,13 +266,11 @@ enum TaskWrites {
             // A 501/408 answer may carry no record: the callback still names the task's model.
             if report.model == nil, task.model != TaskLifecycle.unknownModel { report.model = task.model }
             outcome.finished = TaskLifecycle.apply(report, to: &task, source: .recovery, now: now).becameTerminal
-            task.recoveredAt = now
-            task.missed = task.expectsCallback
             outcome.missed = task.expectsCallback
-            if task.expectsCallback, let url = task.callbackURL {
-                let body = scrubber.scrub(SynthesizedCallback.body(for: report, statusData: statusData).serializedBytes())
-                try ctx.enqueueRelay(
-                    RelayOutboxItem(taskID: task.taskID, url: url, body: body, synthesized: true, createdAt: now))
+            if task.expectsCallback {
+                try recordMissed(ctx, task: &task, report: report, statusData: statusData, scrubber: scrubber, now: now)
+            } else {
+                task.recoveredAt = now
             }
             outcome.result = .recovered
             detail = report.state.rawValue
@@ -237,7 +290,9 @@ enum TaskWrites {
             detail = message
         }
         if !task.state.isTerminal {
-            if let next = cadence.nextPoll(startedAt: task.deadlineAt ?? now, now: now) {
+            if let next = cadence.nextPoll(
+                startedAt: task.deadlineAt ?? now, now: now, minimumInterval: task.family.minimumPollIntervalMillis)
+            {
                 task.nextPollAt = next
             } else {
                 task.nextPollAt = nil
@@ -249,5 +304,18 @@ enum TaskWrites {
         try ctx.insert(RecoveryRecord(ts: now, taskID: task.taskID, model: task.model, result: outcome.result ?? .error, detail: detail))
         outcome.task = task
         return outcome
+    }
+
+    /// The task's callback is missed: marked recovered and missed, and the callback Kie would
+    /// have sent, in the family's shape (`SynthesizedCallback`), queued for the app.
+    private static func recordMissed(
+        _ ctx: WriteContext, task: inout TaskRecord, report: TaskReport, statusData: JSONValue,
+        scrubber: SecretScrubber, now: EpochMillis
+    ) throws {
+        task.recoveredAt = now
+        task.missed = true
+        guard let url = task.callbackURL else { return }
+        let body = scrubber.scrub(SynthesizedCallback.body(for: report, statusData: statusData).serializedBytes())
+        try ctx.enqueueRelay(RelayOutboxItem(taskID: task.taskID, url: url, body: body, synthesized: true, createdAt: now))
     }
 }

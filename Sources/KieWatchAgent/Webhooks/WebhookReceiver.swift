@@ -2,10 +2,12 @@ import KieWatchCore
 import KieWatchHTTP
 import KieWatchStore
 
-/// `POST /webhooks/kie` and `/webhooks/veo`, with or without a route token
-/// (`/webhooks/kie/<token>`): authenticate, parse, record durably, answer 200 only after the
-/// commit, and queue the relay to the app. Unauthenticated and malformed deliveries are
-/// recorded and answered 401/400, never relayed.
+/// `POST <family webhook path>` (`/webhooks/kie`, `/webhooks/veo`, `/webhooks/runway`, ...:
+/// `TaskFamily.webhookPath`), with or without a route token (`/webhooks/kie/<token>`):
+/// authenticate, parse by the family table, record durably, answer 200 only after the
+/// commit, and queue the relay to the app. Unauthenticated deliveries are recorded and
+/// answered 401, never relayed; one the table cannot read is relayed unchanged when its route
+/// names the app (`unparsed`), else recorded and answered 400.
 ///
 /// A token names the create the callback belongs to (`callback_routes`), so a callback that
 /// comes before the create answer was stored is accepted and relayed at once. A token the
@@ -39,15 +41,19 @@ struct WebhookReceiver: Sendable {
         guard secretVerdict.isAccepted else {
             return respond(reject(&row, verdict: secretVerdict, status: 401, message: "unauthorized"))
         }
-        guard let envelope = KieEnvelope(body: request.body) else {
-            return respond(malformed(&row, reason: "body is not a JSON object"))
-        }
+        let relayHeaders = TaskWrites.relayHeaders(timestamp: signatureTimestamp, signature: signature)
+        let envelope = KieEnvelope(body: request.body)
         let report: TaskReport
-        do {
+        do throws(KieDecodingError) {
+            guard let envelope else { throw KieDecodingError("body is not a JSON object") }
             report = try KieWire.callback(envelope, family: family)
         } catch {
-            row.taskID = envelope.data["taskId"]?.nonEmptyString
-            return respond(malformed(&row, reason: error.message))
+            row.taskID = envelope.flatMap { TaskFamily.callbackTaskIDs.firstValue(in: $0.data)?.nonEmptyString }
+            // Only the route can say whose it is: without one, nothing to relay to.
+            guard let token else { return respond(malformed(&row, reason: error.message)) }
+            return receiveUndecoded(
+                request, row: row, envelope: envelope, reason: error.message, family: family, token: token,
+                relayHeaders: relayHeaders, now: now, responder: responder)
         }
         row.taskID = report.taskId
         row.model = report.model
@@ -57,40 +63,114 @@ struct WebhookReceiver: Sendable {
             return respond(reject(&row, verdict: signatureVerdict, status: 401, message: "bad signature"))
         }
 
-        let relayHeaders = TaskWrites.relayHeaders(timestamp: signatureTimestamp, signature: signature)
         let delivery = row
         let context = self.context
         let deadlines = context.deadlines
         context.writer.write { ctx in
-            try TaskWrites.recordCallback(
-                ctx, report: report, webhook: delivery, relayHeaders: relayHeaders, route: token,
-                deadline: { deadlines.deadline(for: $0).millis }, now: now)
+            Decided.recorded(
+                report,
+                try TaskWrites.recordCallback(
+                    ctx, report: report, webhook: delivery, relayHeaders: relayHeaders, route: token,
+                    deadline: { deadlines.deadline(for: $0).millis }, now: now))
         } completion: { result in
-            // Here, on the writer thread in commit order, not in the response below: responses
-            // run on each connection's own loop, in any order.
-            if case .success = result, let credits = report.creditsRemaining {
-                CreditTracker.committed(balance: credits, context: context)
+            Self.answer(result, family: family, taskID: report.taskId, context: context, responder: responder)
+        }
+    }
+
+    /// What the writer decided about a delivery.
+    enum Decided: Sendable {
+        case recorded(TaskReport, TaskWrites.CallbackRecorded)
+        /// Stored as received and relayed unchanged (`TaskWrites.recordUnparsed`).
+        case unparsed(TaskWrites.UnparsedRecorded)
+        /// Refused, and recorded as refused: the answer to send and its result label.
+        case refused(HTTPResponse, WebhookRecord)
+    }
+
+    /// A delivery on a route token whose body the family table cannot read as it stands. The
+    /// route names the task: a body that names none (a Veo 4K failure with `data: null`) is
+    /// read again with the route's task id; one that still cannot be read is stored as it came
+    /// and relayed to the route's app (`unparsed`). With an HMAC key, the signature is checked
+    /// over the route's task id. A token that names no route is refused (400), as before.
+    private func receiveUndecoded(
+        _ request: HTTPRequest, row: WebhookRecord, envelope: KieEnvelope?, reason: String, family: TaskFamily,
+        token: String, relayHeaders: String, now: EpochMillis, responder: InlineResponder
+    ) {
+        let context = self.context
+        let authenticator = self.authenticator
+        let deadlines = context.deadlines
+        context.writer.write { ctx -> Decided in
+            var row = row
+            guard let route = try ctx.route(token: token) else {
+                row.result = .malformed
+                try ctx.insert(row)
+                return .refused(.kieError(code: 400, msg: "malformed callback: \(reason)", status: 400), row)
             }
-            responder.respond {
-                switch result {
-                case .failure(let error):
-                    // Not committed, so not acknowledged: Kie retries the delivery.
-                    context.storeFailed("webhook", error, task: report.taskId)
-                    return .kieError(code: 503, msg: "kiewatch: could not store the callback, retry later", status: 503)
-                case .success(let recorded):
-                    // Counted before the 200 leaves, so whoever sees the 200 also sees the count.
-                    if let task = recorded.created {
-                        context.metrics.tasksCreated.labels(task.model).increment()
-                        context.logger.info(
-                            "webhook.task_from_route", ["task": task.taskID, "model": task.model, "family": family.rawValue])
-                    }
-                    let outcome = recorded.outcome
-                    Self.observe(outcome, model: report.model, context: context)
-                    if case .unknownTask = outcome {
-                        context.logger.warn("webhook.unknown_task", ["task": report.taskId, "family": family.rawValue])
-                    }
-                    return Self.acknowledged
+            let kieTaskID = route.taskID.map { TaskFamily.kieTaskID(tracked: $0) }
+            if let id = kieTaskID ?? row.taskID {
+                let verdict = authenticator.checkSignature(request, taskId: id, now: now)
+                if !verdict.isAccepted {
+                    row.auth = WebhookAuth(verdict)
+                    row.result = .unauthorized
+                    row.body = []
+                    try ctx.insert(row)
+                    return .refused(.kieError(code: 401, msg: "bad signature", status: 401), row)
                 }
+            }
+            if let envelope, let kieTaskID, let report = try? KieWire.callback(envelope, family: family, taskId: kieTaskID) {
+                row.taskID = report.taskId
+                row.model = report.model
+                row.state = report.state
+                return .recorded(
+                    report,
+                    try TaskWrites.recordCallback(
+                        ctx, report: report, webhook: row, relayHeaders: relayHeaders, route: token,
+                        deadline: { deadlines.deadline(for: $0).millis }, now: now))
+            }
+            return .unparsed(
+                try TaskWrites.recordUnparsed(ctx, webhook: row, relayHeaders: relayHeaders, route: route, now: now))
+        } completion: { result in
+            if case .success(.unparsed) = result {
+                context.logger.warn("webhook.unparsed", ["family": family.rawValue, "reason": reason])
+            }
+            Self.answer(result, family: family, taskID: row.taskID, context: context, responder: responder)
+        }
+    }
+
+    /// Answers a decided delivery, on the writer thread in commit order (so the balance a
+    /// callback reports is published in that order), counting it before the answer leaves.
+    private static func answer(
+        _ result: Result<Decided, any Error>, family: TaskFamily, taskID: String?, context: AgentContext,
+        responder: InlineResponder
+    ) {
+        if case .success(.recorded(let report, _)) = result, let credits = report.creditsRemaining {
+            CreditTracker.committed(balance: credits, context: context)
+        }
+        responder.respond {
+            switch result {
+            case .failure(let error):
+                // Not committed, so not acknowledged: Kie retries the delivery.
+                context.storeFailed("webhook", error, task: taskID)
+                return .kieError(code: 503, msg: "kiewatch: could not store the callback, retry later", status: 503)
+            case .success(.refused(let response, let row)):
+                context.metrics.webhooksReceived.labels(AgentMetrics.modelLabel(row.model), row.result.rawValue).increment()
+                return response
+            case .success(.unparsed(let recorded)):
+                context.metrics.webhooksReceived.labels(recorded.model, WebhookResult.unparsed.rawValue).increment()
+                context.relayWakeup.signal()
+                return Self.acknowledged
+            case .success(.recorded(let report, let recorded)):
+                // Counted before the 200 leaves, so whoever sees the 200 also sees the count.
+                if let task = recorded.created {
+                    context.metrics.tasksCreated.labels(task.model).increment()
+                    context.logger.info(
+                        "webhook.task_from_route", ["task": task.taskID, "model": task.model, "family": family.rawValue])
+                }
+                let outcome = recorded.outcome
+                Self.observe(outcome, model: report.model, context: context)
+                if case .unknownTask = outcome {
+                    context.logger.warn("webhook.unknown_task", ["task": report.taskId, "family": family.rawValue])
+                }
+                return Self.acknowledged
             }
         }
     }
