@@ -1,0 +1,268 @@
+import KieWatchAgent
+import KieWatchCore
+import KieWatchHTTP
+import KieWatchStore
+import KieWatchTestSupport
+import Synchronization
+import Testing
+
+/// A Kie that speaks every family through the table, with the answers each test sets: creates
+/// answer a new id (a 4K request its parent's), and remember the callback URL Kie was given;
+/// status calls answer the report `status` holds for the task.
+final class FamilyKie: HTTPHandler {
+    struct Create: Sendable {
+        var path: String
+        var body: JSONValue
+        var callbackURL: String?
+    }
+
+    let creates = Mutex<[String: [Create]]>([:])
+    let status = Mutex<[String: TaskReport]>([:])
+    let next = Atomic<Int>(0)
+
+    func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        guard let role = TaskFamily.role(ofPath: request.path) else { return .kieError(code: 404, msg: "Not Found", status: 404) }
+        switch role {
+        case .create(let family, _):
+            let body = (try? JSONValue.parse(request.body)) ?? .null
+            let id = family.parentTaskID(inCreate: body) ?? "\(family.rawValue)-task-\(next.add(1, ordering: .relaxed).newValue)"
+            let create = Create(path: String(request.path), body: body, callbackURL: body["callBackUrl"]?.stringValue)
+            creates.withLock { $0[id, default: []].append(create) }
+            return .json(["code": 200, "msg": "success", "data": ["taskId": .string(id)]])
+        case .status(_, let endpoint):
+            guard let id = request.queryItem(endpoint.taskIdParameter), let report = status.withLock({ $0[id] }) else {
+                return .json(["code": 422, "msg": "recordInfo is null", "data": nil])
+            }
+            return .json(["code": 200, "msg": "success", "data": KieWire.statusData(for: report, family: report.family)])
+        }
+    }
+
+    /// The callback URL Kie was given with the last create for `id`.
+    func callbackURL(_ id: String) -> String? { creates.withLock { $0[id]?.last?.callbackURL } }
+}
+
+/// Every task family through the agent: the callback URL Kie gets, callbacks attributed by it,
+/// Suno's three callbacks, Veo 4K's reused id, unreadable callbacks relayed, Luma's flag 4.
+@Suite struct TaskFamilyTests {
+    static let appSecret = AgentHarness.appSecret
+
+    func harness(tune: (inout AgentConfiguration) -> Void = { _ in }) throws -> (AgentHarness, FamilyKie) {
+        let h = try AgentHarness(agent: tune)
+        let kie = FamilyKie()
+        h.upstream.override.withLock { $0 = kie }
+        return (h, kie)
+    }
+
+    func appURL(_ family: TaskFamily) -> String { "https://app.example/hooks/\(family.rawValue)?secret=\(Self.appSecret)" }
+
+    /// The app's create for `family` through the agent; the task id Kie answered.
+    func create(_ h: AgentHarness, _ family: TaskFamily, extra: [(key: String, value: JSONValue)] = []) async throws -> String {
+        let body = JSONValue.object([("prompt", "a lighthouse"), ("callBackUrl", .string(appURL(family)))] + extra)
+        let response = await h.agent.router.serve(
+            HTTPRequest(
+                method: "POST", target: family.creates[0].path,
+                headers: ["Authorization": "Bearer app-key", "Content-Type": "application/json"], body: body.serializedBytes()))
+        return try #require(KieEnvelope(body: response.body).flatMap(KieWire.createdTaskId))
+    }
+
+    /// Kie's callback to the URL it was given.
+    func deliver(_ h: AgentHarness, to url: String, body: [UInt8]) async throws -> HTTPResponse {
+        let target = try HTTPClientURL(url).pathAndQuery
+        return await h.agent.router.serve(HTTPRequest(method: "POST", target: target, body: body))
+    }
+
+    func callback(_ family: TaskFamily, id: String, state: TaskState, kind: String? = nil) -> [UInt8] {
+        var report = TaskReport(
+            taskId: id, family: family, state: state, failCode: state == .fail ? "500" : nil,
+            failMessage: state == .fail ? "generation failed" : nil, resultURLs: state == .success ? ["https://cdn.example/\(id).mp4"] : [])
+        report.callbackKind = kind
+        return KieWire.callbackBody(for: report, family: family).serializedBytes()
+    }
+
+    func metrics(_ h: AgentHarness) -> String {
+        String(decoding: h.agent.metrics.registry.render(.prometheusText), as: UTF8.self)
+    }
+
+    // MARK: Every family
+
+    /// For every family: Kie gets the family's route URL with the agent's secret and nothing of
+    /// the app's; a success and a failure each reach the app once, at its own URL, as Kie sent
+    /// them; the task ends in the right state; nothing is a duplicate.
+    @Test(arguments: TaskFamily.all)
+    func callbacksOfEveryFamilyReachTheAppOnceAtItsOwnURL(family: TaskFamily) async throws {
+        let (h, kie) = try harness()
+        let extra: [(key: String, value: JSONValue)] = family.parentTaskSuffix != nil ? [("taskId", "parent-1"), ("index", 0)] : []
+        let ok = try await create(h, family, extra: extra)
+        let okURL = try #require(kie.callbackURL(ok))
+        #expect(okURL.hasPrefix("http://127.0.0.1:9464\(family.webhookPath)/"))
+        #expect(okURL.hasSuffix("?secret=\(AgentHarness.callbackSecret)"))
+        #expect(!okURL.contains("app.example") && !okURL.contains(Self.appSecret))
+        let tracked = family.trackedTaskID(kieTaskID: ok, create: .object(extra))
+        #expect(try h.task(tracked)?.family == family)
+        #expect(try h.task(tracked)?.model == family.model(inCreate: .object([])) || family.model.fallback == nil)
+
+        let success = callback(family, id: ok, state: .success)
+        #expect(try await deliver(h, to: okURL, body: success).status == 200)
+        await h.advance(seconds: 5)
+        #expect(h.app.deliveries.map(\.url) == [appURL(family)])
+        #expect(h.app.deliveries.first?.body == success)
+        #expect(try h.task(tracked)?.state == .success)
+        // Kie delivers again: recorded, not relayed.
+        #expect(try await deliver(h, to: okURL, body: success).status == 200)
+        await h.advance(seconds: 5)
+        #expect(h.app.deliveries.count == 1)
+
+        guard family.parentTaskSuffix == nil else { return }
+        let failed = try await create(h, family)
+        let failURL = try #require(kie.callbackURL(failed))
+        #expect(try await deliver(h, to: failURL, body: callback(family, id: failed, state: .fail)).status == 200)
+        await h.advance(seconds: 5)
+        #expect(h.app.deliveries.count == 2)
+        #expect(try h.task(failed)?.state == .fail)
+        let results = try h.reader().db.rows("SELECT result FROM webhooks ORDER BY id").compactMap { $0[0].string }
+        #expect(results == ["accepted", "duplicate", "accepted"])
+    }
+
+    // MARK: Suno
+
+    /// Suno's `text`, `first` and `complete` callbacks each reach the app once, in order, none a
+    /// duplicate of another; a repeated `first` is.
+    @Test func sunosThreeCallbacksEachReachTheAppOnceInOrder() async throws {
+        let (h, kie) = try harness()
+        let id = try await create(h, .suno, extra: [("model", "V4_5")])
+        #expect(try h.task(id)?.model == "suno/V4_5")
+        let url = try #require(kie.callbackURL(id))
+        for kind in ["text", "first", "first", "complete"] {
+            let state: TaskState = kind == "complete" ? .success : .generating
+            #expect(try await deliver(h, to: url, body: callback(.suno, id: id, state: state, kind: kind)).status == 200)
+            await h.advance(seconds: 5)
+        }
+        let kinds = h.app.deliveries.compactMap { $0.json?["data"]?["callbackType"]?.stringValue }
+        #expect(kinds == ["text", "first", "complete"])
+        let task = try #require(try h.task(id))
+        #expect(task.state == .success && task.callbacksReceived == 1 && task.callbackKinds == ["text", "first"])
+        let results = try h.reader().db.rows("SELECT result FROM webhooks ORDER BY id").compactMap { $0[0].string }
+        #expect(results == ["accepted", "accepted", "duplicate", "accepted"])
+        #expect(metrics(h).contains(#"kiewatch_webhooks_received_total{model="suno/V4_5",result="accepted"} 3"#))
+    }
+
+    // MARK: Veo 4K
+
+    /// A 4K request answers its parent's id: it is its own task (`<parent>#4k`), its callback
+    /// goes to the URL given with it and the parent's to the parent's; neither is a duplicate
+    /// of the other. A 4K failure with `data: null` is attributed by its URL.
+    @Test func aVeo4KRequestIsItsOwnTaskWithItsOwnURL() async throws {
+        let (h, kie) = try harness()
+        let parent = try await create(h, .veo)
+        let parentURL = try #require(kie.callbackURL(parent))
+        let fourK = try await create(h, .veo4K, extra: [("taskId", .string(parent)), ("index", 0)])
+        #expect(fourK == parent, "Kie answers the parent's id")
+        let fourKURL = try #require(kie.callbackURL(parent))
+        #expect(fourKURL != parentURL && fourKURL.contains("/webhooks/veo-4k/"))
+        let tracked = parent + "#4k"
+        #expect(try h.task(tracked)?.family == .veo4K)
+        #expect(try h.task(tracked)?.model == "veo3-4k")
+
+        #expect(try await deliver(h, to: parentURL, body: callback(.veo, id: parent, state: .success)).status == 200)
+        #expect(try await deliver(h, to: fourKURL, body: callback(.veo4K, id: parent, state: .success)).status == 200)
+        await h.advance(seconds: 5)
+        #expect(h.app.deliveries.map(\.url) == [appURL(.veo), appURL(.veo4K)])
+        #expect(try h.task(parent)?.state == .success && h.task(tracked)?.state == .success)
+
+        // A second 4K (index 1) fails with `data: null`: only its URL says whose it is.
+        _ = try await create(h, .veo4K, extra: [("taskId", .string(parent)), ("index", 1)])
+        let secondURL = try #require(kie.callbackURL(parent))
+        let failure = Array(#"{"code":500,"msg":"The 4K version of this video is unavailable.","data":null}"#.utf8)
+        #expect(try await deliver(h, to: secondURL, body: failure).status == 200)
+        await h.advance(seconds: 5)
+        #expect(h.app.deliveries.count == 3 && h.app.deliveries.last?.body == failure)
+        #expect(try h.task(parent + "#4k1")?.state == .fail)
+        let results = try h.reader().db.rows("SELECT task_id, result FROM webhooks ORDER BY id").map { ($0[0].string, $0[1].string) }
+        #expect(results.map(\.1) == ["accepted", "accepted", "accepted"])
+        #expect(results.map(\.0) == [parent, tracked, parent + "#4k1"])
+    }
+
+    // MARK: Unreadable callbacks
+
+    /// An authenticated callback on a route that the table cannot read (not JSON; a state it
+    /// does not know) still reaches the app unchanged, recorded `unparsed`; on the old path,
+    /// where no route names the app, it is refused as before.
+    @Test func anUnreadableAuthenticatedCallbackStillReachesTheApp() async throws {
+        let (h, kie) = try harness()
+        let id = try await create(h, .runway)
+        let url = try #require(kie.callbackURL(id))
+        let garbage = Array("<<not json>>".utf8)
+        let newState = Array(#"{"code":200,"msg":"ok","data":{"task_id":"\#(id)","state":"teleported"}}"#.utf8)
+        for body in [garbage, newState] {
+            #expect(try await deliver(h, to: url, body: body).status == 200)
+        }
+        await h.advance(seconds: 5)
+        #expect(h.app.deliveries.map(\.body) == [garbage, newState])
+        #expect(h.app.deliveries.allSatisfy { $0.url == appURL(.runway) })
+        let rows = try h.reader().db.rows("SELECT task_id, result FROM webhooks ORDER BY id")
+        #expect(rows.map { $0[1].string } == ["unparsed", "unparsed"])
+        #expect(rows.map { $0[0].string } == [id, id])
+        #expect(try h.task(id)?.state.isTerminal == false, "an unread callback does not end the task")
+        #expect(metrics(h).contains(#"kiewatch_webhooks_received_total{model="runway",result="unparsed"} 2"#))
+        // A wrong secret is still refused, token or not.
+        let wrong = url.replacingOccurrences(of: AgentHarness.callbackSecret, with: "nope")
+        #expect(try await deliver(h, to: wrong, body: garbage).status == 401)
+        // The old path has no route to relay to.
+        let old = "http://127.0.0.1:9464/webhooks/kie?secret=\(AgentHarness.callbackSecret)"
+        #expect(try await deliver(h, to: old, body: garbage).status == 400)
+        await h.advance(seconds: 5)
+        #expect(h.app.deliveries.count == 2)
+    }
+
+    // MARK: Luma
+
+    /// Luma's `successFlag` 4 (the generation succeeded, Kie's callback failed) seen on a status
+    /// call counts the missed webhook at once and relays the callback, marked recovered.
+    @Test func lumasCallbackFailedFlagCountsAMissedWebhookAtOnce() async throws {
+        let (h, kie) = try harness()
+        let id = try await create(h, .luma)
+        var report = TaskReport(taskId: id, family: .luma, state: .success, resultURLs: ["https://cdn.example/l.mp4"])
+        report.callbackFailed = true
+        kie.status.withLock { $0[id] = report }
+        let answer = await h.agent.router.serve(
+            HTTPRequest(method: "GET", target: "/api/v1/modify/record-info?taskId=\(id)", headers: ["Authorization": "Bearer app-key"]))
+        #expect(KieEnvelope(body: answer.body)?.data["successFlag"] == 4)
+        await h.advance(seconds: 5)
+        let relayed = try #require(h.app.deliveries.first)
+        #expect(relayed.headers[SynthesizedCallback.recoveredHeader] == "true")
+        #expect(relayed.json?["data"]?["info"]?["resultUrls"] == ["https://cdn.example/l.mp4"])
+        let task = try #require(try h.task(id))
+        #expect(task.missed && task.state == .success)
+        #expect(metrics(h).contains(#"kiewatch_webhooks_missed_total{model="luma-modify"} 1"#))
+        // Kie's own callback, should it come after all, is late and not relayed again.
+        #expect(try await deliver(h, to: try #require(kie.callbackURL(id)), body: callback(.luma, id: id, state: .success)).status == 200)
+        await h.advance(seconds: 5)
+        #expect(h.app.deliveries.count == 1)
+    }
+
+    // MARK: Recovery per family
+
+    /// A stale task of each family is polled at that family's status endpoint and recovered
+    /// with a callback in its own shape, marked recovered, counted missed once.
+    @Test(arguments: TaskFamily.all)
+    func aStaleTaskIsRecoveredThroughItsFamilysStatusEndpoint(family: TaskFamily) async throws {
+        let (h, kie) = try harness()
+        let extra: [(key: String, value: JSONValue)] = family.parentTaskSuffix != nil ? [("taskId", "parent-9"), ("index", 0)] : []
+        let id = try await create(h, family, extra: extra)
+        let tracked = family.trackedTaskID(kieTaskID: id, create: .object(extra))
+        kie.status.withLock {
+            $0[id] = TaskReport(taskId: id, family: family, state: .success, resultURLs: ["https://cdn.example/r.mp4"])
+        }
+        await h.runLoops(seconds: 11 * 60)
+        let relayed = try #require(h.app.deliveries.first)
+        #expect(h.app.deliveries.count == 1)
+        #expect(relayed.headers[SynthesizedCallback.recoveredHeader] == "true")
+        let body = try #require(KieEnvelope(body: relayed.body))
+        let decoded = try KieWire.callback(body, family: family)
+        #expect(decoded.taskId == id && decoded.state == .success && decoded.resultURLs == ["https://cdn.example/r.mp4"])
+        let polls = try h.reader().db.rows("SELECT DISTINCT path FROM api_calls WHERE endpoint = ?1", [.text(family.status.label)])
+        #expect(polls.map { $0[0].string } == ["\(family.status.path)?\(family.status.taskIdParameter)=\(id)"])
+        #expect(try h.task(tracked)?.missed == true)
+        #expect(metrics(h).contains("kiewatch_webhooks_missed_total{model=\"\(try #require(try h.task(tracked)).model)\"} 1"))
+    }
+}
