@@ -265,4 +265,68 @@ final class FamilyKie: HTTPHandler {
         #expect(try h.task(tracked)?.missed == true)
         #expect(metrics(h).contains("kiewatch_webhooks_missed_total{model=\"\(try #require(try h.task(tracked)).model)\"} 1"))
     }
+
+    // MARK: Signed relays
+
+    /// What an app that checks Kie's signature does: HMAC-SHA256 over `data.taskId` (or
+    /// `data.task_id`) "." timestamp with the shared key, and a timestamp within five minutes
+    /// of its own clock.
+    static func appAccepts(_ delivery: FakeApp.Delivery, key: String, receivedAt now: EpochMillis) -> Bool {
+        guard let stamp = delivery.headers["X-Webhook-Timestamp"], let seconds = Int64(stamp),
+            let signature = delivery.headers["X-Webhook-Signature"],
+            let taskID = delivery.json.flatMap({ TaskFamily.callbackTaskIDs.firstValue(in: $0["data"] ?? .null)?.stringValue })
+        else { return false }
+        let expected = HMACSHA256.kieSignature(key: key, taskId: taskID, timestamp: stamp)
+        return signature == expected && abs(now / 1000 - seconds) <= 300
+    }
+
+    /// With `KIE_WEBHOOK_HMAC_KEY` set, an app verifying Kie's signature accepts every relay:
+    /// a real one (a 4K callback, signed over the parent's id it carries), one delivered two
+    /// hours late (the app was down), and a synthesized one after recovery.
+    @Test func anAppVerifyingKiesSignatureAcceptsRealLateAndRecoveredRelays() async throws {
+        let key = "shared-hmac-key"
+        let (h, kie) = try harness { $0.webhookHMACKey = key }
+        var accepted: [(String, Bool)] = []
+        func run(seconds: Int) async {
+            for _ in 0..<(seconds / 5) {
+                let before = h.app.deliveries.count
+                await h.runLoops(seconds: 5)
+                for delivery in h.app.deliveries.dropFirst(before) {
+                    accepted.append((delivery.url, Self.appAccepts(delivery, key: key, receivedAt: h.clock.now())))
+                }
+            }
+        }
+        func signed(_ body: [UInt8], id: String) -> HTTPHeaders {
+            let stamp = String(h.clock.now() / 1000)
+            return ["X-Webhook-Timestamp": stamp, "X-Webhook-Signature": HMACSHA256.kieSignature(key: key, taskId: id, timestamp: stamp)]
+        }
+        func deliverSigned(_ url: String, _ body: [UInt8], id: String) async throws {
+            let target = try HTTPClientURL(url).pathAndQuery
+            let response = await h.agent.router.serve(HTTPRequest(method: "POST", target: target, headers: signed(body, id: id), body: body))
+            #expect(response.status == 200)
+        }
+
+        // Real: a 4K callback names the parent's id; the relay is signed over it.
+        let parent = try await create(h, .veo)
+        _ = try await create(h, .veo4K, extra: [("taskId", .string(parent)), ("index", 0)])
+        try await deliverSigned(try #require(kie.callbackURL(parent)), callback(.veo4K, id: parent, state: .success), id: parent)
+        await run(seconds: 5)
+        // Late: the app is down for two hours; the relay goes when it is back, signed then.
+        let runway = try await create(h, .runway)
+        h.app.down.store(true, ordering: .relaxed)
+        try await deliverSigned(try #require(kie.callbackURL(runway)), callback(.runway, id: runway, state: .success), id: runway)
+        await run(seconds: 2 * 3600)
+        h.app.down.store(false, ordering: .relaxed)
+        await run(seconds: 3600)
+        // Recovered: Kie's callback never comes; recovery relays one the agent made.
+        let suno = try await create(h, .suno)
+        kie.status.withLock { $0[suno] = TaskReport(taskId: suno, family: .suno, state: .success, resultURLs: ["https://cdn.example/s.mp3"]) }
+        await run(seconds: 20 * 60)
+
+        #expect(accepted.map(\.0) == [appURL(.veo4K), appURL(.runway), appURL(.suno)])
+        #expect(accepted.map(\.1) == [true, true, true])
+        // Fresh at receipt (`appAccepts` allows five minutes): the late relay was signed when it
+        // went, not with the timestamp Kie signed two hours before.
+        #expect(h.app.deliveries.last?.headers[SynthesizedCallback.recoveredHeader] == "true")
+    }
 }
