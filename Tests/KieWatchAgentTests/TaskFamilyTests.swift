@@ -123,6 +123,18 @@ final class FamilyKie: HTTPHandler {
         #expect(results == ["accepted", "duplicate", "accepted"])
     }
 
+    /// Kie's 20 creates per 10 s cover every new generation request: one create of each
+    /// family counts 11 of the 20.
+    @Test func everyFamilysCreatesCountTowardTheCreateRateLimit() async throws {
+        let (h, _) = try harness()
+        for family in TaskFamily.all {
+            let extra: [(key: String, value: JSONValue)] = family.parentTaskSuffix != nil ? [("taskId", "p"), ("index", 0)] : []
+            _ = try await create(h, family, extra: extra)
+        }
+        h.agent.refreshGauges()
+        #expect(metrics(h).contains("kiewatch_create_rate_limit_utilization \(Double(TaskFamily.all.count) / 20)\n"))
+    }
+
     // MARK: Suno
 
     /// Suno's `text`, `first` and `complete` callbacks each reach the app once, in order, none a
