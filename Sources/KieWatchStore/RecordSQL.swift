@@ -347,9 +347,13 @@ package enum RecordSQL {
     static let selectOutboxItem = "SELECT \(outboxColumns) FROM relay_outbox WHERE id = ?1"
 
     /// Pending relays due by a time, oldest due first; uses `relay_outbox_due`.
+    /// Due relays, each task's in the order they were queued: one waits while an earlier one
+    /// of its task is still pending (Suno's `text`, `first`, `complete` reach the app in that
+    /// order, even when one of them needs a retry).
     static let selectDueRelays = """
-        SELECT \(outboxColumns) FROM relay_outbox
+        SELECT \(outboxColumns) FROM relay_outbox AS o
         WHERE state = 'pending' AND next_attempt_at <= ?1
+          AND NOT EXISTS (SELECT 1 FROM relay_outbox AS e WHERE e.task_id = o.task_id AND e.id < o.id AND e.state = 'pending')
         ORDER BY next_attempt_at LIMIT ?2
         """
 

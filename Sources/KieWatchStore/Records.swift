@@ -150,8 +150,9 @@ package struct TaskRecord: Sendable, Equatable {
     package var missed: Bool
     /// When recovery stopped polling this task (its give-up limit passed); it stays stale.
     package var recoveryGaveUpAt: EpochMillis?
-    /// The progress callbacks received so far, for a family that sends several (Suno's
-    /// `text`, `first`): each is relayed once. `callbacksReceived` counts the final ones.
+    /// The callbacks received so far other than final ones: progress kinds of a family that
+    /// sends several (Suno's `text`, `first`), each relayed once, and `unparsed` for each one
+    /// relayed unread. `callbacksReceived` counts the final ones.
     package var callbackKinds: [String]
 
     package init(

@@ -275,10 +275,13 @@ package enum ConsoleSQL {
         WHERE minute >= ?1 AND minute < ?2 AND model <> '' GROUP BY model
         """
 
+    /// Create calls of every family: the table's create labels (constants, not input).
     package static let selectCreateLatency = """
         SELECT model, buckets FROM call_rollup
-        WHERE minute >= ?1 AND minute < ?2 AND endpoint IN ('create_task', 'veo_generate') AND model <> ''
+        WHERE minute >= ?1 AND minute < ?2 AND endpoint IN (\(createLabels)) AND model <> ''
         """
+
+    static let createLabels = KieEndpoint.allCases.filter(\.createsTask).map { "'\($0.rawValue)'" }.joined(separator: ", ")
 
     package static let selectCallErrors = """
         SELECT code, endpoint, model, sum(errors), max(minute) FROM call_rollup

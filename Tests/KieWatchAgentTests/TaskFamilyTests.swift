@@ -158,6 +158,25 @@ final class FamilyKie: HTTPHandler {
         #expect(metrics(h).contains(#"kiewatch_webhooks_received_total{model="suno/V4_5",result="accepted"} 3"#))
     }
 
+    /// The app is down while Suno's first callback is relayed: the later ones wait for it, so
+    /// the app still gets `text`, `first`, `complete` in that order once it is back.
+    @Test func sunosCallbacksKeepTheirOrderThroughRetries() async throws {
+        let (h, kie) = try harness()
+        let id = try await create(h, .suno)
+        let url = try #require(kie.callbackURL(id))
+        h.app.down.store(true, ordering: .relaxed)
+        #expect(try await deliver(h, to: url, body: callback(.suno, id: id, state: .generating, kind: "text")).status == 200)
+        await h.advance(seconds: 5)
+        h.app.down.store(false, ordering: .relaxed)
+        for kind in ["first", "complete"] {
+            let state: TaskState = kind == "complete" ? .success : .generating
+            #expect(try await deliver(h, to: url, body: callback(.suno, id: id, state: state, kind: kind)).status == 200)
+        }
+        await h.advance(seconds: 600)
+        let kinds = h.app.deliveries.compactMap { $0.json?["data"]?["callbackType"]?.stringValue }
+        #expect(kinds == ["text", "first", "complete"])
+    }
+
     // MARK: Veo 4K
 
     /// A 4K request answers its parent's id: it is its own task (`<parent>#4k`), its callback
@@ -208,7 +227,8 @@ final class FamilyKie: HTTPHandler {
         for body in [garbage, newState] {
             #expect(try await deliver(h, to: url, body: body).status == 200)
         }
-        await h.advance(seconds: 5)
+        // One relay per task at a time, in order: the second goes at the next pass.
+        await h.advance(seconds: 10)
         #expect(h.app.deliveries.map(\.body) == [garbage, newState])
         #expect(h.app.deliveries.allSatisfy { $0.url == appURL(.runway) })
         let rows = try h.reader().db.rows("SELECT task_id, result FROM webhooks ORDER BY id")
@@ -224,6 +244,14 @@ final class FamilyKie: HTTPHandler {
         #expect(try await deliver(h, to: old, body: garbage).status == 400)
         await h.advance(seconds: 5)
         #expect(h.app.deliveries.count == 2)
+        // At the deadline recovery learns the result: the app had a callback (unread by the
+        // agent), so none is missed and no second one is sent.
+        kie.status.withLock { $0[id] = TaskReport(taskId: id, family: .runway, state: .success, resultURLs: ["https://cdn.example/r.mp4"]) }
+        await h.runLoops(seconds: 11 * 60)
+        #expect(try h.task(id)?.state == .success)
+        #expect(try h.task(id)?.missed == false)
+        #expect(h.app.deliveries.count == 2)
+        #expect(!metrics(h).contains("kiewatch_webhooks_missed_total{"))
     }
 
     // MARK: Luma

@@ -54,5 +54,17 @@ enum TaskLifecycle {
 extension TaskRecord {
     /// The app asked for a callback and has neither received one nor a recovered one: even a
     /// task whose result the app learned by polling still owes it.
-    var owesCallback: Bool { expectsCallback && callbacksReceived == 0 && recoveredAt == nil }
+    var owesCallback: Bool {
+        expectsCallback && callbacksReceived == 0 && recoveredAt == nil && !mayHaveHadItsFinalCallback
+    }
+
+    /// The `callbackKinds` entry of a callback the agent relayed without reading it.
+    static let unparsedKind = "unparsed"
+
+    /// Callbacks the agent could not read (`unparsed`) came for the task, as many as the task
+    /// gets (one, or Suno's three with the kinds read): the app has had its final callback,
+    /// unread by the agent, so recovery neither counts it missed nor sends another.
+    var mayHaveHadItsFinalCallback: Bool {
+        callbackKinds.contains(Self.unparsedKind) && callbackKinds.count >= max(1, family.callbacks.kinds.count)
+    }
 }

@@ -203,11 +203,20 @@ enum TaskWrites {
         var row = webhook
         row.result = .unparsed
         let task = try route.taskID.flatMap { try ctx.task(id: $0) }
+        if let stored = task {
+            // Unread, but a callback the app gets: recovery must not count it missed.
+            var updated = stored
+            updated.callbackKinds.append(TaskRecord.unparsedKind)
+            updated.lastCallbackAt = now
+            try ctx.save(updated, replacing: stored)
+        }
         row.taskID = route.taskID ?? row.taskID
         row.model = task?.model ?? route.model
         let url = task?.callbackURL ?? route.callbackURL
+        // A route not bound yet names no task: its relays are ordered among themselves.
+        let relayTask = row.taskID ?? "route:" + route.token.prefix(8)
         try ctx.enqueueRelay(
-            RelayOutboxItem(taskID: row.taskID ?? "", url: url, body: webhook.body, headers: relayHeaders, createdAt: now))
+            RelayOutboxItem(taskID: relayTask, url: url, body: webhook.body, headers: relayHeaders, createdAt: now))
         try ctx.insert(row)
         return UnparsedRecorded(model: row.model ?? route.model)
     }
@@ -266,8 +275,9 @@ enum TaskWrites {
             // A 501/408 answer may carry no record: the callback still names the task's model.
             if report.model == nil, task.model != TaskLifecycle.unknownModel { report.model = task.model }
             outcome.finished = TaskLifecycle.apply(report, to: &task, source: .recovery, now: now).becameTerminal
-            outcome.missed = task.expectsCallback
-            if task.expectsCallback {
+            // A callback the agent relayed unread may have been this one: not missed then.
+            outcome.missed = task.expectsCallback && !task.mayHaveHadItsFinalCallback
+            if outcome.missed {
                 try recordMissed(ctx, task: &task, report: report, statusData: statusData, scrubber: scrubber, now: now)
             } else {
                 task.recoveredAt = now
