@@ -48,6 +48,15 @@ struct AlertRulesTests {
         }
     }
 
+    @Test("endpoint matchers in the rules select every family's creates (or status calls), by the agent's table")
+    func endpointMatchersCoverEveryFamily() throws {
+        let text = try String(contentsOf: ExternalTools.ruleFile, encoding: .utf8)
+        let rules = text.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("#") }
+            .joined(separator: "\n")
+        DashboardTests.expectFamilyClasses(
+            DashboardTests.endpointMatchers(in: rules), in: "kiewatch.rules.yml", needing: [.creates])
+    }
+
     @Test("every alert has a severity, summary, description and a console runbook")
     func everyAlertIsActionable() throws {
         for alert in try Self.alerts() {

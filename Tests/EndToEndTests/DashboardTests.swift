@@ -1,4 +1,5 @@
 import Foundation
+import KieWatchCore
 import Testing
 
 /// `dashboards/kiewatch-overview.json` imports into Grafana 10/11 and queries only metrics that
@@ -125,6 +126,31 @@ struct DashboardTests {
         }
     }
 
+    @Test("endpoint matchers select every family's creates or every family's status calls")
+    func endpointMatchersCoverEveryFamily() throws {
+        let matchers = try ExternalTools.dashboardExpressions().flatMap { Self.endpointMatchers(in: $0.template) }
+        Self.expectFamilyClasses(matchers, in: "dashboard", needing: [.creates, .statuses])
+    }
+
+    @Test("the README documents every endpoint label and every task family with its webhook path")
+    func readmeCoversEveryFamily() throws {
+        let readme = try String(contentsOf: ExternalTools.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        // A plain Bool each: a failed expectation on `readme.contains` would print the README.
+        func documented(_ text: String) -> Bool { readme.contains(text) }
+        for endpoint in KieEndpoint.allCases {
+            let found = documented("`\(endpoint.rawValue)`")
+            #expect(found, "README: endpoint label \(endpoint.rawValue) not documented")
+        }
+        for family in TaskFamily.all {
+            let row = documented("| `\(family.rawValue)`")
+            #expect(row, "README: no Task families row for \(family.rawValue)")
+            let fullPath = documented("`\(family.webhookPath)`")
+            #expect(fullPath, "README: webhook path \(family.webhookPath) not documented")
+            let segment = family.webhookPath.split(separator: "/").last.map { documented("`\($0)`") } ?? false
+            #expect(segment, "README: HTTP paths do not list \(family.webhookPath)")
+        }
+    }
+
     @Test("template variables all resolve")
     func variablesResolve() throws {
         for expression in try ExternalTools.dashboardExpressions() {
@@ -158,6 +184,79 @@ struct DashboardTests {
         if result.status == 0 {
             // promtool reports how many rules it parsed: all of them, or the file was cut short.
             #expect(result.output.contains("\(expressions.count) rules found"), "\(result.output)")
+        }
+    }
+
+    // MARK: Endpoint matchers
+
+    /// A matcher on the `endpoint` label: `=~`/`!~` with an RE2 pattern (PromQL anchors it at
+    /// both ends), or `=`/`!=` with one value.
+    struct EndpointMatcher: CustomStringConvertible {
+        var op: String
+        var value: String
+
+        var description: String { "endpoint\(op)\"\(value)\"" }
+        var isRegex: Bool { op == "=~" || op == "!~" }
+
+        /// Whether a series with this `endpoint` value is selected.
+        func selects(_ label: String) throws -> Bool {
+            let matches: Bool
+            if isRegex {
+                let regex = try NSRegularExpression(pattern: "^(?:\(value))$")
+                matches = regex.firstMatch(in: label, range: NSRange(label.startIndex..., in: label)) != nil
+            } else {
+                matches = label == value
+            }
+            return op.hasPrefix("!") ? !matches : matches
+        }
+    }
+
+    /// The `endpoint` matchers of a PromQL expression (as written in the rule file or the
+    /// dashboard's JSON model, once decoded: no escaped quotes in a label pattern).
+    static func endpointMatchers(in expr: String) -> [EndpointMatcher] {
+        let pattern = try! NSRegularExpression(pattern: #"\bendpoint\s*(=~|!~|!=|=)\s*"([^"]*)""#)
+        return pattern.matches(in: expr, range: NSRange(expr.startIndex..., in: expr)).map { match in
+            EndpointMatcher(
+                op: String(expr[Range(match.range(at: 1), in: expr)!]), value: String(expr[Range(match.range(at: 2), in: expr)!]))
+        }
+    }
+
+    /// The kinds of call a regex matcher may select: all of them, never a few families.
+    enum FamilyClass: String, CaseIterable {
+        case creates, statuses
+        var labels: Set<String> {
+            switch self {
+            case .creates: Set(KieEndpoint.allCases.filter(\.createsTask).map(\.rawValue))
+            case .statuses: Set(KieEndpoint.allCases.filter(\.reportsStatus).map(\.rawValue))
+            }
+        }
+    }
+
+    /// Every regex matcher selects, of the agent's endpoint labels, exactly every family's
+    /// creates or exactly every family's status calls (so no family is left out, and a family
+    /// added to the table is covered or this fails); a one-value matcher names a label that
+    /// exists. `needing`: the classes `file` must select somewhere.
+    static func expectFamilyClasses(_ matchers: [EndpointMatcher], in file: String, needing: Set<FamilyClass>) {
+        let labels = KieEndpoint.allCases.map(\.rawValue)
+        var seen: Set<FamilyClass> = []
+        for matcher in matchers {
+            guard matcher.isRegex else {
+                #expect(labels.contains(matcher.value), "\(file): \(matcher) names no endpoint label the agent has")
+                continue
+            }
+            do {
+                let selected = Set(try labels.filter { try matcher.selects($0) })
+                let match = FamilyClass.allCases.first { $0.labels == selected }
+                #expect(
+                    match != nil,
+                    "\(file): \(matcher) selects \(selected.sorted()), not every family's creates (\(FamilyClass.creates.labels.sorted())) nor every family's status calls (\(FamilyClass.statuses.labels.sorted()))")
+                if let match { seen.insert(match) }
+            } catch {
+                Issue.record("\(file): \(matcher) is no valid regex: \(error)")
+            }
+        }
+        for missing in needing.subtracting(seen) {
+            Issue.record("\(file): no endpoint matcher selects every family's \(missing.rawValue)")
         }
     }
 
