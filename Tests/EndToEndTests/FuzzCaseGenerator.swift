@@ -51,6 +51,7 @@ struct CaseGenerator {
         switch category {
         case .validMarket: return validDelivery(family: .market)
         case .validVeo: return validDelivery(family: .veo)
+        case .validFamily: return familyDelivery()
         case .validKnown: return knownDelivery(corpus.knownTasks[slot], label: "valid.known")
         case .duplicate:
             return corpus.knownTasks.isEmpty
@@ -144,7 +145,7 @@ struct CaseGenerator {
 
     var secretQuery: String { "secret=" + percentEncode(corpus.secret) }
 
-    func path(_ family: TaskFamily) -> String { family == .veo ? "/webhooks/veo" : "/webhooks/kie" }
+    func path(_ family: TaskFamily) -> String { family.webhookPath }
 
     /// `X-Webhook-Timestamp` and a signature over `taskID` and it.
     func signatureHeaders(taskID: String, timestamp: String? = nil, key: String? = nil) -> [Header] {
@@ -215,6 +216,19 @@ struct CaseGenerator {
             break
         }
         return delivery(label: label, family: family, body: draft.bytes, extraHeaders: extra)
+    }
+
+    /// A callback of a family other than market and Veo, written by the family table, with a
+    /// random state (and kind, for Suno), to that family's webhook path.
+    mutating func familyDelivery() -> FuzzCase {
+        let family = random.pick(TaskFamily.all.filter { $0 != .market && $0 != .veo })
+        let state = random.pick([TaskState.success, .fail, .generating])
+        var report = TaskReport(
+            taskId: freshTaskID(), family: family, state: state, failCode: state == .fail ? "500" : nil,
+            failMessage: state == .fail ? "failed" : nil, resultURLs: state == .success ? ["https://cdn.example/r.mp4"] : [])
+        if !family.callbacks.kinds.isEmpty { report.callbackKind = random.pick(family.callbacks.kinds) }
+        let body = KieWire.callbackBody(for: report, family: family).serializedBytes()
+        return delivery(label: "valid.\(family.rawValue)", family: family, body: body)
     }
 
     mutating func knownDelivery(_ task: FuzzKnownTask, label: String) -> FuzzCase {

@@ -6,6 +6,8 @@ import KieWatchTestSupport
 enum FuzzCategory: CaseIterable {
     /// Well-formed, authenticated deliveries for task ids the agent never saw (`unknown_task`).
     case validMarket, validVeo
+    /// Well-formed deliveries of every other family (`TaskFamily.all`), in its table shape.
+    case validFamily
     /// The first delivery for a task created through the proxy (lifecycle, rollups, relay).
     case validKnown
     /// A numeric field of a known market task's delivery replaced by an absurd value.
@@ -38,10 +40,11 @@ enum FuzzCategory: CaseIterable {
         switch self {
         case .validMarket: 110
         case .validVeo: 50
+        case .validFamily: 40
         case .validKnown: 10
         case .knownNumber: 10
         case .duplicate: 10
-        case .number: 170
+        case .number: 130
         case .jsonType: 60
         case .jsonNesting: 20
         case .jsonUTF8: 40
