@@ -37,24 +37,42 @@ extension KieSimulator {
         }
     }
 
-    /// Sends a batch of callback attempts concurrently and records the results in the batch's
-    /// order, so the record does not depend on which receiver answered first.
+    /// Sends a batch of callback attempts and records the results in the batch's order, so the
+    /// record does not depend on which receiver answered first. Different tasks' callbacks go
+    /// out concurrently; one task's go one after another in the batch's order, so a receiver
+    /// gets Suno's `text`, `first` and `complete` in that order even when they fall due together.
     func deliver(_ batch: [PendingCallback]) async {
         let sender = callbackSender
         let timeout = configuration.callbackTimeout
-        var outcomes: [(result: CallbackResult, headers: HTTPHeaders, sentAt: EpochMillis)?] = Array(
-            repeating: nil, count: batch.count)
-        await withTaskGroup(of: (Int, CallbackResult, HTTPHeaders, EpochMillis).self) { group in
-            for (index, callback) in batch.enumerated() {
+        var groups: [[Int]] = []
+        var groupOfTask: [String: Int] = [:]
+        for (index, callback) in batch.enumerated() {
+            if let group = groupOfTask[callback.taskId] {
+                groups[group].append(index)
+            } else {
+                groupOfTask[callback.taskId] = groups.count
+                groups.append([index])
+            }
+        }
+        typealias Outcome = (index: Int, result: CallbackResult, headers: HTTPHeaders, sentAt: EpochMillis)
+        var outcomes: [Outcome?] = Array(repeating: nil, count: batch.count)
+        await withTaskGroup(of: [Outcome].self) { group in
+            for indices in groups {
                 group.addTask {
-                    let sentAt = self.clock.now()
-                    let headers = self.callbackHeaders(taskId: callback.taskId, at: sentAt)
-                    let result = await sender.post(url: callback.url, body: callback.body, headers: headers, timeout: timeout)
-                    return (index, result, headers, sentAt)
+                    var sent: [Outcome] = []
+                    for index in indices {
+                        let callback = batch[index]
+                        let sentAt = self.clock.now()
+                        let headers = self.callbackHeaders(taskId: callback.kieTaskId, at: sentAt)
+                        let result = await sender.post(
+                            url: callback.url, body: callback.body, headers: headers, timeout: timeout)
+                        sent.append((index, result, headers, sentAt))
+                    }
+                    return sent
                 }
             }
-            for await (index, result, headers, sentAt) in group {
-                outcomes[index] = (result, headers, sentAt)
+            for await sent in group {
+                for outcome in sent { outcomes[outcome.index] = outcome }
             }
         }
         let now = clock.now()

@@ -5,8 +5,10 @@ import KieWatchHTTP
 /// separate process and need to compare what the agent recorded with what Kie did.
 ///
 /// - `GET /_simulator/stats`: `SimulatorStats` as JSON (snake_case keys, models sorted).
-/// - `GET /_simulator/tasks`: every task in creation order with its fate (outcome, dropped or
-///   duplicated callback) and every recorded callback attempt.
+/// - `GET /_simulator/tasks`: every task of every family in creation order with its fate
+///   (outcome, dropped or duplicated callback) and every recorded callback attempt (its kind,
+///   for Suno's several). A Veo 4K job is listed under its key `<parent>#4k<index>`, with the
+///   parent's id as `kie_task_id`.
 ///
 /// Inspection sits outside the fake Kie: it draws no request faults, is not counted in
 /// `requests`, needs no API key, and moves no task, so looking does not change a seeded run.
@@ -50,13 +52,17 @@ extension KieSimulator {
 }
 
 extension SimulatorStats {
-    /// Every counter under its snake_case name; `tasks_created` per model with sorted keys.
+    /// Every counter under its snake_case name; `tasks_created` per model and
+    /// `tasks_created_by_family` per family, with sorted keys.
     public var json: JSONValue {
-        let perModel = tasksCreated.sorted { $0.key < $1.key }.map { (key: $0.key, value: JSONValue.int(Int64($0.value))) }
+        func sorted(_ counts: [String: Int]) -> JSONValue {
+            .object(counts.sorted { $0.key < $1.key }.map { (key: $0.key, value: JSONValue.int(Int64($0.value))) })
+        }
         func n(_ value: Int) -> JSONValue { .int(Int64(value)) }
         return [
             "requests": n(requests),
-            "tasks_created": .object(perModel),
+            "tasks_created": sorted(tasksCreated),
+            "tasks_created_by_family": sorted(tasksCreatedByFamily),
             "tasks_created_total": n(tasksCreatedTotal),
             "tasks_succeeded": n(tasksSucceeded),
             "tasks_failed": n(tasksFailed),
@@ -79,6 +85,7 @@ extension SimulatorStats {
             "not_found": n(notFound),
             "status_lag_answers": n(statusLagAnswers),
             "status_faults": n(statusFaults),
+            "processing_answers": n(processingAnswers),
             "chat_answers": n(chatAnswers),
             "credits_remaining": .int(creditsRemaining),
             "credits_consumed": .int(creditsConsumed),
@@ -92,6 +99,8 @@ extension SimulatedTask {
             if callBackUrl == nil { "none" } else if plan.dropCallback { "dropped" } else { "scheduled" }
         return [
             "task_id": .string(id),
+            "kie_task_id": .string(kieTaskId),
+            "source_task_id": sourceTaskId.map(JSONValue.string) ?? .null,
             "family": .string(family.rawValue),
             "model": .string(model),
             "state": .string(scheduledState(at: now).rawValue),
@@ -100,6 +109,7 @@ extension SimulatedTask {
             "complete_at": .int(completeAt),
             "callback": .string(callback),
             "callback_copies": .int(callBackUrl == nil || plan.dropCallback ? 0 : Int64(plan.callbackCopies)),
+            "callback_failed": .bool(callbackFailed),
             "late_ms": .int(plan.lateMillis),
             "early": .bool(plan.early),
             "status_fault": plan.statusFault.map { .int(Int64($0)) } ?? .null,
@@ -113,6 +123,7 @@ extension CallbackDelivery {
     /// error (redacted: an error about a bad URL quotes the URL, secret and all).
     var inspectionJSON: JSONValue {
         [
+            "kind": kind.map(JSONValue.string) ?? .null,
             "copy": .int(Int64(copy)),
             "attempt": .int(Int64(attempt)),
             "time": .int(time),

@@ -1,7 +1,8 @@
 import KieWatchCore
 import KieWatchHTTP
 
-/// The market family: `POST /api/v1/jobs/createTask`, `GET /api/v1/jobs/recordInfo`, and its callbacks.
+/// The market family's create (`POST /api/v1/jobs/createTask`), record and callback, shaped like
+/// Kie's samples (the status call is routed by the family table, `KieSimulator+Families.swift`).
 extension KieSimulator {
     /// Validates `{"model","callBackUrl"?,"input":{...}}` and admits the task.
     ///
@@ -17,45 +18,6 @@ extension KieSimulator {
         let callBackUrl = body["callBackUrl"]?.nonEmptyString
         if let callBackUrl, !Self.isValidCallbackURL(callBackUrl) { return invalid(422, "callBackUrl is invalid") }
         return await admit(family: .market, model: model, request: body, callBackUrl: callBackUrl, resolution: "", now: now)
-    }
-
-    /// `GET /api/v1/jobs/recordInfo?taskId=`: the task's record, or 422 `recordInfo is null`.
-    /// Veo ids are not market records, so they are unknown here too.
-    func marketRecordInfo(_ request: HTTPRequest, now: EpochMillis) -> HTTPResponse {
-        switch statusTask(request, family: .market, now: now) {
-        case .found(let task): Self.success(Self.marketRecord(task, now: now))
-        case .answer(let refusal): refusal
-        }
-    }
-
-    /// What a status call asks about: the task, brought up to `now`, or Kie's answer when the id
-    /// is missing or unknown to this family.
-    enum StatusLookup {
-        case found(SimulatedTask)
-        case answer(HTTPResponse)
-    }
-
-    /// Faults first: within `statusLag` of its create a task is not found yet (404), and once
-    /// ended a task with a status fault answers its code (501/408) with no record.
-    func statusTask(_ request: HTTPRequest, family: TaskFamily, now: EpochMillis) -> StatusLookup {
-        guard let id = request.queryItem("taskId"), !id.isEmpty else { return .answer(invalid(422, "taskId is required")) }
-        let task = state.withLock { state -> SimulatedTask? in
-            state.advance(id, to: now, configuration: configuration)
-            return state.tasks[id]
-        }
-        guard let task, task.family == family else {
-            state.withLock { $0.stats.validationErrors += 1 }
-            return .answer(.json(["code": 422, "msg": "recordInfo is null", "data": nil]))
-        }
-        if now - task.createTime < scaledMillis(configuration.statusLag) {
-            state.withLock { $0.stats.statusLagAnswers += 1 }
-            return .answer(.json(["code": 404, "msg": "Task not found", "data": nil]))
-        }
-        if task.state.isTerminal, let code = task.plan.statusFault {
-            state.withLock { $0.stats.statusFaults += 1 }
-            return .answer(.kieError(code: code, msg: task.plan.failure?.message ?? "Generation failed", status: 200))
-        }
-        return .found(task)
     }
 
     /// The `data` of a recordInfo answer, shaped like Tests/Fixtures/kie/recordinfo-*.json: `failCode` and
@@ -119,15 +81,6 @@ extension KieSimulator {
             "msg": succeeded ? "Playground task completed successfully." : "Playground task failed.",
             "data": .object(data),
         ]
-    }
-
-    /// The callback body for a terminal task of either family.
-    static func callbackBody(for task: SimulatedTask) -> [UInt8] {
-        switch task.family {
-        case .market: marketCallback(task).serializedBytes()
-        case .veo: veoCallback(task).serializedBytes()
-        default: KieWire.callbackBody(for: task.report, family: task.family).serializedBytes()
-        }
     }
 }
 

@@ -1,7 +1,9 @@
 import KieWatchCore
 import KieWatchHTTP
 
-/// The Veo 3.1 family: `POST /api/v1/veo/generate`, `GET /api/v1/veo/record-info`, and its callbacks.
+/// The Veo 3.1 family's create (`POST /api/v1/veo/generate`), record and callback, shaped like
+/// Kie's samples, and the 1080p fetch. Veo extend and 4K are table families of their own
+/// (`KieSimulator+Families.swift`).
 extension KieSimulator {
     static let veoModels: Set<String> = ["veo3", "veo3_fast", "veo3_lite"]
     static let veoAspectRatios: Set<String> = ["16:9", "9:16", "Auto"]
@@ -25,14 +27,6 @@ extension KieSimulator {
         return await admit(
             family: .veo, model: model, request: body, callBackUrl: callBackUrl,
             resolution: ratio == "16:9" ? "1080p" : "720p", now: now)
-    }
-
-    /// `GET /api/v1/veo/record-info?taskId=`: the task's record, or 422 `recordInfo is null`.
-    func veoRecordInfo(_ request: HTTPRequest, now: EpochMillis) -> HTTPResponse {
-        switch statusTask(request, family: .veo, now: now) {
-        case .found(let task): Self.success(Self.veoRecord(task))
-        case .answer(let refusal): refusal
-        }
     }
 
     /// The `data` of a record-info answer, shaped like Tests/Fixtures/kie/veo-recordinfo-*.json.
@@ -101,7 +95,7 @@ extension KieSimulator {
         if let index = request.queryItem("index"), Int(index).map({ $0 >= 0 }) != true {
             return invalid(422, "index is invalid")
         }
-        switch statusTask(request, family: .veo, now: now) {
+        switch statusTask(request, endpoint: TaskFamily.veo.status, now: now) {
         case .answer(let refusal): return refusal
         case .found(let task):
             switch task.state {

@@ -2,8 +2,10 @@ import KieWatchCore
 import KieWatchHTTP
 import Synchronization
 
-/// A faithful fake Kie.ai: the market and Veo endpoints with their real payload shapes, a task
-/// lifecycle on virtual time, callbacks with Kie's retry rule, and seeded fault injection; plus
+/// A faithful fake Kie.ai: every task family of the family table (`TaskFamily.all`: market, Veo
+/// and its extend and 4K jobs, Runway, Aleph, Luma, Suno, GPT-4o image, Flux Kontext,
+/// Midjourney) with its payload shapes, a task lifecycle on virtual time, callbacks with Kie's
+/// retry rule, and seeded fault injection; plus
 /// the account calls (credit, uploads, download links) and Kie's chat paths with a canned answer.
 ///
 /// It is a plain `HTTPHandler`, so tests call `handle(_:)` directly and `kiewatch simulate`
@@ -44,20 +46,29 @@ public final class KieSimulator: HTTPHandler {
 
     // MARK: Routing
 
-    /// The endpoints the simulator knows; anything else answers 404.
+    /// The endpoints the simulator knows; anything else answers 404. Task creates and status
+    /// calls are the family table's (`TaskFamily.all`): a create path answers POST, a status
+    /// path GET.
     enum Route: Equatable {
-        case createTask, recordInfo, veoGenerate, veoRecordInfo, veo1080p, credit, downloadURL
+        case create(TaskFamily, TaskFamily.Endpoint)
+        case status(TaskFamily.Endpoint)
+        case veo1080p, credit, downloadURL
         case upload(UploadKind)
         case chat(ChatRoute)
 
         enum UploadKind: Equatable { case base64, url, stream }
 
         init?(method: String, path: Substring) {
+            switch (method, TaskFamily.role(ofPath: path)) {
+            case ("POST", .create(let family, let endpoint)?):
+                self = .create(family, endpoint)
+                return
+            case ("GET", .status(_, let endpoint)?):
+                self = .status(endpoint)
+                return
+            default: break
+            }
             switch (method, path) {
-            case ("POST", "/api/v1/jobs/createTask"): self = .createTask
-            case ("GET", "/api/v1/jobs/recordInfo"): self = .recordInfo
-            case ("POST", "/api/v1/veo/generate"): self = .veoGenerate
-            case ("GET", "/api/v1/veo/record-info"): self = .veoRecordInfo
             case ("GET", "/api/v1/veo/get-1080p-video"): self = .veo1080p
             case ("GET", "/api/v1/chat/credit"): self = .credit
             case ("POST", "/api/v1/common/download-url"): self = .downloadURL
@@ -65,13 +76,16 @@ public final class KieSimulator: HTTPHandler {
             case ("POST", "/api/file-url-upload"): self = .upload(.url)
             case ("POST", "/api/file-stream-upload"): self = .upload(.stream)
             case ("POST", _):
-                guard let chat = ChatRoute(path: path) else { return nil }
+                guard TaskFamily.role(ofPath: path) == nil, let chat = ChatRoute(path: path) else { return nil }
                 self = .chat(chat)
             default: return nil
             }
         }
 
-        var createsTask: Bool { self == .createTask || self == .veoGenerate }
+        var createsTask: Bool {
+            if case .create = self { return true }
+            return false
+        }
     }
 
     /// Handles one request, applying the faults in the order a real path would (inspection paths,
@@ -118,10 +132,10 @@ public final class KieSimulator: HTTPHandler {
             if !allowed { return .kieError(code: 429, msg: "Too many requests", status: 200) }
         }
         switch route {
-        case .createTask: return await createMarketTask(request, now: now)
-        case .recordInfo: return marketRecordInfo(request, now: now)
-        case .veoGenerate: return await createVeoTask(request, now: now)
-        case .veoRecordInfo: return veoRecordInfo(request, now: now)
+        case .create(.market, _): return await createMarketTask(request, now: now)
+        case .create(.veo, _): return await createVeoTask(request, now: now)
+        case .create(let family, let endpoint): return await createFamilyTask(request, family: family, endpoint: endpoint, now: now)
+        case .status(let endpoint): return statusAnswer(request, endpoint: endpoint, now: now)
         case .veo1080p: return veo1080pVideo(request, now: now)
         case .credit: return credit()
         case .downloadURL: return downloadURL(request)
@@ -174,21 +188,25 @@ public final class KieSimulator: HTTPHandler {
         return (lower.hasPrefix("http://") || lower.hasPrefix("https://")) && url.count > "https://".count
     }
 
-    /// Admits a task and, for an early-callback task, delivers its callback before answering.
+    /// Admits a task and, for an early-callback task, delivers its callbacks before answering
+    /// `{"taskId": <Kie's id>}` (plus the family's `createAnswerNulls`).
     func admit(
-        family: TaskFamily, model: String, request: JSONValue, callBackUrl: String?, resolution: String, now: EpochMillis
+        family: TaskFamily, model: String, request: JSONValue, callBackUrl: String?, resolution: String,
+        id: String? = nil, kieTaskId: String? = nil, sourceTaskId: String? = nil, now: EpochMillis
     ) async -> HTTPResponse {
         let admission = state.withLock {
             $0.admit(
-                family: family, model: model, request: request, callBackUrl: callBackUrl, resolution: resolution, now: now,
-                configuration: configuration)
+                family: family, model: model, request: request, callBackUrl: callBackUrl, resolution: resolution, id: id,
+                kieTaskId: kieTaskId, sourceTaskId: sourceTaskId, now: now, configuration: configuration)
         }
         switch admission {
         case .rejected(let response):
             return response
-        case .accepted(let taskId, let early):
-            if let early { await deliver([early]) }
-            return Self.success(["taskId": .string(taskId)])
+        case .accepted(let task, let early):
+            if !early.isEmpty { await deliver(early) }
+            var data: [(key: String, value: JSONValue)] = [("taskId", .string(task.kieTaskId))]
+            for name in SimulatedFamily.of(family).createAnswerNulls { data.append((name, .null)) }
+            return Self.success(.object(data))
         }
     }
 
@@ -207,11 +225,12 @@ public final class KieSimulator: HTTPHandler {
 
     /// Makes the task end with a status answer of body `code` (`501` generation failed, `408` no
     /// result for over 10 minutes): its status calls answer that code with no record once it has
-    /// ended, and, if it has not ended yet, it fails with that code. False for an unknown id.
+    /// ended, and, if it has not ended yet, it fails with that code. False for an unknown id, and
+    /// for a job that reuses its parent's id (Veo 4K: its status is the parent's).
     @discardableResult
     public func injectStatusFault(_ code: Int, taskId: String) -> Bool {
         state.withLock { state in
-            guard var task = state.tasks[taskId] else { return false }
+            guard var task = state.tasks[taskId], task.family.parentTaskSuffix == nil else { return false }
             if task.state.isTerminal {
                 task.plan.statusFault = code
             } else {

@@ -11,8 +11,12 @@ struct ModelProfile: Sendable, Equatable {
     var credits: Int64
     /// Whether market recordInfo reports `progress` (Sora models do).
     var reportsProgress: Bool
-    /// What the model makes: its result URLs point at images or videos.
-    var producesImages = false
+    /// What the model makes: its result URLs point at videos, images or songs.
+    var media: Media = .video
+
+    enum Media: Sendable, Equatable {
+        case video, image, audio
+    }
 
     /// Seconds spent in `waiting` before the task is queued.
     static let waitingSeconds: ClosedRange<Double> = 0.5...3
@@ -33,8 +37,13 @@ struct ModelProfile: Sendable, Equatable {
         if model == "veo3_fast" { return ModelProfile(generationSeconds: 40...150, credits: 60, reportsProgress: false) }
         if model == "veo3_lite" { return ModelProfile(generationSeconds: 30...120, credits: 30, reportsProgress: false) }
         if isImageModel(model) {
-            return ModelProfile(generationSeconds: 5...40, credits: 10, reportsProgress: false, producesImages: true)
+            return ModelProfile(generationSeconds: 5...40, credits: 10, reportsProgress: false, media: .image)
         }
+        if model.hasPrefix("suno") { return ModelProfile(generationSeconds: 20...90, credits: 12, reportsProgress: false, media: .audio) }
+        if model.hasPrefix("veo-extend/") { return ModelProfile(generationSeconds: 40...150, credits: 60, reportsProgress: false) }
+        if model == "veo3-4k" { return ModelProfile(generationSeconds: 30...120, credits: 40, reportsProgress: false) }
+        if model.hasPrefix("runway") { return ModelProfile(generationSeconds: 30...120, credits: 30, reportsProgress: false) }
+        if model.hasPrefix("luma") { return ModelProfile(generationSeconds: 60...200, credits: 70, reportsProgress: false) }
         if model.hasPrefix("kling") { return ModelProfile(generationSeconds: 30...120, credits: 55, reportsProgress: false) }
         if model.hasPrefix("wan/") { return ModelProfile(generationSeconds: 30...120, credits: 70, reportsProgress: false) }
         if model.hasPrefix("grok") { return ModelProfile(generationSeconds: 30...120, credits: 20, reportsProgress: false) }

@@ -6,7 +6,13 @@ import KieWatchCore
 /// a function of the clock; `advance(to:)` only moves the stored `state` forward to match it, which
 /// is what the status endpoints and `KieSimulator.tick()` do.
 public struct SimulatedTask: Sendable {
+    /// The simulator's key for the task: Kie's task id, or for a job that reuses an earlier
+    /// task's id (Veo 4K) that id with the family's suffix (`TaskFamily.trackedTaskID`).
     public let id: String
+    /// The id Kie's answers and callbacks name (the parent's, for a Veo 4K job).
+    public let kieTaskId: String
+    /// The earlier task the create named (Veo extend, Veo 4K, Runway extend), if any.
+    public let sourceTaskId: String?
     public let family: TaskFamily
     public let model: String
     /// The create request body as received; `param` (market) and `paramJson` (Veo) are its JSON text.
@@ -24,8 +30,9 @@ public struct SimulatedTask: Sendable {
     /// Veo only: the `resolution` reported on success (1080p for 16:9, 720p otherwise).
     public let resolution: String
     let reportsProgress: Bool
-    /// Image models answer image URLs, the others video URLs.
-    let producesImages: Bool
+    /// What the result URLs point at (videos, images, songs), and how many there are.
+    let media: ModelProfile.Media
+    let resultCount: Int
     let mediaBaseURL: String
 
     public internal(set) var state: TaskState = .waiting
@@ -33,12 +40,20 @@ public struct SimulatedTask: Sendable {
     public internal(set) var updateTime: EpochMillis
     /// The account balance right after this task ended (older callbacks report it as `remainedCredits`).
     public internal(set) var remainedCredits: Int64?
+    /// A callback of the task was dropped by a fault or ran out of retries (Luma reports a
+    /// successful task so as `successFlag` 4).
+    public internal(set) var callbackFailed = false
+    /// Progress callbacks scheduled so far (Suno's `text`, `first`).
+    var progressScheduled = 0
 
     init(
-        id: String, family: TaskFamily, model: String, request: JSONValue, callBackUrl: String?, createTime: EpochMillis,
-        cost: Int64, plan: FaultPlan, profile: ModelProfile, resolution: String, mediaBaseURL: String
+        id: String, kieTaskId: String? = nil, sourceTaskId: String? = nil, family: TaskFamily, model: String,
+        request: JSONValue, callBackUrl: String?, createTime: EpochMillis, cost: Int64, plan: FaultPlan,
+        profile: ModelProfile, resolution: String, resultCount: Int = 1, mediaBaseURL: String
     ) {
         self.id = id
+        self.kieTaskId = kieTaskId ?? id
+        self.sourceTaskId = sourceTaskId
         self.family = family
         self.model = model
         self.request = request
@@ -47,7 +62,8 @@ public struct SimulatedTask: Sendable {
         self.cost = cost
         self.plan = plan
         self.reportsProgress = profile.reportsProgress
-        self.producesImages = profile.producesImages
+        self.media = profile.media
+        self.resultCount = max(resultCount, 1)
         self.resolution = resolution
         self.mediaBaseURL = mediaBaseURL
         if plan.early {
@@ -87,15 +103,41 @@ public struct SimulatedTask: Sendable {
         return next.isTerminal
     }
 
-    /// The next instant at which the scheduled state changes, or nil when terminal.
+    /// The next instant at which the scheduled state changes or a progress callback is due, or
+    /// nil when terminal.
     var nextTransition: EpochMillis? {
-        switch state {
-        case .created, .waiting: queuingAt
-        case .queuing: generatingAt
-        case .generating: completeAt
-        case .success, .fail: nil
-        }
+        let change: EpochMillis? =
+            switch state {
+            case .created, .waiting: queuingAt
+            case .queuing: generatingAt
+            case .generating: completeAt
+            case .success, .fail: nil
+            }
+        guard let change else { return nil }
+        let progress = progressScheduled < progressTimes.count ? progressTimes[progressScheduled] : nil
+        return min(change, progress ?? change)
     }
+
+    // MARK: Progress callbacks
+
+    /// The kinds of callback a task sends while it runs (Suno's `text`, `first`), in order.
+    var progressKinds: [String] {
+        if case .kinds(_, let progress, _, _) = family.callbacks { return progress }
+        return []
+    }
+
+    /// When each progress callback is due: spread evenly over the generation phase, the first
+    /// as generation starts (Suno has the lyrics before the songs). Whatever the task's outcome:
+    /// a task that fails sends them, then its failure callback.
+    var progressTimes: [EpochMillis] {
+        let kinds = progressKinds.count
+        guard kinds > 0 else { return [] }
+        let span = completeAt - generatingAt
+        return (0..<kinds).map { generatingAt + span * Int64($0) / Int64(kinds) }
+    }
+
+    /// Progress steps reached at `now`.
+    func progressSteps(at now: EpochMillis) -> Int { progressTimes.count(where: { $0 <= now }) }
 
     /// Sora's `progress` (0–100) at `now`: linear over the generation phase, 100 only on success.
     public func progress(at now: EpochMillis) -> Int {
@@ -112,26 +154,52 @@ public struct SimulatedTask: Sendable {
     /// The request body as Kie echoes it (`param` / `paramJson`).
     public var param: String { request.serialized() }
 
-    public var resultUrls: [String] { [media(id)] }
-    public var originUrls: [String] { [media("\(id)-origin")] }
-    var watermarkUrls: [String] { [media("\(id)-watermark")] }
+    public var resultUrls: [String] {
+        (0..<resultCount).map { media($0 == 0 ? fileName : "\(fileName)-\($0 + 1)") }
+    }
+    public var originUrls: [String] { [media("\(fileName)-origin")] }
+    var watermarkUrls: [String] { [media("\(fileName)-watermark")] }
     /// Veo's 1080p file (`get-1080p-video`).
-    var hdResultURL: String { media("\(id)-1080p") }
+    var hdResultURL: String { media("\(fileName)-1080p") }
+    /// Poster images of a video (Veo 4K's `imageUrls`).
+    var posterUrls: [String] { ["\(mediaBaseURL)/images/\(fileName)-poster.jpg"] }
+
+    /// The id as a file name (a 4K job's `#` would start a URL fragment).
+    private var fileName: String { String(id.map { $0 == "#" ? "-" : $0 }) }
 
     private func media(_ name: String) -> String {
-        producesImages ? "\(mediaBaseURL)/images/\(name).png" : "\(mediaBaseURL)/videos/\(name).mp4"
+        switch media {
+        case .video: "\(mediaBaseURL)/videos/\(name).mp4"
+        case .image: "\(mediaBaseURL)/images/\(name).png"
+        case .audio: "\(mediaBaseURL)/audio/\(name).mp3"
+        }
     }
 }
 
 extension SimulatedTask {
     /// The task as Kie reports it, for the family table's writers (`KieWire.statusData`,
-    /// `KieWire.callbackBody`).
+    /// `KieWire.callbackBody`): named by Kie's id, with Luma's "callback failed" when a
+    /// successful task's callback was lost and the family says so.
     var report: TaskReport {
         let failure = state == .fail ? plan.failure : nil
-        return TaskReport(
-            taskId: id, family: family, model: model, state: state, createdAt: createTime,
+        var report = TaskReport(
+            taskId: kieTaskId, family: family, model: model, state: state, createdAt: createTime,
             completedAt: state.isTerminal ? completeAt : nil, failCode: failure.map { String($0.code) },
             failMessage: failure?.message, resultURLs: state == .success ? resultUrls : [],
             creditsConsumed: state.isTerminal ? Double(state == .success ? cost : 0) : nil)
+        report.callbackFailed =
+            callbackFailed && state == .success
+            && family.states.contains { $0.value(for: TaskFamily.StateMeaning.successCallbackFailed) != nil }
+        return report
+    }
+
+    /// The report a progress callback carries: running, its kind, and the results made so far
+    /// (Suno's `text`: none; `first`: the first song).
+    func progressReport(step: Int) -> TaskReport {
+        let kinds = progressKinds
+        let made = resultUrls.prefix(resultCount * step / max(kinds.count, 1))
+        return TaskReport(
+            taskId: kieTaskId, family: family, model: model, state: .generating, createdAt: createTime,
+            resultURLs: Array(made), callbackKind: step < kinds.count ? kinds[step] : nil)
     }
 }

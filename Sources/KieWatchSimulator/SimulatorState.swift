@@ -23,6 +23,9 @@ struct SimulatorState: Sendable {
     /// Accepted create times per API key, for the sliding-window rate limit.
     var createTimes: [String: [EpochMillis]] = [:]
     var uploads = 0
+    /// Jobs that reuse an earlier task's id (Veo 4K), by that id: while one runs, the status
+    /// call about the earlier task answers the job's running answer.
+    var reusingJobs: [String: [String]] = [:]
 
     init(configuration: SimulatorConfiguration) {
         taskRandom = SeededRandom(seed: configuration.seed)
@@ -60,53 +63,62 @@ struct SimulatorState: Sendable {
 
     enum Admission {
         case rejected(HTTPResponse)
-        /// Accepted; `early` is the first callback attempt to deliver before answering.
-        case accepted(taskId: String, early: PendingCallback?)
+        /// Accepted; `early` are the callback attempts to deliver before answering.
+        case accepted(task: SimulatedTask, early: [PendingCallback])
     }
 
-    /// Creates a task if the balance covers it: draws its id and fate, reserves its credits,
-    /// and for an early task completes it at once and hands back its first callback.
+    /// Creates a task if the balance covers it: draws its id (unless `id` is given: a job that
+    /// reuses an earlier task's id, Veo 4K) and its fate, reserves its credits, and for an early
+    /// task completes it at once and hands back its first callbacks.
     mutating func admit(
         family: TaskFamily, model: String, request: JSONValue, callBackUrl: String?, resolution: String,
-        now: EpochMillis, configuration c: SimulatorConfiguration
+        id fixedID: String? = nil, kieTaskId: String? = nil, sourceTaskId: String? = nil, now: EpochMillis,
+        configuration c: SimulatorConfiguration
     ) -> Admission {
         let profile = ModelProfile.forModel(model)
         guard credits >= profile.credits else {
             stats.insufficientCredits += 1
             return .rejected(.kieError(code: 402, msg: "Insufficient Credits", status: 200))
         }
-        var id = newTaskId(family: family)
-        while tasks[id] != nil { id = newTaskId(family: family) }
+        let simulated = SimulatedFamily.of(family)
+        var id: String
+        if let fixedID {
+            id = fixedID
+        } else {
+            id = simulated.newTaskID(&taskRandom)
+            while tasks[id] != nil { id = simulated.newTaskID(&taskRandom) }
+        }
         var plan = FaultPlan.draw(
             profile: profile, family: family, hasCallback: callBackUrl != nil, configuration: c, random: &taskRandom)
         let statusFault = statusRandom.chance(c.statusFaultRate)
         let statusCode = statusRandom.integer(in: 0...1) == 0 ? 501 : 408
-        if statusFault { plan.failStatus(with: statusCode, family: family) }
+        // A job that reuses its parent's id is never polled by its own id: its status is the
+        // parent's, so a status fault has nothing to answer.
+        if statusFault, family.parentTaskSuffix == nil { plan.failStatus(with: statusCode, family: family) }
         let task = SimulatedTask(
-            id: id, family: family, model: model, request: request, callBackUrl: callBackUrl, createTime: now,
-            cost: profile.credits, plan: plan, profile: profile, resolution: resolution, mediaBaseURL: c.mediaBaseURL)
+            id: id, kieTaskId: kieTaskId, sourceTaskId: sourceTaskId, family: family, model: model, request: request,
+            callBackUrl: callBackUrl, createTime: now, cost: profile.credits, plan: plan, profile: profile,
+            resolution: resolution, resultCount: simulated.resultCount, mediaBaseURL: c.mediaBaseURL)
         credits -= profile.credits
         stats.creditsRemaining = credits
         stats.tasksCreated[model, default: 0] += 1
+        stats.tasksCreatedByFamily[family.rawValue, default: 0] += 1
+        if tasks[id] == nil, task.kieTaskId != id { reusingJobs[task.kieTaskId, default: []].append(id) }
         tasks[id] = task
         active.append(id)
-        guard plan.early else { return .accepted(taskId: id, early: nil) }
+        guard plan.early else { return .accepted(task: task, early: []) }
 
         stats.callbacksEarly += 1
         advance(id, to: now, configuration: c)
-        // The first copy goes out before the answer; any duplicates stay scheduled.
-        guard let index = pending.firstIndex(where: { $0.taskId == id && $0.copy == 0 }) else {
-            return .accepted(taskId: id, early: nil)
+        // The first copy of each callback goes out before the answer, in order; any duplicates
+        // stay scheduled.
+        var early: [PendingCallback] = []
+        pending.removeAll { callback in
+            guard callback.taskId == id, callback.copy == 0, callback.dueAt <= now else { return false }
+            early.append(callback)
+            return true
         }
-        return .accepted(taskId: id, early: pending.remove(at: index))
-    }
-
-    private mutating func newTaskId(family: TaskFamily) -> String {
-        switch family {
-        case .market: taskRandom.hex(count: 32)
-        case .veo: "veo_task_" + taskRandom.hex(count: 12)
-        default: taskRandom.hex(count: 32)
-        }
+        return .accepted(task: tasks[id] ?? task, early: early.sorted { $0.sequence < $1.sequence })
     }
 
     /// Moves every running task to its scheduled state at `now`, scheduling callbacks of those
@@ -115,12 +127,16 @@ struct SimulatorState: Sendable {
         for id in active { advance(id, to: now, configuration: c) }
     }
 
-    /// Moves one task to its scheduled state at `now`; on reaching a terminal state settles its
-    /// credits and schedules its callbacks.
+    /// Moves one task to its scheduled state at `now`, scheduling the progress callbacks it
+    /// reached; on reaching a terminal state settles its credits and schedules its last callback.
     mutating func advance(_ id: String, to now: EpochMillis, configuration c: SimulatorConfiguration) {
         guard var task = tasks[id] else { return }
         let ended = task.advance(to: now)
+        let reached = task.progressSteps(at: now)
+        let firstStep = task.progressScheduled
+        task.progressScheduled = max(firstStep, reached)
         tasks[id] = task
+        for step in firstStep..<max(firstStep, reached) { scheduleProgressCallback(for: task, step: step) }
         guard ended else { return }
         active.removeAll { $0 == id }
         if task.state == .success {
@@ -136,18 +152,50 @@ struct SimulatorState: Sendable {
         scheduleCallbacks(for: task)
     }
 
+    /// Whether a job reusing task `id`'s id (Veo 4K) is running at `now`; the first such job.
+    mutating func runningReusingJob(of id: String, at now: EpochMillis, configuration c: SimulatorConfiguration)
+        -> SimulatedTask?
+    {
+        for job in reusingJobs[id] ?? [] {
+            advance(job, to: now, configuration: c)
+            if let task = tasks[job], !task.state.isTerminal { return task }
+        }
+        return nil
+    }
+
+    /// A progress callback (Suno's `text`, `first`) goes out when its step is reached, once,
+    /// with the usual retries: the callback faults (drop, duplicate, late) hit only the task's
+    /// last callback, the one that says how it ended.
+    private mutating func scheduleProgressCallback(for task: SimulatedTask, step: Int) {
+        guard let url = task.callBackUrl, step < task.progressTimes.count else { return }
+        let report = task.progressReport(step: step)
+        let body = KieSimulator.familyCallback(report, task: task).serializedBytes()
+        enqueue(
+            PendingCallback(
+                sequence: 0, taskId: task.id, kieTaskId: task.kieTaskId, kind: report.callbackKind, url: url, body: body,
+                dueAt: task.progressTimes[step], attempt: 1, copy: 0))
+    }
+
     private mutating func scheduleCallbacks(for task: SimulatedTask) {
         guard let url = task.callBackUrl else { return }
         if task.plan.dropCallback {
             stats.callbacksDropped += 1
+            tasks[task.id]?.callbackFailed = true
             return
         }
         if task.plan.lateMillis > 0 { stats.callbacksLate += 1 }
         stats.callbacksDuplicated += task.plan.callbackCopies - 1
         let body = KieSimulator.callbackBody(for: task)
+        let kind: String? =
+            if case .kinds(_, _, let final, let failure) = task.family.callbacks {
+                task.state == .success ? final : failure
+            } else { nil }
         for copy in 0..<task.plan.callbackCopies {
             let due = task.completeAt + task.plan.lateMillis + Int64(copy) * task.plan.duplicateGapMillis
-            enqueue(PendingCallback(sequence: 0, taskId: task.id, url: url, body: body, dueAt: due, attempt: 1, copy: copy))
+            enqueue(
+                PendingCallback(
+                    sequence: 0, taskId: task.id, kieTaskId: task.kieTaskId, kind: kind, url: url, body: body, dueAt: due,
+                    attempt: 1, copy: copy))
         }
     }
 
@@ -179,8 +227,8 @@ struct SimulatorState: Sendable {
     ) {
         deliveries.append(
             CallbackDelivery(
-                taskId: callback.taskId, url: callback.url, attempt: callback.attempt, copy: callback.copy, result: result,
-                time: sentAt, body: callback.body, headers: headers))
+                taskId: callback.taskId, url: callback.url, attempt: callback.attempt, copy: callback.copy,
+                kind: callback.kind, result: result, time: sentAt, body: callback.body, headers: headers))
         // Trim in chunks of a tenth so the cost of forgetting stays amortized O(1) per attempt.
         let limit = max(c.maxRecordedDeliveries, 0)
         if deliveries.count > limit + limit / 10 { deliveries.removeFirst(deliveries.count - limit) }
@@ -195,6 +243,7 @@ struct SimulatorState: Sendable {
             enqueue(retry)
         } else {
             stats.callbacksFailedDelivery += 1
+            tasks[callback.taskId]?.callbackFailed = true
         }
     }
 

@@ -5,6 +5,8 @@ public struct SimulatorStats: Sendable, Equatable {
     public var requests = 0
     /// Tasks accepted, per model id.
     public var tasksCreated: [String: Int] = [:]
+    /// Tasks accepted, per family (`TaskFamily.rawValue`).
+    public var tasksCreatedByFamily: [String: Int] = [:]
     public var tasksSucceeded = 0
     public var tasksFailed = 0
 
@@ -47,6 +49,8 @@ public struct SimulatorStats: Sendable, Equatable {
     public var statusLagAnswers = 0
     /// Status calls answered 501/408 for a task with a status fault.
     public var statusFaults = 0
+    /// Status calls answered with a running job's answer (Veo 4K's 422 "4k is processing").
+    public var processingAnswers = 0
     /// Chat calls answered (streamed or not).
     public var chatAnswers = 0
 

@@ -14,7 +14,7 @@ import Glibc
 /// metrics moving, the console answering.
 enum DemoCommand: Subcommand {
     static let name = "demo"
-    static let summary = "simulator + agent + synthetic app + console, all local"
+    static let summary = "simulator + agent + synthetic app (market, Veo, Runway, Suno, ...) + console, all local"
     static let usage = "kiewatch demo [--no-console] [--keep-db] [--listen HOST:PORT] [--seconds N] [--seed N]"
     static let options: [OptionSpec] = [
         OptionSpec("--no-console", help: "keep running and print a one-line summary every 5 s instead of the console"),
@@ -116,8 +116,9 @@ enum DemoCommand: Subcommand {
         let agentURL = "http://127.0.0.1:\(service.port)"
         print("""
             kiewatch demo: a fake Kie.ai (\(configuration.upstream)), the agent (\(agentURL)) and a synthetic app
-            creating video tasks across 7 models. The fake Kie loses ~12% of callbacks; the agent finds
-            them after a 25 s deadline, polls Kie and relays the result to the app.
+            creating tasks of \(DemoApp.familyTitles.count) Kie families: \(DemoApp.familyTitles.joined(separator: ", ")).
+            The fake Kie loses ~12% of callbacks; the agent finds them after a 25 s deadline, polls Kie
+            and relays the result to the app.
 
               metrics     curl -s \(agentURL)/metrics | grep kiewatch_webhooks
               console     kiewatch console --socket \(configuration.adminSocketPath)

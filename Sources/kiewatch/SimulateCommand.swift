@@ -9,7 +9,10 @@ enum SimulateCommand: Subcommand {
     static let summary = "a fake Kie.ai upstream on loopback (tests, demo, benchmarks)"
     static let usage = "kiewatch simulate [--listen 127.0.0.1:9500] [--speed X] [--seed N] [fault options]"
     static let options: [OptionSpec] = []
-    static var helpText: String { summary + "\n\n" + SimulatorConfiguration.helpText }
+    static var helpText: String {
+        summary + "\n\ntask families served (the agent's family table): "
+            + TaskFamily.all.map(\.rawValue).joined(separator: ", ") + "\n\n" + SimulatorConfiguration.helpText
+    }
 
     static func run(_ arguments: [String]) async -> Int32 {
         let signals = SignalWatcher()
