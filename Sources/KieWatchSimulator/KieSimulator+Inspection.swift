@@ -108,6 +108,7 @@ extension SimulatedTask {
             "create_time": .int(createTime),
             "complete_at": .int(completeAt),
             "callback": .string(callback),
+            "callback_url": callBackUrl.map(JSONValue.string) ?? .null,
             "callback_copies": .int(callBackUrl == nil || plan.dropCallback ? 0 : Int64(plan.callbackCopies)),
             "callback_failed": .bool(callbackFailed),
             "late_ms": .int(plan.lateMillis),
