@@ -318,6 +318,13 @@ extension TaskFamily {
         #expect(throws: KieDecodingError.self) { try KieWire.callback(body: "not an object", family: .veo) }
     }
 
+    /// A failed task has no result, whatever a fallback field holds (Runway's cover image).
+    @Test func aFailureCallbackHasNoResults() throws {
+        let data: JSONValue = ["task_id": "r", "video_url": "", "image_url": "https://files.example/cover.png"]
+        let failed = try KieWire.callback(KieEnvelope(code: 400, message: "flagged", data: data), family: .runway)
+        #expect(failed.state == .fail && failed.resultURLs.isEmpty)
+    }
+
     @Test func statesInAnyLetterCase() throws {
         #expect(try KieWire.record(["taskId": "t", "state": "SUCCESS"], family: .market).state == .success)
         #expect(try KieWire.record(["taskId": "t", "state": "Queueing"], family: .runway).state == .queuing)
