@@ -284,7 +284,12 @@ extension KieWire {
             }
             for constant in shape.callbackConstants { data = constant.path.writing(constant.value, into: data) }
         }
-        let message = success || running ? shape.successMessage : (report.failMessage ?? shape.failureMessage)
+        // A failure's text goes where the family's callback carries it: in `data` (market's
+        // `failMsg`, Suno's `error`) under the family's fixed `msg`, else in `msg` itself (Veo).
+        let textInData = shape.callbackIsStatusRecord || (shape.callbackFailMessage != nil && report.failMessage != nil)
+        let message =
+            success || running ? shape.successMessage
+            : textInData ? shape.failureMessage : (report.failMessage ?? shape.failureMessage)
         var body: JSONValue = ["code": .int(code), "msg": .string(message), "data": data]
         if shape.callbackTaskIDOutsideData { body = shape.callbackTaskID.writing(.string(report.taskId), into: body) }
         return body

@@ -686,6 +686,14 @@ enum ReportDraw {
         #expect(body(.suno, .generating, kind: "text")["data"] == ["task_id": "t1", "callbackType": "text"])
         #expect(body(.suno, .fail)["data"]?["callbackType"] == "error")
         #expect(body(.suno, .fail)["code"] == 501)
+        // The failure's text: in `msg` where the callback has nowhere else for it (Veo), in
+        // `data` under the family's fixed `msg` where it has (market `failMsg`, Suno `error`).
+        func failure(_ family: TaskFamily) -> JSONValue {
+            KieWire.callbackBody(for: TaskReport(taskId: "t1", family: family, state: .fail, failCode: "501", failMessage: "boom"), family: family)
+        }
+        #expect(failure(.veo)["msg"] == "boom")
+        #expect(failure(.market)["msg"] == "Playground task failed." && failure(.market)["data"]?["failMsg"] == "boom")
+        #expect(failure(.suno)["msg"] == "Audio generation failed." && failure(.suno)["data"]?["error"] == "boom")
         #expect(body(.suno, .success)["data"] == ["task_id": "t1", "callbackType": "complete", "data": [["audio_url": "u"]]])
     }
 
