@@ -139,8 +139,11 @@ extension KieWire {
     static func fill(_ report: inout TaskReport, from data: JSONValue, family: TaskFamily, results: [FieldPath]) {
         let shape = family.shape
         report.model = family.statusModel.firstValue(in: data)?.nonEmptyString.flatMap(ModelCatalogue.sanitize)
-        report.createdAt = timestamp(([shape.createTime] + ["createTime", "createdTime"]).firstValue(in: data))
-        report.completedAt = timestamp(((shape.completeTime.map { [$0] } ?? []) + ["completeTime", "completedTime"]).firstValue(in: data))
+        // The family's own spelling first (Runway's `generateTime`), then the common ones.
+        let created: [FieldPath] = [shape.createTime, "createTime", "createdTime"]
+        let completed: [FieldPath] = (shape.completeTime.map { [$0] } ?? []) + ["completeTime", "completedTime"]
+        report.createdAt = timestamp(created.firstValue(in: data))
+        report.completedAt = timestamp(completed.firstValue(in: data))
         if report.state == .fail {
             report.failCode = failCode(in: data)
             report.failMessage = failMessage(in: data)
@@ -278,7 +281,9 @@ extension KieWire {
             if report.state == .fail, let path = shape.callbackFailMessage, let text = report.failMessage {
                 data = path.writing(.string(text), into: data)
             }
-            if let credits = report.creditsConsumed, let path = shape.credits { data = path.writing(.double(credits), into: data) }
+            if let credits = report.creditsConsumed, let path = shape.credits {
+                data = path.writing(.double(credits), into: data)
+            }
             for copy in shape.callbackCopies {
                 if let value = copy.from.value(in: statusData) { data = copy.to.writing(value, into: data) }
             }
