@@ -180,20 +180,62 @@ public enum KieWire {
         return TaskReport.plausibleTimes.contains(millis) ? millis : nil
     }
 
-    /// `YYYY-MM-DD HH:mm:ss` (or with `T`), as UTC, to epoch ms; years 1970-9999 only, so the
-    /// result is within `TaskReport.plausibleTimes`. Later fields (fractions, a zone) are ignored.
+    /// `YYYY-MM-DD HH:mm:ss` (or with `T`) to epoch ms; years 1970-9999 only, and the result
+    /// within `TaskReport.plausibleTimes`. What follows the seconds is read when it is ISO 8601:
+    /// a fraction (`.250`, to the millisecond) and a zone (`Z`, `+08:00`, `-0530`); without a
+    /// zone the time is UTC (Kie documents none for its date strings). Anything else after the
+    /// seconds is ignored.
     public static func parseDateTime(_ s: String) -> EpochMillis? {
         // ASCII digit runs only; a run too long for Int64 fails the whole time rather than
         // being skipped, which would shift the fields after it.
-        let fields = s.split(whereSeparator: { !($0.isASCII && $0.isNumber) }).prefix(6)
-        let digits = fields.compactMap { Int64($0) }
-        guard digits.count == 6 else { return nil }
-        let (y, mo, d, h, mi, se) = (digits[0], digits[1], digits[2], digits[3], digits[4], digits[5])
+        let bytes = Array(s.utf8)
+        var runs: [(value: Int64, end: Int)] = []
+        var i = 0
+        while i < bytes.count, runs.count < 6 {
+            guard isDigit(bytes[i]) else {
+                i += 1
+                continue
+            }
+            let start = i
+            while i < bytes.count, isDigit(bytes[i]) { i += 1 }
+            guard let value = Int64(String(decoding: bytes[start..<i], as: UTF8.self)) else { return nil }
+            runs.append((value, i))
+        }
+        guard runs.count == 6 else { return nil }
+        let (y, mo, d, h, mi, se) = (runs[0].value, runs[1].value, runs[2].value, runs[3].value, runs[4].value, runs[5].value)
         guard (1970...9999).contains(y), (1...12).contains(mo), (1...31).contains(d), (0...23).contains(h),
             (0...59).contains(mi), (0...60).contains(se)
         else { return nil }
-        return (daysFromCivil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se) * 1000
+        var millis = (daysFromCivil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se) * 1000
+        var rest = bytes[runs[5].end...]
+        if rest.first == UInt8(ascii: "."), rest.dropFirst().first.map(isDigit) == true {
+            let digits = rest.dropFirst().prefix(while: isDigit)
+            var fraction: Int64 = 0
+            for place in 0..<3 {
+                let digit = digits.dropFirst(place).first.map { Int64($0 &- UInt8(ascii: "0")) } ?? 0
+                fraction = fraction * 10 + digit
+            }
+            millis += fraction
+            rest = rest.dropFirst(1 + digits.count)
+        }
+        if let sign = rest.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") {
+            let zone = Array(rest.dropFirst().prefix(6))
+            let hh = zone.prefix(2)
+            let mmStart = zone.count > 2 && zone[2] == UInt8(ascii: ":") ? 3 : 2
+            let mm = zone.dropFirst(mmStart).prefix(2)
+            if hh.count == 2, hh.allSatisfy(isDigit), mm.count == 2, mm.allSatisfy(isDigit) {
+                let offsetHours = Int64(hh[hh.startIndex] &- 48) * 10 + Int64(hh[hh.startIndex + 1] &- 48)
+                let offsetMinutes = Int64(mm[mm.startIndex] &- 48) * 10 + Int64(mm[mm.startIndex + 1] &- 48)
+                guard offsetHours <= 23, offsetMinutes <= 59 else { return nil }
+                let offset = (offsetHours * 3600 + offsetMinutes * 60) * 1000
+                // Local time minus its offset is UTC.
+                millis += sign == UInt8(ascii: "+") ? -offset : offset
+            }
+        }
+        return TaskReport.plausibleTimes.contains(millis) ? millis : nil
     }
+
+    private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 
     /// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
     static func daysFromCivil(_ y0: Int64, _ m: Int64, _ d: Int64) -> Int64 {

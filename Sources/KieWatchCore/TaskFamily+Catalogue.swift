@@ -1,7 +1,7 @@
 /// The families Kie documents (docs.kie.ai: market, veo3-api, runway-api, luma-api, suno-api,
-/// 4o-image-api, flux-kontext-api, mj-api). Where Kie documents no callback body (Luma,
-/// Midjourney) or no spelling, the reading is tolerant and the writing follows the closest
-/// documented sibling; the README's "Task families" table says which.
+/// 4o-image-api, flux-kontext-api, mj-api). Where Kie documents no spelling (Veo 4K's status
+/// record, Suno's `text`/`first` messages), the reading is tolerant and the writing follows the
+/// closest documented sibling; `Tests/Fixtures/kie/README.md` says which samples are assumed.
 extension TaskFamily {
 
     /// Market state strings (`data.state`), any letter case, with the spellings seen in clients.
@@ -25,15 +25,15 @@ extension TaskFamily {
     /// Kie's callbacks have used (`outputs`, direct `resultUrls` / `url` / `videoUrl` fields).
     public static let fallbackCallbackResults: [FieldPath] = [
         "info.resultUrls", "info.result_urls", "resultUrls", "result_urls", "outputs", "response.resultUrls",
-        "resultUrl", "url", "videoUrl", "video_url", "imageUrl", "image_url", "audioUrl", "audio_url",
+        "resultUrl", "url", "videoUrl", "video_url", "result_video_url", "imageUrl", "image_url", "audioUrl", "audio_url",
     ]
 
     static let veoStatus = Endpoint("/api/v1/veo/record-info", label: "veo_record_info")
 
-    static func veoShape(success: String, failureCode: Int = 501) -> WireShape {
+    static func veoShape(success: String) -> WireShape {
         WireShape(
             statusResult: "response.resultUrls", callbackResult: "info.resultUrls", successMessage: success,
-            failureMessage: "Veo generation failed.", failureCode: failureCode, failureCodes: [400, 408, 422, 451, 500, 501],
+            failureMessage: "Veo generation failed.", failureCode: 501, failureCodes: [400, 408, 422, 451, 500, 501],
             callbackCopies: [("response.originUrls", "info.originUrls"), ("response.resolution", "info.resolution")],
             callbackConstants: [("fallbackFlag", false)])
     }
@@ -47,15 +47,15 @@ extension TaskFamily {
         callbacks: .single, parentTaskSuffix: nil, minimumPollIntervalMillis: 0, runningAnswers: [],
         shape: WireShape(
             statusResult: "resultJson$.resultUrls", callbackResult: "resultJson$.resultUrls", failCode: "failCode",
-            failMessage: "failMsg", successMessage: "Playground task completed successfully.",
-            failureMessage: "Playground task failed.", failureMessageFromTask: false, failureCode: 501, failureCodes: [501],
-            callbackIsStatusRecord: true))
+            failMessage: "failMsg", failCodeIsNumber: false, credits: "creditsConsumed", progress: .percent,
+            successMessage: "Playground task completed successfully.", failureMessage: "Playground task failed.",
+            failureCode: 501, failureCodes: [501], callbackIsStatusRecord: true))
 
     public static let veo = TaskFamily(
         rawValue: "veo", title: "Veo 3.1", creates: [Endpoint("/api/v1/veo/generate", label: "veo_generate")],
         status: veoStatus, webhookPath: "/webhooks/veo", model: ModelRule(fallback: "veo3_fast"),
         states: [StateField("successFlag", successFlags)], statusResults: ["response.resultUrls"],
-        callbackResults: ["info.resultUrls", "response.resultUrls"], statusModel: ["paramJson.model"],
+        callbackResults: ["info.resultUrls", "response.resultUrls"], statusModel: ["paramJson$.model"],
         callbacks: .single, parentTaskSuffix: nil, minimumPollIntervalMillis: 0, runningAnswers: [],
         shape: veoShape(success: "Veo3.1 video generated successfully."))
 
@@ -70,15 +70,23 @@ extension TaskFamily {
         shape: veoShape(success: "Veo3.1 video extended successfully."))
 
     /// `POST /api/v1/veo/get-4k-video` answers the parent's task id: the request is tracked as
-    /// `<parent>#4k[index]`. While it runs the status call answers 422 "4k is processing".
+    /// `<parent>#4k[index]`. While it runs the status call answers 422 "4k is processing". Its
+    /// callbacks carry `info.resultUrls` and `info.imageUrls` (and `creditsConsumed`), no
+    /// `fallbackFlag`; a failure is code 500 with `data` holding only the task id, or null.
     public static let veo4K = TaskFamily(
         rawValue: "veo_4k", title: "Veo 3.1 4K", creates: [Endpoint("/api/v1/veo/get-4k-video", label: "veo_4k")],
         status: veoStatus, webhookPath: "/webhooks/veo-4k", model: ModelRule(key: nil, fallback: "veo3-4k"),
         states: [StateField("successFlag", successFlags)], statusResults: ["response.resultUrls"],
         callbackResults: ["info.resultUrls"], statusModel: [], callbacks: .single, parentTaskSuffix: "4k",
         minimumPollIntervalMillis: 30_000, runningAnswers: [RunningAnswer(code: 422, messageContains: "processing")],
-        shape: veoShape(success: "4K Video generated successfully.", failureCode: 500))
+        shape: WireShape(
+            statusResult: "response.resultUrls", callbackResult: "info.resultUrls", credits: "creditsConsumed",
+            successMessage: "4K Video generated successfully.",
+            failureMessage: "The 4K version of this video is unavailable. Please try a different video.",
+            failureCode: 500, failureCodes: [500]))
 
+    /// Runway's record (`record-detail`) has a `generateTime` date string and an integer
+    /// `failCode`; its callbacks spell the id `task_id` and the result `video_url`.
     public static let runway = TaskFamily(
         rawValue: "runway", title: "Runway",
         creates: [
@@ -100,25 +108,28 @@ extension TaskFamily {
         callbacks: .single, parentTaskSuffix: nil, minimumPollIntervalMillis: 0, runningAnswers: [],
         shape: WireShape(
             callbackTaskID: "task_id", statusResult: "videoInfo.videoUrl", callbackResult: "video_url",
-            singleResult: true, failCode: "failCode", failMessage: "failMsg", createTime: "createTime",
-            completeTime: nil, times: .dateTime, successMessage: "Runway video generated successfully.",
+            singleResult: true, failCode: "failCode", failMessage: "failMsg", createTime: "generateTime",
+            completeTime: nil, times: .dateTime, successMessage: "All generated successfully.",
             failureMessage: "Runway generation failed.", failureCodes: [400, 500]))
 
     /// Aleph's `successFlag` 0 means running *or* failed: an `errorCode` other than 0 or an
-    /// `errorMessage` says failed.
+    /// `errorMessage` says failed. Its callbacks name the task beside `data` (top-level
+    /// `taskId`), put the result at `data.result_video_url`, and fail with `data: null`.
     public static let aleph = TaskFamily(
         rawValue: "aleph", title: "Runway Aleph", creates: [Endpoint("/api/v1/aleph/generate", label: "aleph_generate")],
         status: Endpoint("/api/v1/aleph/record-info", label: "aleph_record_info"), webhookPath: "/webhooks/aleph",
         model: ModelRule(key: nil, fallback: "runway-aleph"),
         states: [StateField("successFlag", [("0", .runningUnlessError), ("1", .state(.success))])],
-        statusResults: ["response.resultVideoUrl"], callbackResults: ["info.resultVideoUrl", "response.resultVideoUrl"],
+        statusResults: ["response.resultVideoUrl"],
+        callbackResults: ["result_video_url", "info.resultVideoUrl", "response.resultVideoUrl"],
         statusModel: [], callbacks: .single, parentTaskSuffix: nil, minimumPollIntervalMillis: 0, runningAnswers: [],
         shape: WireShape(
-            statusResult: "response.resultVideoUrl", callbackResult: "info.resultVideoUrl", singleResult: true,
-            times: .iso8601, successMessage: "Aleph video generated successfully.",
-            failureMessage: "Aleph generation failed."))
+            statusResult: "response.resultVideoUrl", callbackResult: "result_video_url", singleResult: true,
+            times: .iso8601, successMessage: "success", failureMessage: "Aleph generation failed.", failureCode: 400,
+            failureCodes: [400, 500], callbackTaskIDOutsideData: true, failureDataIsNull: true))
 
-    /// Luma's flag 4: generated, but Kie's callback failed; the webhook is missed at once.
+    /// Luma's flag 4: generated, but Kie's callback failed; the webhook is missed at once. Its
+    /// callbacks carry `data.resultUrls` (and the request as `promptJson`); a failure is code 500.
     public static let luma = TaskFamily(
         rawValue: "luma", title: "Luma modify", creates: [Endpoint("/api/v1/modify/generate", label: "luma_modify")],
         status: Endpoint("/api/v1/modify/record-info", label: "luma_record_info"), webhookPath: "/webhooks/luma",
@@ -131,13 +142,15 @@ extension TaskFamily {
                     ("4", .successCallbackFailed),
                 ])
         ],
-        statusResults: ["response.resultUrls"], callbackResults: ["info.resultUrls", "response.resultUrls"],
+        statusResults: ["response.resultUrls"], callbackResults: ["resultUrls", "info.resultUrls", "response.resultUrls"],
         statusModel: [], callbacks: .single, parentTaskSuffix: nil, minimumPollIntervalMillis: 30_000, runningAnswers: [],
         shape: WireShape(
-            statusResult: "response.resultUrls", callbackResult: "info.resultUrls",
-            successMessage: "Luma video modified successfully.", failureMessage: "Luma generation failed."))
+            statusResult: "response.resultUrls", callbackResult: "resultUrls",
+            successMessage: "Modify record generated successfully.", failureMessage: "Luma generation failed.",
+            failureCode: 500, failureCodes: [500]))
 
-    /// Suno: up to three callbacks per task (`text`, `first`, `complete`), each relayed.
+    /// Suno: up to three callbacks per task (`text`, `first`, `complete`), each relayed; a
+    /// failure is one `error` callback with the reason in `data.error`.
     public static let suno = TaskFamily(
         rawValue: "suno", title: "Suno", creates: [Endpoint("/api/v1/generate", label: "suno_generate")],
         status: Endpoint("/api/v1/generate/record-info", label: "suno_record_info"), webhookPath: "/webhooks/suno",
@@ -157,8 +170,8 @@ extension TaskFamily {
         parentTaskSuffix: nil, minimumPollIntervalMillis: 0, runningAnswers: [],
         shape: WireShape(
             callbackTaskID: "task_id", statusResult: "response.sunoData[].audioUrl", callbackResult: "data[].audio_url",
-            successMessage: "All generated successfully.", failureMessage: "Music generation failed.",
-            failureCodes: [400, 451, 500]))
+            callbackFailMessage: "error", successMessage: "All generated successfully.",
+            failureMessage: "Audio generation failed.", failureCode: 501, failureCodes: [400, 408, 413, 500, 501, 531]))
 
     /// GPT-4o image: `successFlag` 0-2 and a `status` string; `progress` a string fraction.
     public static let gpt4oImage = TaskFamily(
@@ -178,9 +191,9 @@ extension TaskFamily {
         statusResults: ["response.resultUrls"], callbackResults: ["info.result_urls", "info.resultUrls"],
         statusModel: [], callbacks: .single, parentTaskSuffix: nil, minimumPollIntervalMillis: 0, runningAnswers: [],
         shape: WireShape(
-            statusResult: "response.resultUrls", callbackResult: "info.result_urls", failCode: "errorCode",
-            failMessage: "errorMessage", successMessage: "GPT-4o image generated successfully.",
-            failureMessage: "GPT-4o image generation failed."))
+            statusResult: "response.resultUrls", callbackResult: "info.result_urls", progress: .fraction,
+            successMessage: "Gpt4o-image generated successfully.", failureMessage: "GPT-4o image generation failed.",
+            failureCodes: [400, 451, 500]))
 
     public static let fluxKontext = TaskFamily(
         rawValue: "flux_kontext", title: "Flux Kontext",
@@ -192,10 +205,11 @@ extension TaskFamily {
         minimumPollIntervalMillis: 0, runningAnswers: [],
         shape: WireShape(
             statusResult: "response.resultImageUrl", callbackResult: "info.resultImageUrl", singleResult: true,
-            times: .iso8601, successMessage: "Flux Kontext image generated successfully.",
-            failureMessage: "Flux Kontext generation failed."))
+            times: .iso8601, successMessage: "BFL image generated successfully.",
+            failureMessage: "Flux Kontext generation failed.", failureCode: 501, failureCodes: [400, 500, 501]))
 
-    /// Midjourney: results are objects `{resultUrl}`; the callback body is not documented.
+    /// Midjourney: status results are objects `{resultUrl}` (`resultInfoJson`); callbacks carry
+    /// plain strings in `data.resultUrls`; a failure is code 500.
     public static let midjourney = TaskFamily(
         rawValue: "midjourney", title: "Midjourney", creates: [Endpoint("/api/v1/mj/generate", label: "mj_generate")],
         status: Endpoint("/api/v1/mj/record-info", label: "mj_record_info"), webhookPath: "/webhooks/mj",
@@ -205,7 +219,8 @@ extension TaskFamily {
         parentTaskSuffix: nil, minimumPollIntervalMillis: 0, runningAnswers: [],
         shape: WireShape(
             statusResult: "resultInfoJson.resultUrls[].resultUrl", callbackResult: "resultUrls", times: .iso8601,
-            successMessage: "Midjourney images generated successfully.", failureMessage: "Midjourney generation failed."))
+            successMessage: "success", failureMessage: "Midjourney generation failed.", failureCode: 500,
+            failureCodes: [500]))
 
     /// The table, in the order the README lists it.
     public static let all: [TaskFamily] = [

@@ -225,17 +225,35 @@ public struct TaskFamily: Sendable, Hashable, CustomStringConvertible {
         return kieTaskID + "#" + suffix + (index.map(String.init) ?? "")
     }
 
-    /// The id Kie knows a tracked task by (the parent's, for a Veo 4K request).
+    /// The id Kie knows a tracked task by (the parent's, for a Veo 4K request). Only a tail
+    /// `trackedTaskID` writes (`#<suffix>` and digits) is taken off: a `#` in Kie's own id stays.
     public func kieTaskID(tracked id: String) -> String {
-        parentTaskSuffix == nil ? id : Self.kieTaskID(tracked: id)
+        guard let suffix = parentTaskSuffix, let hash = id.lastIndex(of: "#") else { return id }
+        let tail = id[id.index(after: hash)...]
+        guard tail.hasPrefix(suffix), tail.dropFirst(suffix.count).allSatisfy({ $0.isASCII && $0.isNumber }) else { return id }
+        return String(id[..<hash])
     }
 
-    /// The id Kie knows a tracked task by, whatever its family: the part before `#` (Kie's
-    /// task ids never hold one; only the agent's tracked ids for requests reusing a parent's
-    /// id do). What a relay signs, as Kie signs its callback.
+    /// The id Kie knows a tracked task by, whatever its family (what a relay signs, as Kie
+    /// signs its callback): the tail a family reusing its parent's id adds is taken off.
     public static func kieTaskID(tracked id: String) -> String {
-        guard let hash = id.firstIndex(of: "#") else { return id }
-        return String(id[..<hash])
+        for family in all where family.parentTaskSuffix != nil {
+            let kieID = family.kieTaskID(tracked: id)
+            if kieID != id { return kieID }
+        }
+        return id
+    }
+
+    /// The `index` a tracked id names (`<parent>#4k2` is 2; no digits, 0); nil for an id that is
+    /// not a tracked request of this family.
+    public func requestIndex(tracked id: String) -> Int? {
+        guard let suffix = parentTaskSuffix, let hash = id.lastIndex(of: "#") else { return nil }
+        let tail = id[id.index(after: hash)...]
+        guard tail.hasPrefix(suffix) else { return nil }
+        let digits = tail.dropFirst(suffix.count)
+        if digits.isEmpty { return 0 }
+        guard digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        return Int(digits)
     }
 
     /// The parent task a create names (Veo 4K's `taskId`), for families that have one.

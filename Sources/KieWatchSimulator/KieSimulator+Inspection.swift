@@ -108,7 +108,8 @@ extension SimulatedTask {
             "create_time": .int(createTime),
             "complete_at": .int(completeAt),
             "callback": .string(callback),
-            "callback_url": callBackUrl.map(JSONValue.string) ?? .null,
+            // Where the callbacks go, its secrets redacted (the inspection shows no secret).
+            "callback_url": callBackUrl.map { .string(URLRedaction.redact($0)) } ?? .null,
             "callback_copies": .int(callBackUrl == nil || plan.dropCallback ? 0 : Int64(plan.callbackCopies)),
             "callback_failed": .bool(callbackFailed),
             "late_ms": .int(plan.lateMillis),

@@ -118,13 +118,14 @@ final class LiveAppRecorder: Sendable {
             // The URL Kie was given: the agent's route, the agent's secret, nothing of the app's.
             let kieURL = try #require(sim["callback_url"]?.stringValue)
             #expect(kieURL.hasPrefix("http://127.0.0.1:\(stack.agentPort)\(family.webhookPath)/"), "\(family): \(kieURL)")
-            #expect(kieURL.hasSuffix("?secret=\(stack.options.callbackSecret)") && !kieURL.contains(Self.appSecret))
+            // The simulator shows it redacted: a secret, not the app's (nothing of the app's URL is in it).
+            #expect(kieURL.hasSuffix("?secret=REDACTED") && !kieURL.contains("/app/"), "\(family): \(kieURL)")
 
             // What the app got for this task, at its own URL with its own secret.
             let kieID = family.kieTaskID(tracked: id)
             let mine = app.deliveries.filter { delivery in
                 delivery.target == app.path(family)
-                    && delivery.json.flatMap { TaskFamily.callbackTaskIDs.firstValue(in: $0["data"] ?? .null)?.stringValue } == kieID
+                    && delivery.json.flatMap { try? KieWire.callback(body: $0, family: family).taskId } == kieID
             }
             let wasDropped = sim["callback"] == "dropped"
             if wasDropped { dropped += 1 }
@@ -152,9 +153,10 @@ final class LiveAppRecorder: Sendable {
         // An authenticated callback the agent cannot read still reaches the app.
         let runway = try #require(created.first { $0.family == .runway }?.id)
         let routeURL = try #require(simTasks[runway]?["callback_url"]?.stringValue)
-        let target = String(routeURL.dropFirst("http://127.0.0.1:\(stack.agentPort)".count))
+        let routePath = try #require(routeURL.split(separator: "?").first).dropFirst("http://127.0.0.1:\(stack.agentPort)".count)
+        let target = routePath + "?secret=" + stack.options.callbackSecret
         let garbage = Data("{\"code\":200,\"data\":{\"task_id\":\"\(runway)\",\"state\":\"teleported\"}}".utf8)
-        let answer = try LiveHTTP.request("POST", port: stack.agentPort, path: target, headers: ["Content-Type": "application/json"], body: garbage)
+        let answer = try LiveHTTP.request("POST", port: stack.agentPort, path: String(target), headers: ["Content-Type": "application/json"], body: garbage)
         #expect(answer.status == 200)
         try await LiveWait.until("the unreadable callback to reach the app") { _ in
             app.deliveries.contains { $0.body == Array(garbage) && $0.target == app.path(.runway) } ? true : nil

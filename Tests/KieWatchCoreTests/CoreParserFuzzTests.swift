@@ -168,11 +168,18 @@ import Testing
         "code", "completeTime", "createTime", "updateTime", "costTime", "creditsConsumed", "consumeCredits",
         "remainedCredits", "progress", "successFlag", "failCode", "taskId", "state", "data", "info", "response",
         "resultJson", "resultUrls", "paramJson", "param", "model", "msg",
+        // Other families' members.
+        "task_id", "status", "callbackType", "generateTime", "errorCode", "errorMessage", "failMsg", "error",
+        "videoInfo", "videoUrl", "video_url", "result_video_url", "resultVideoUrl", "resultImageUrl", "result_urls",
+        "resultInfoJson", "resultUrl", "sunoData", "audioUrl", "audio_url", "index",
     ]
 
     /// A payload with one member (anywhere in it) replaced by an absurd value, or mutated bytes.
     static func payloadInput(_ random: inout SeededRandom) -> (label: String, bytes: [UInt8]) {
-        let document = random.pick(Array(documents.prefix(7)))
+        payloadInput(&random, document: random.pick(Array(documents.prefix(7))))
+    }
+
+    static func payloadInput(_ random: inout SeededRandom, document: String) -> (label: String, bytes: [UInt8]) {
         if random.chance(0.3) {
             var bytes = Array(document.utf8)
             for _ in 0..<random.integer(in: 1...3) { bytes = FuzzInputs.mutate(bytes, using: &random) }
@@ -212,20 +219,115 @@ import Testing
             _ = KieWire.createdTaskId(envelope)
             _ = KieWire.creditBalance(envelope)
             _ = KieWire.isUnknownTask(envelope)
-            for family in [TaskFamily.market, .veo] {
+            // Market and Veo (these documents' own), and two more families of the table.
+            for family in [TaskFamily.market, .veo, random.pick(TaskFamily.all), random.pick(TaskFamily.all)] {
                 _ = KieWire.createRequest(envelope.data, family: family)
-                _ = KieWire.statusAnswer(envelope, httpStatus: 200, family: family, taskId: "t")
+                if let report = KieWire.statusAnswer(envelope, httpStatus: 200, family: family, taskId: "t").report {
+                    Self.checkRanges(report, family: family, context)
+                }
                 for member in envelope.data.objectValue ?? [] { _ = KieWire.timestamp(member.value) }
                 let callback = Result { () throws(KieDecodingError) in try KieWire.callback(envelope, family: family) }
                 let record = Result { () throws(KieDecodingError) in try KieWire.record(envelope.data, family: family) }
                 for case .success(let report) in [callback, record] {
                     decoded += 1
-                    if report.taskId.isEmpty { Issue.record("\(context()): a report without a task id") }
                     if (report.createdAt ?? 1) <= 0 || (report.completedAt ?? 1) <= 0 { Issue.record("\(context()): a time at or before 1970") }
+                    Self.checkRanges(report, family: family, context)
                 }
             }
         }
         #expect(decoded > settings.count / 10, "too few payloads decoded (\(decoded)): the mix is broken")
+    }
+
+    /// What every report a decoder returns keeps to, whatever it was read from: the ranges
+    /// `TaskReport` documents, and fields only where their meaning allows them.
+    static func checkRanges(_ report: TaskReport, family: TaskFamily, _ context: () -> String) {
+        if report.taskId.isEmpty { Issue.record("\(context()): \(family): a report without a task id") }
+        if report.family != family { Issue.record("\(context()): read as \(family), reported as \(report.family)") }
+        for time in [report.createdAt, report.completedAt].compactMap({ $0 }) where !TaskReport.plausibleTimes.contains(time) {
+            Issue.record("\(context()): \(family): time \(time) outside the plausible window")
+        }
+        if let credits = report.creditsConsumed, !TaskReport.plausibleCreditsConsumed.contains(credits) {
+            Issue.record("\(context()): \(family): credits consumed \(credits)")
+        }
+        if let balance = report.creditsRemaining, !TaskReport.plausibleCreditBalance.contains(balance) {
+            Issue.record("\(context()): \(family): credit balance \(balance)")
+        }
+        if let progress = report.progress, !(0...100).contains(progress) {
+            Issue.record("\(context()): \(family): progress \(progress)")
+        }
+        if let kind = report.callbackKind {
+            var kinds = family.callbacks.kinds
+            if case .kinds(_, _, _, let failure) = family.callbacks { kinds.append(failure) }
+            if !kinds.contains(kind) { Issue.record("\(context()): \(family): callback kind '\(kind)'") }
+        }
+        if report.callbackFailed, report.state != .success { Issue.record("\(context()): \(family): callback failed while \(report.state)") }
+        if report.failCode != nil || report.failMessage != nil, report.state != .fail {
+            Issue.record("\(context()): \(family): a failure on a \(report.state) task")
+        }
+        if report.failCode?.isEmpty == true || report.failMessage?.isEmpty == true || report.resultURLs.contains("") {
+            Issue.record("\(context()): \(family): an empty field read as a value")
+        }
+    }
+
+    /// Every sample in `Tests/Fixtures/kie`, compact, with the family it belongs to.
+    static let samples: [(family: TaskFamily, text: String)] = {
+        let prefixes: [(String, TaskFamily)] = [
+            ("veo-extend", .veoExtend), ("veo-4k", .veo4K), ("veo", .veo), ("runway", .runway), ("aleph", .aleph),
+            ("luma", .luma), ("suno", .suno), ("gpt4o-image", .gpt4oImage), ("flux-kontext", .fluxKontext), ("mj", .midjourney),
+        ]
+        return ((try? Fixtures.allKieNames()) ?? []).compactMap { name in
+            guard let json = try? Fixtures.kieJSON(name) else { return nil }
+            let bare = name.hasPrefix("callback-") ? String(name.dropFirst("callback-".count)) : name
+            let family = prefixes.first(where: { bare.hasPrefix($0.0 + "-") })?.1 ?? .market
+            return (family, json.serialized())
+        }
+    }()
+
+    /// Every family's samples, whole, mutated, or with one member replaced by an absurd value:
+    /// read by every reader (status answer, record, callback from the envelope and from the
+    /// body) as their own family and two others, they never trap, keep `TaskReport`'s ranges,
+    /// and what they read is written back (`statusData`, `callbackBody`) without trapping and,
+    /// for a status record, read again in the same state.
+    @Test func everyFamilysSamplesNeverTrapAndKeepTheirRanges() {
+        let settings = Self.settings(12_000)
+        let samples = Self.samples
+        #expect(samples.count >= 60, "the samples did not load")
+        guard !samples.isEmpty else { return }
+        var decoded = 0
+        for index in 0..<settings.count {
+            var random = settings.random(for: index)
+            let sample = random.pick(samples)
+            let (label, bytes) = random.chance(0.1) ? ("whole", Array(sample.text.utf8)) : Self.payloadInput(&random, document: sample.text)
+            if settings.excludes(label) { continue }
+            let context = { "seed \(settings.seed) input #\(index) [\(sample.family) \(label)] \(FuzzInputs.describe(bytes, limit: 400))" }
+            guard let body = try? JSONValue.parse(bytes), let envelope = KieEnvelope(json: body) else { continue }
+            for family in [sample.family, random.pick(TaskFamily.all), random.pick(TaskFamily.all)] {
+                let taskId = random.chance(0.5) ? "route-id" : nil
+                if let report = KieWire.statusAnswer(envelope, httpStatus: 200, family: family, taskId: taskId ?? "t").report {
+                    Self.checkRanges(report, family: family, context)
+                }
+                if let report = try? KieWire.record(envelope.data, family: family, taskId: taskId) {
+                    decoded += 1
+                    Self.checkRanges(report, family: family, context)
+                    let written = KieWire.statusData(for: report, family: family)
+                    let again = try? KieWire.record(try JSONValue.parse(written.serializedBytes()), family: family)
+                    if again?.state != report.state {
+                        Issue.record("\(context()): \(family) \(report.state) written as \(written.serialized()), read as \(String(describing: again?.state))")
+                    }
+                    _ = KieWire.callbackBody(for: report, family: family, statusData: written).serializedBytes()
+                }
+                for result in [
+                    Result { () throws(KieDecodingError) in try KieWire.callback(envelope, family: family, taskId: taskId) },
+                    Result { () throws(KieDecodingError) in try KieWire.callback(body: body, family: family, taskId: taskId) },
+                ] {
+                    guard case .success(let report) = result else { continue }
+                    decoded += 1
+                    Self.checkRanges(report, family: family, context)
+                    _ = KieWire.callbackBody(for: report, family: family, statusData: envelope.data).serializedBytes()
+                }
+            }
+        }
+        #expect(decoded > settings.count, "too few payloads decoded (\(decoded)): the mix is broken")
     }
 
     // MARK: Create bodies: the callBackUrl splice

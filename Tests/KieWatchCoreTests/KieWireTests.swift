@@ -153,12 +153,18 @@ import Testing
         #expect(KieEnvelope(body: Array("[1,2]".utf8)) == nil)
     }
 
+    /// Null, empty and `0` (Aleph's `errorCode` on success) are no failure code; a task that
+    /// has not failed has none whatever its record carries.
     @Test func failCodeNullOrEmpty() throws {
-        for fail: JSONValue in [nil, "", .int(0)] {
-            let data: JSONValue = ["taskId": "t", "state": "waiting", "failCode": fail, "failMsg": fail]
-            let r = try KieWire.record(data, family: .market)
-            if fail == .int(0) { #expect(r.failCode == "0") } else { #expect(r.failCode == nil) }
+        for fail: JSONValue in [nil, "", .int(0), "0"] {
+            let failed = try KieWire.record(["taskId": "t", "state": "fail", "failCode": fail, "failMsg": ""], family: .market)
+            #expect(failed.failCode == nil && failed.failMessage == nil)
         }
+        #expect(try KieWire.record(["taskId": "t", "state": "fail", "failMsg": nil], family: .market).failMessage == nil)
+        let running = try KieWire.record(["taskId": "t", "state": "waiting", "failCode": "500", "failMsg": "x"], family: .market)
+        #expect(running.failCode == nil && running.failMessage == nil)
+        let failed = try KieWire.record(["taskId": "t", "state": "fail", "failCode": 500, "failMsg": "x"], family: .market)
+        #expect(failed.failCode == "500" && failed.failMessage == "x")
     }
 
     @Test func resultJsonVariants() throws {

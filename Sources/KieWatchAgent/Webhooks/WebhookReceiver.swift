@@ -42,17 +42,17 @@ struct WebhookReceiver: Sendable {
             return respond(reject(&row, verdict: secretVerdict, status: 401, message: "unauthorized"))
         }
         let relayHeaders = TaskWrites.relayHeaders(timestamp: signatureTimestamp, signature: signature)
-        let envelope = KieEnvelope(body: request.body)
+        let body = try? JSONValue.parse(request.body)
         let report: TaskReport
         do throws(KieDecodingError) {
-            guard let envelope else { throw KieDecodingError("body is not a JSON object") }
-            report = try KieWire.callback(envelope, family: family)
+            guard let body, body.objectValue != nil else { throw KieDecodingError("body is not a JSON object") }
+            report = try KieWire.callback(body: body, family: family)
         } catch {
-            row.taskID = envelope.flatMap { TaskFamily.callbackTaskIDs.firstValue(in: $0.data)?.nonEmptyString }
+            row.taskID = body.flatMap { TaskFamily.callbackTaskIDs.firstValue(in: $0["data"] ?? .null)?.nonEmptyString }
             // Only the route can say whose it is: without one, nothing to relay to.
             guard let token else { return respond(malformed(&row, reason: error.message)) }
             return receiveUndecoded(
-                request, row: row, envelope: envelope, reason: error.message, family: family, token: token,
+                request, row: row, body: body, reason: error.message, family: family, token: token,
                 relayHeaders: relayHeaders, now: now, responder: responder)
         }
         row.taskID = report.taskId
@@ -92,7 +92,7 @@ struct WebhookReceiver: Sendable {
     /// and relayed to the route's app (`unparsed`). With an HMAC key, the signature is checked
     /// over the route's task id. A token that names no route is refused (400), as before.
     private func receiveUndecoded(
-        _ request: HTTPRequest, row: WebhookRecord, envelope: KieEnvelope?, reason: String, family: TaskFamily,
+        _ request: HTTPRequest, row: WebhookRecord, body: JSONValue?, reason: String, family: TaskFamily,
         token: String, relayHeaders: String, now: EpochMillis, responder: InlineResponder
     ) {
         let context = self.context
@@ -116,7 +116,7 @@ struct WebhookReceiver: Sendable {
                     return .refused(.kieError(code: 401, msg: "bad signature", status: 401), row)
                 }
             }
-            if let envelope, let kieTaskID, let report = try? KieWire.callback(envelope, family: family, taskId: kieTaskID) {
+            if let body, let kieTaskID, let report = try? KieWire.callback(body: body, family: family, taskId: kieTaskID) {
                 row.taskID = report.taskId
                 row.model = report.model
                 row.state = report.state
