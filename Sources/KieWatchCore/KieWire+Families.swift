@@ -12,11 +12,12 @@ extension KieWire {
         guard let id = ([family.shape.statusTaskID] + TaskFamily.callbackTaskIDs).firstValue(in: data)?.nonEmptyString ?? taskId
         else { throw KieDecodingError("\(family) record: no taskId") }
         var report = TaskReport(taskId: id, family: family, state: .created)
-        guard let state = try state(in: data, family: family, report: &report) else {
-            throw KieDecodingError("\(family) record \(id): no state")
-        }
-        report.state = state
+        let stated = try state(in: data, family: family, report: &report)
+        guard stated != nil || family.resultsMeanSuccess else { throw KieDecodingError("\(family) record \(id): no state") }
+        // Read as running until the state is known, so the fields of a failure are not read.
+        report.state = stated ?? .generating
         fill(&report, from: data, family: family, results: family.statusResults)
+        if stated == nil, !report.resultURLs.isEmpty { report.state = .success }
         return report
     }
 

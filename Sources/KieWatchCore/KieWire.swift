@@ -114,11 +114,17 @@ public enum KieWire {
     ) -> StatusAnswer {
         if isUnknownTask(envelope) { return .unknownTask }
         guard let code = envelope.code else { return .error("HTTP \(httpStatus), no body code") }
-        if let taskId, !taskId.isEmpty, family.runningAnswers.contains(where: { answer in
-            answer.code == code && (envelope.message ?? "").lowercased().contains(answer.messageContains)
-        }) {
+        func matches(_ answers: [TaskFamily.RunningAnswer]) -> Bool {
+            answers.contains { $0.code == code && (envelope.message ?? "").lowercased().contains($0.messageContains) }
+        }
+        if let taskId, !taskId.isEmpty, matches(family.runningAnswers) {
             // Still running, though not 200 (Veo 4K: 422 "4k is processing").
             return .report(TaskReport(taskId: taskId, family: family, state: .generating))
+        }
+        if let taskId, !taskId.isEmpty, matches(family.failedAnswers) {
+            // Failed, in the family's own words (Veo 4K: 500 "... unavailable").
+            return .report(
+                TaskReport(taskId: taskId, family: family, state: .fail, failCode: String(code), failMessage: envelope.message))
         }
         if terminalFailureCodes.contains(code) {
             // Whatever record came with it still names the task and its times; the code decides the state.

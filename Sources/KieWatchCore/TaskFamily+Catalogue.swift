@@ -75,12 +75,13 @@ extension TaskFamily {
     /// `fallbackFlag`; a failure is code 500 with `data` holding only the task id, or null.
     public static let veo4K = TaskFamily(
         rawValue: "veo_4k", title: "Veo 3.1 4K", creates: [Endpoint("/api/v1/veo/get-4k-video", label: "veo_4k")],
-        status: veoStatus, webhookPath: "/webhooks/veo-4k", model: ModelRule(key: nil, fallback: "veo3-4k"),
-        states: [StateField("successFlag", successFlags)], statusResults: ["response.resultUrls"],
+        status: Endpoint("/api/v1/veo/get-4k-video", label: "veo_4k", method: "POST"), webhookPath: "/webhooks/veo-4k",
+        model: ModelRule(key: nil, fallback: "veo3-4k"), states: [], statusResults: ["resultUrls"],
         callbackResults: ["info.resultUrls"], statusModel: [], callbacks: .single, parentTaskSuffix: "4k",
         minimumPollIntervalMillis: 30_000, runningAnswers: [RunningAnswer(code: 422, messageContains: "processing")],
+        failedAnswers: [RunningAnswer(code: 500, messageContains: "unavailable")], resultsMeanSuccess: true,
         shape: WireShape(
-            statusResult: "response.resultUrls", callbackResult: "info.resultUrls", credits: "creditsConsumed",
+            statusResult: "resultUrls", callbackResult: "info.resultUrls", credits: "creditsConsumed",
             successMessage: "4K Video generated successfully.",
             failureMessage: "The 4K version of this video is unavailable. Please try a different video.",
             failureCode: 500, failureCodes: [500]))

@@ -36,6 +36,12 @@ public struct TaskFamily: Sendable, Hashable, CustomStringConvertible {
     /// Status answers that mean "still running" though their code is not 200 (Veo 4K: 422
     /// "4k is processing"): a code and a fragment of the message, in any letter case.
     public let runningAnswers: [RunningAnswer]
+    /// Status answers that mean the task failed though their code is not 501/408 (Veo 4K: 500
+    /// "The 4K version of this video is unavailable").
+    public var failedAnswers: [RunningAnswer] = []
+    /// A status answer with no state field: a result means success, none means still running
+    /// (Veo 4K's answer `{taskId, resultUrls, imageUrls}`, `resultUrls` null until ready).
+    public var resultsMeanSuccess = false
     /// How the agent writes a callback of this family when it recovered the task by polling,
     /// and how the simulator writes status answers and callbacks.
     public let shape: WireShape
@@ -53,13 +59,28 @@ public struct TaskFamily: Sendable, Hashable, CustomStringConvertible {
     public struct Endpoint: Sendable, Hashable {
         public let path: String
         public let label: String
-        /// The query parameter that names the task (status calls).
+        /// The query parameter that names the task (status calls), or the JSON body member
+        /// when the status call is a POST.
         public let taskIdParameter: String
-        public init(_ path: String, label: String, taskIdParameter: String = "taskId") {
+        /// GET for every status call but Veo 4K's, which is its own request sent again (POST).
+        public let method: String
+        public init(_ path: String, label: String, taskIdParameter: String = "taskId", method: String = "GET") {
             self.path = path
             self.label = label
             self.taskIdParameter = taskIdParameter
+            self.method = method
         }
+    }
+
+    /// The status call for a tracked task: `GET path?taskId=<Kie id>` (the id left for the
+    /// caller to percent-encode into `query`), or for a POST status (Veo 4K) the body
+    /// `{"taskId": <Kie id>, "index": n}` without a callBackUrl, as Kie's docs poll it.
+    public func statusRequest(trackedID: String) -> (method: String, kieTaskID: String, body: [UInt8]) {
+        let kieID = kieTaskID(tracked: trackedID)
+        guard status.method == "POST" else { return ("GET", kieID, []) }
+        var members: [(key: String, value: JSONValue)] = [(status.taskIdParameter, .string(kieID))]
+        if let index = requestIndex(tracked: trackedID) { members.append(("index", .int(Int64(index)))) }
+        return ("POST", kieID, JSONValue.object(members).serializedBytes())
     }
 
     /// How a create names its model.

@@ -51,32 +51,57 @@ extension KieSimulator {
             return invalid(422, "index is invalid")
         }
         let jobID = family.trackedTaskID(kieTaskID: parentID, create: body)
-        // One job per parent and index at a time; a finished one may be asked for again.
-        let running = state.withLock { state -> Bool in
+        // One job per parent and index. Asked for again (Kie's docs poll 4K so, every 30 s or
+        // more): while it runs the running answer, once done its result, or its failure.
+        let job = state.withLock { state -> SimulatedTask? in
             state.advance(jobID, to: now, configuration: configuration)
-            return state.tasks[jobID].map { !$0.state.isTerminal } ?? false
+            return state.tasks[jobID]
         }
-        if running { return runningAnswer(for: family) }
+        if let job { return repeatedRequestAnswer(job) }
         return await admit(
             family: family, model: model, request: body, callBackUrl: callBackUrl, resolution: "", id: jobID,
             kieTaskId: parentID, sourceTaskId: parentID, now: now)
     }
 
     /// Why a create may not build on task `id`, or nil when it may: the task must exist, be
-    /// polled where `family`'s tasks are (Veo extend and 4K build on Veo tasks), not be a job
-    /// reusing another's id, and have succeeded.
+    /// of a family it builds on (`SimulatedFamily.buildsOn`; else one polled where `family`'s
+    /// tasks are: Veo extend builds on Veo tasks), not be a job reusing another's id, and have
+    /// succeeded.
     func refusingSource(_ id: String, for family: TaskFamily, now: EpochMillis) -> HTTPResponse? {
         let source = state.withLock { state -> SimulatedTask? in
             state.advance(id, to: now, configuration: configuration)
             return state.tasks[id]
         }
-        guard let source, source.family.status.path == family.status.path, source.family.parentTaskSuffix == nil else {
+        let buildsOn = SimulatedFamily.of(family).buildsOn
+        guard let source, source.family.parentTaskSuffix == nil,
+            buildsOn?.contains(source.family.rawValue) ?? (source.family.status.path == family.status.path)
+        else {
             return invalid(422, "taskId is invalid: no such task")
         }
         switch source.state {
         case .success: return nil
         case .fail: return invalid(422, "taskId is invalid: the task failed")
         default: return invalid(400, "The task is still being generated, please try again later")
+        }
+    }
+
+    /// A request for a job that exists (Veo 4K asked for again): the running answer while it
+    /// runs; `{taskId, resultUrls, imageUrls}` once it succeeded; the family's failure answer
+    /// (`failedAnswers`: 500 "... unavailable") once it failed.
+    func repeatedRequestAnswer(_ job: SimulatedTask) -> HTTPResponse {
+        switch job.state {
+        case .success:
+            var data = KieWire.statusData(for: job.report, family: job.family)
+            // Beside the results, the posters a callback carries (4K's `imageUrls`).
+            if let posters = SimulatedFamily.of(job.family).posters, let key = posters.steps.last?.key {
+                data = FieldPath(key).writing(.array(job.posterUrls.map(JSONValue.string)), into: data)
+            }
+            return Self.success(data)
+        case .fail:
+            let code = job.family.failedAnswers.first?.code ?? 500
+            return .kieError(code: code, msg: job.family.shape.failureMessage, status: 200)
+        default:
+            return runningAnswer(for: job.family)
         }
     }
 

@@ -21,6 +21,9 @@ struct SimulatedFamily: Sendable {
     /// (`taskId`) and make a new task from it (Veo extend, Runway extend). A family whose create
     /// reuses the earlier task's id (the table's `parentTaskSuffix`, Veo 4K) needs no entry.
     var extends: Set<String> = []
+    /// The families whose tasks a create naming an earlier task may name (Veo 4K: Veo and Veo
+    /// extend videos); nil: tasks polled at the family's own status endpoint.
+    var buildsOn: Set<String>? = nil
     /// The values the create's model member may take (`TaskFamily.ModelRule.key`); nil: any.
     var models: Set<String>? = nil
     /// Result URLs a successful task makes (Suno: two songs; Midjourney: a grid of four).
@@ -51,7 +54,7 @@ struct SimulatedFamily: Sendable {
         TaskFamily.veoExtend.rawValue: SimulatedFamily(
             idForm: .hex(prefix: "veo_task_", count: 12), extends: ["veo_extend"], models: ["fast", "quality", "lite"]),
         TaskFamily.veo4K.rawValue: SimulatedFamily(
-            posters: "info.imageUrls", createAnswerNulls: ["resultUrls", "imageUrls"], failureDataMayBeNull: true,
+            buildsOn: [TaskFamily.veo.rawValue, TaskFamily.veoExtend.rawValue], posters: "info.imageUrls", createAnswerNulls: ["resultUrls", "imageUrls"], failureDataMayBeNull: true,
             runningMessage: "4k is processing", failures: TaskFailure.veo4K),
         TaskFamily.runway.rawValue: SimulatedFamily(
             idForm: .uuid, callbackRequired: ["runway_extend"], extends: ["runway_extend"]),

@@ -58,9 +58,11 @@ extension Harness {
         let url = callBackUrl ?? Self.hookURL(family)
         var parent: String?
         if Self.needsParent(family, endpoint: endpoint) {
+            let buildsOn = SimulatedFamily.of(family).buildsOn
             let parentFamily = try #require(
-                TaskFamily.all.first {
-                    $0.status.path == family.status.path && !Self.needsParent($0, endpoint: $0.creates[0])
+                TaskFamily.all.first { candidate in
+                    !Self.needsParent(candidate, endpoint: candidate.creates[0])
+                        && buildsOn?.contains(candidate.rawValue) ?? (candidate.status.path == family.status.path)
                 })
             let made = try await createTask(parentFamily, callBackUrl: Self.hookURL(parentFamily))
             succeed(made.tracked)
@@ -79,9 +81,14 @@ extension Harness {
         simulator.state.withLock { $0.tasks[id]?.plan.failure = nil }
     }
 
-    /// The status call of `family` about Kie's task `id`.
+    /// The status call of `family` about Kie's task `id` (Veo 4K: its request sent again, index 0).
     func status(_ family: TaskFamily, _ id: String) async -> HTTPResponse {
-        await request("GET", "\(family.status.path)?\(family.status.taskIdParameter)=\(id)")
+        let endpoint = family.status
+        guard endpoint.method == "GET" else {
+            let body: JSONValue = .object([(endpoint.taskIdParameter, .string(id)), ("index", 0)])
+            return await request(endpoint.method, endpoint.path, body: body.serialized())
+        }
+        return await request("GET", "\(endpoint.path)?\(endpoint.taskIdParameter)=\(id)")
     }
 
     /// The callbacks received at `url`, in order.

@@ -178,17 +178,18 @@ final class RecoveryScheduler: Sendable {
     /// the call (nothing to record: Kie did not fail, and the task is polled after the restart).
     private func fetchStatus(_ task: TaskRecord) async -> (TaskWrites.PollResult, APICallRecord)? {
         let status = task.family.status
-        let kieTaskID = task.family.kieTaskID(tracked: task.taskID)
-        let path = status.path + "?" + status.taskIdParameter + "=" + percentEncode(kieTaskID)
-        let endpoint = KieEndpoint(path: status.path)
+        let (method, kieTaskID, body) = task.family.statusRequest(trackedID: task.taskID)
+        let path = method == "GET" ? status.path + "?" + status.taskIdParameter + "=" + percentEncode(kieTaskID) : status.path
         var call = APICallRecord.sending(
-            endpoint, method: "GET", path: path, model: task.model, taskID: task.taskID, at: context.clock.now())
+            KieEndpoint(path: status.path), method: method, path: path, model: task.model, taskID: task.taskID,
+            requestBytes: body.count, at: context.clock.now())
         let started = monotonicNanos()
         let response: HTTPResponse
         do {
+            var headers: HTTPHeaders = ["Authorization": "Bearer \(context.configuration.apiKey ?? "")"]
+            if !body.isEmpty { headers.add("Content-Type", "application/json") }
             let request = try HTTPClientRequest(
-                method: "GET", url: context.configuration.upstream + path,
-                headers: ["Authorization": "Bearer \(context.configuration.apiKey ?? "")"])
+                method: method, url: context.configuration.upstream + path, headers: headers, body: body)
             response = try await context.upstream.send(request, timeout: pollTimeout)
         } catch {
             if error == .cancelled && Task.isCancelled { return nil }
