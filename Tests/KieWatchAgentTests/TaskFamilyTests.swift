@@ -1,4 +1,5 @@
 import KieWatchAgent
+import KieWatchConsole
 import KieWatchCore
 import KieWatchHTTP
 import KieWatchStore
@@ -313,6 +314,48 @@ final class FamilyKie: HTTPHandler {
         #expect(polls.map { $0[0].string } == [expected])
         #expect(try h.task(tracked)?.missed == true)
         #expect(metrics(h).contains("kiewatch_webhooks_missed_total{model=\"\(try #require(try h.task(tracked)).model)\"} 1"))
+    }
+
+    // MARK: The console
+
+    /// `stale`, `missed`, `models` and `task ID` show every family: one task of each goes past
+    /// its deadline without a callback, is listed stale, then recovered and listed missed.
+    @Test func theConsoleShowsEveryFamily() async throws {
+        let (h, kie) = try harness()
+        var tracked: [String: TaskFamily] = [:]
+        for family in TaskFamily.all {
+            let extra: [(key: String, value: JSONValue)] = family.parentTaskSuffix != nil ? [("taskId", "p-1"), ("index", 0)] : []
+            let id = try await create(h, family, extra: extra)
+            tracked[family.trackedTaskID(kieTaskID: id, create: .object(extra))] = family
+            kie.status.withLock { $0[id] = TaskReport(taskId: id, family: family, state: .generating) }
+        }
+        func json(_ line: String) async throws -> JSONValue {
+            let answer = await ConsoleCommands(reader: try h.reader(), clock: h.clock, actions: h.agent)
+                .execute(line + " --json", options: AdminProtocol.SessionOptions(width: nil))
+            #expect(answer.status == .ok, "\(line): \(answer.output)")
+            return try JSONValue.parse(Array(answer.output.utf8))
+        }
+        await h.advance(seconds: 11 * 60)
+        try await h.agent.flush()
+        let stale = try await json("stale limit=50")
+        #expect(Set(stale["tasks"]?.arrayValue?.compactMap { $0["task_id"]?.stringValue } ?? []) == Set(tracked.keys))
+
+        for (id, family) in tracked {
+            let kieID = family.kieTaskID(tracked: id)
+            kie.status.withLock { $0[kieID] = TaskReport(taskId: kieID, family: family, state: .success, resultURLs: ["https://cdn.example/x"]) }
+        }
+        await h.runLoops(seconds: 10 * 60)
+        try await h.agent.flush()
+        let missed = try await json("missed 1h")
+        #expect(missed["total"] == .int(Int64(tracked.count)))
+        let models = Set(try await json("models 1h")["models"]?.arrayValue?.compactMap { $0["model"]?.stringValue } ?? [])
+        for (id, family) in tracked {
+            let task = try #require(try h.task(id))
+            #expect(models.contains(task.model), "\(family): \(task.model) not in models")
+            let shown = try await json("task \(id)")
+            #expect(shown["task"]?["state"] == "success" && shown["task"]?["missed"] == true, "\(family)")
+        }
+        #expect(try await json("stale")["count"] == 0)
     }
 
     // MARK: Signed relays
