@@ -6,7 +6,6 @@ public enum ModelCatalogue {
     public struct Entry: Sendable, Equatable {
         public var id: String
         public var provider: String
-        public var family: TaskFamily
     }
 
     public static let known: [Entry] = [
@@ -23,12 +22,7 @@ public enum ModelCatalogue {
 
     /// The catalogue entry for any id, known or not.
     public static func entry(for id: String) -> Entry {
-        Entry(id: id, provider: provider(of: id), family: family(of: id))
-    }
-
-    /// `veo3`, `veo3_fast`, `veo3_lite` and other `veo*` ids use the Veo endpoints; everything else the market.
-    public static func family(of id: String) -> TaskFamily {
-        id.lowercased().hasPrefix("veo") ? .veo : .market
+        Entry(id: id, provider: provider(of: id))
     }
 
     public static func provider(of id: String) -> String {

@@ -101,9 +101,17 @@ public struct WireShape: Sendable {
     public func time(_ millis: EpochMillis) -> JSONValue {
         switch times {
         case .epochMillis: .int(millis)
-        case .dateTime: .string(Self.dateTime(millis, separator: " ", suffix: ""))
-        case .iso8601: .string(Self.dateTime(millis, separator: "T", suffix: "." + Self.milliseconds(millis) + "Z"))
+        case .dateTime: .string(Self.dateTimeText(millis))
+        case .iso8601: .string(Self.iso8601Text(millis))
         }
+    }
+
+    /// `"YYYY-MM-DD HH:mm:ss"` in UTC (Veo's and Runway's zone-less times).
+    public static func dateTimeText(_ millis: EpochMillis) -> String { dateTime(millis, separator: " ", suffix: "") }
+
+    /// `"YYYY-MM-DDTHH:mm:ss.SSSZ"`.
+    public static func iso8601Text(_ millis: EpochMillis) -> String {
+        dateTime(millis, separator: "T", suffix: "." + milliseconds(millis) + "Z")
     }
 
     /// A fail code as this family writes it: a number when it is one and the family's is.

@@ -82,7 +82,7 @@ extension KieSimulator {
                 "downloadUrl": .string(url),
                 "fileSize": .int(Int64(size)),
                 "mimeType": .string(mimeType ?? Self.mimeType(forFileName: fileName)),
-                "uploadedAt": .string(SimulatorTime.iso8601(now)),
+                "uploadedAt": .string(WireShape.iso8601Text(now)),
             ],
         ])
     }

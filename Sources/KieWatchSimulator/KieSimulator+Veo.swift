@@ -34,7 +34,7 @@ extension KieSimulator {
     /// JSON-encoded string, two variants seen from Kie.
     static func veoRecord(_ task: SimulatedTask) -> JSONValue {
         let legacy = task.plan.legacyPayload
-        func time(_ millis: EpochMillis) -> JSONValue { legacy ? .string(SimulatorTime.dateTime(millis)) : .int(millis) }
+        func time(_ millis: EpochMillis) -> JSONValue { legacy ? .string(WireShape.dateTimeText(millis)) : .int(millis) }
         let urls: JSONValue = .array(task.resultUrls.map { .string($0) })
         let response: JSONValue =
             task.state == .success
