@@ -1,3 +1,5 @@
+import KieWatchCore
+
 /// The human forms of numbers and times used in every console table.
 ///
 /// One place, so that `models`, `tasks` and `status` never show the same quantity two ways.
@@ -34,12 +36,9 @@ public enum HumanFormat {
 
     /// `2026-11-21 11:42:30Z`: UTC, second precision, sortable, unambiguous across the team.
     public static func timestamp(ms: Int64) -> String {
-        let seconds = floorDiv(ms, 1_000)
-        let days = floorDiv(seconds, 86_400)
-        let secondOfDay = seconds - days * 86_400
-        let (year, month, day) = civilDate(daysSinceEpoch: days)
-        return "\(year)-\(twoDigits(month))-\(twoDigits(day)) "
-            + "\(twoDigits(secondOfDay / 3_600)):\(twoDigits(secondOfDay / 60 % 60)):\(twoDigits(secondOfDay % 60))Z"
+        let c = CivilTime.fields(ms)
+        return "\(c.year)-\(twoDigits(c.month))-\(twoDigits(c.day)) "
+            + "\(twoDigits(c.hour)):\(twoDigits(c.minute)):\(twoDigits(c.second))Z"
     }
 
     /// `97.5%` from a ratio (0.975), one decimal, rounded; `-` when not a number.
@@ -100,23 +99,5 @@ public enum HumanFormat {
         let whole = Int64(tenths)
         let sign = whole < 0 ? "-" : ""
         return "\(sign)\(whole.magnitude / 10).\(whole.magnitude % 10)"
-    }
-
-    private static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
-        let q = a / b
-        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
-    }
-
-    /// Howard Hinnant's `civil_from_days`: proleptic Gregorian date of a day count.
-    private static func civilDate(daysSinceEpoch: Int64) -> (Int64, Int64, Int64) {
-        let z = daysSinceEpoch + 719_468
-        let era = floorDiv(z, 146_097)
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }

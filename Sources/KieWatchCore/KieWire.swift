@@ -212,7 +212,7 @@ public enum KieWire {
         guard (1970...9999).contains(y), (1...12).contains(mo), (1...31).contains(d), (0...23).contains(h),
             (0...59).contains(mi), (0...60).contains(se)
         else { return nil }
-        var millis = (daysFromCivil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se) * 1000
+        var millis = (CivilTime.daysFromCivil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se) * 1000
         var rest = bytes[runs[5].end...]
         if rest.first == UInt8(ascii: "."), rest.dropFirst().first.map(isDigit) == true {
             let digits = rest.dropFirst().prefix(while: isDigit)
@@ -243,13 +243,4 @@ public enum KieWire {
 
     private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 
-    /// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
-    static func daysFromCivil(_ y0: Int64, _ m: Int64, _ d: Int64) -> Int64 {
-        let y = m <= 2 ? y0 - 1 : y0
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
 }

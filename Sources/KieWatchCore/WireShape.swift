@@ -132,8 +132,8 @@ public struct WireShape: Sendable {
     }
 
     private static func milliseconds(_ millis: EpochMillis) -> String {
-        let ms = min(max(millis, TaskReport.plausibleTimes.lowerBound), TaskReport.plausibleTimes.upperBound) % 1000
-        return ms < 10 ? "00\(ms)" : ms < 100 ? "0\(ms)" : "\(ms)"
+        let clamped = min(max(millis, TaskReport.plausibleTimes.lowerBound), TaskReport.plausibleTimes.upperBound)
+        return CivilTime.padded(clamped % 1000, 3)
     }
 
     /// The result URLs as this family writes them at `path`.
@@ -142,22 +142,10 @@ public struct WireShape: Sendable {
         return .array(urls.map(JSONValue.string))
     }
 
-    /// `YYYY-MM-DD<sep>HH:mm:ss<suffix>` in UTC (civil-from-days, Howard Hinnant's algorithm).
+    /// `YYYY-MM-DD<sep>HH:mm:ss<suffix>` in UTC, within `TaskReport.plausibleTimes`.
     static func dateTime(_ millis: EpochMillis, separator: String, suffix: String) -> String {
-        let clamped = min(max(millis, TaskReport.plausibleTimes.lowerBound), TaskReport.plausibleTimes.upperBound)
-        let seconds = clamped / 1000
-        let days = seconds / 86_400
-        let rest = seconds % 86_400
-        let z = days + 719_468
-        let era = z / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(y)-\(two(m))-\(two(d))\(separator)\(two(rest / 3600)):\(two(rest % 3600 / 60)):\(two(rest % 60))\(suffix)"
+        let c = CivilTime.fields(min(max(millis, TaskReport.plausibleTimes.lowerBound), TaskReport.plausibleTimes.upperBound))
+        let p = CivilTime.padded
+        return "\(p(c.year, 4))-\(p(c.month, 2))-\(p(c.day, 2))\(separator)\(p(c.hour, 2)):\(p(c.minute, 2)):\(p(c.second, 2))\(suffix)"
     }
 }
