@@ -226,7 +226,7 @@ public final class KieSimulator: HTTPHandler {
     /// Makes the task end with a status answer of body `code` (`501` generation failed, `408` no
     /// result for over 10 minutes): its status calls answer that code with no record once it has
     /// ended, and, if it has not ended yet, it fails with that code. False for an unknown id, and
-    /// for a job that reuses its parent's id (Veo 4K: its status is the parent's).
+    /// for a job that reuses its parent's id (Veo 4K: its status is its own request sent again).
     @discardableResult
     public func injectStatusFault(_ code: Int, taskId: String) -> Bool {
         state.withLock { state in

@@ -92,14 +92,17 @@ final class DemoApp: HTTPHandler {
             return .text("bad secret", status: 401)
         }
         let family = TaskFamily(rawValue: String(request.path.split(separator: "/").last ?? ""))
-        let envelope = KieEnvelope(body: request.body)
-        let report = family.flatMap { family in envelope.flatMap { try? KieWire.callback($0, family: family) } }
-        let id = report?.taskId ?? envelope.flatMap { TaskFamily.callbackTaskIDs.firstValue(in: $0.data)?.stringValue } ?? "?"
-        let key = "\(family?.rawValue ?? "?") \(id) \(report?.callbackKind ?? "")"
-        let times = seen.withLock { s -> Int in
-            s[key, default: 0] += 1
-            return s[key]!
-        }
+        let body = try? JSONValue.parse(request.body)
+        let report = family.flatMap { family in body.flatMap { try? KieWire.callback(body: $0, family: family) } }
+        // A callback naming no task (a Veo 4K failure may come with `data: null`) is counted
+        // received, never a duplicate of another such one.
+        let times = report.map { report in
+            let key = "\(family?.rawValue ?? "?") \(report.taskId) \(report.callbackKind ?? "")"
+            return seen.withLock { s -> Int in
+                s[key, default: 0] += 1
+                return s[key]!
+            }
+        } ?? 1
         counts.withLock { c in
             c.received += 1
             if times > 1 { c.duplicates += 1 }

@@ -143,8 +143,9 @@ struct FuzzCorpus {
     }
 
     /// The decoder's reading of a callback body: nil when the agent must answer 400.
+    /// The callback as the agent reads it: the whole body (Aleph names its task beside `data`).
     static func decode(_ body: [UInt8], family: TaskFamily) -> TaskReport? {
-        guard let envelope = KieEnvelope(body: body) else { return nil }
-        return try? KieWire.callback(envelope, family: family)
+        guard let json = try? JSONValue.parse(body) else { return nil }
+        return try? KieWire.callback(body: json, family: family)
     }
 }
