@@ -16,6 +16,8 @@ public struct FieldPath: Sendable, Hashable, ExpressibleByStringLiteral, CustomS
 
     public let steps: [Step]
     public let description: String
+    /// No `[]` step: one value at most, read without building lists.
+    let single: Bool
 
     public init(_ text: String) {
         description = text
@@ -33,6 +35,7 @@ public struct FieldPath: Sendable, Hashable, ExpressibleByStringLiteral, CustomS
             }
             return Step(key: String(key), embedded: embedded, each: each)
         }
+        single = !steps.contains(where: \.each)
     }
 
     public init(stringLiteral value: String) { self.init(value) }
@@ -64,7 +67,17 @@ public struct FieldPath: Sendable, Hashable, ExpressibleByStringLiteral, CustomS
     }
 
     /// The first value at this path.
-    public func value(in root: JSONValue) -> JSONValue? { values(in: root).first }
+    public func value(in root: JSONValue) -> JSONValue? {
+        guard single else { return values(in: root).first }
+        var current = root
+        for step in steps {
+            guard let member = current.unwrappingEmbeddedJSON[step.key]?.unwrappingEmbeddedJSON, !member.isNull else {
+                return nil
+            }
+            current = member
+        }
+        return current
+    }
 
     // MARK: Writing
 

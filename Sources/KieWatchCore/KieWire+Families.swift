@@ -9,7 +9,7 @@ extension KieWire {
         -> TaskReport
     {
         guard case .object = data else { throw KieDecodingError("\(family) record: data is not an object") }
-        guard let id = ([family.shape.statusTaskID] + TaskFamily.callbackTaskIDs).firstValue(in: data)?.nonEmptyString ?? taskId
+        guard let id = family.statusTaskIDPaths.firstValue(in: data)?.nonEmptyString ?? taskId
         else { throw KieDecodingError("\(family) record: no taskId") }
         var report = TaskReport(taskId: id, family: family, state: .created)
         let stated = try state(in: data, family: family, report: &report)
@@ -28,7 +28,7 @@ extension KieWire {
         -> TaskReport
     {
         guard let envelope = KieEnvelope(json: body) else { throw KieDecodingError("\(family) callback: not a JSON object") }
-        let outside = ([family.shape.callbackTaskID] + TaskFamily.callbackTaskIDs).firstValue(in: body)?.nonEmptyString
+        let outside = family.callbackTaskIDPaths.firstValue(in: body)?.nonEmptyString
         return try callback(envelope, family: family, taskIdBesideData: outside, route: taskId)
     }
 
@@ -53,7 +53,7 @@ extension KieWire {
     {
         let data = envelope.data
         guard data.isNull || data.objectValue != nil else { throw KieDecodingError("\(family) callback: data is not an object") }
-        let ids = [family.shape.callbackTaskID] + TaskFamily.callbackTaskIDs
+        let ids = family.callbackTaskIDPaths
         let route = route.flatMap { $0.isEmpty ? nil : $0 }
         guard var id = ids.firstValue(in: data)?.nonEmptyString ?? taskIdBesideData ?? route
         else { throw KieDecodingError("\(family) callback: no taskId") }
@@ -99,7 +99,7 @@ extension KieWire {
         } else {
             throw KieDecodingError("\(family) callback \(id): no state and no code")
         }
-        fill(&report, from: data, family: family, results: family.callbackResults + TaskFamily.fallbackCallbackResults)
+        fill(&report, from: data, family: family, results: family.callbackResultPaths)
         if report.state == .fail {
             if report.failCode == nil, let code = envelope.code, code != 200 { report.failCode = String(code) }
             report.failMessage = report.failMessage ?? envelope.message.flatMap { $0.isEmpty ? nil : $0 }
@@ -138,13 +138,9 @@ extension KieWire {
     /// Fields every family spells alike (or in a few known ways): model, times, failure,
     /// results, credits, progress.
     static func fill(_ report: inout TaskReport, from data: JSONValue, family: TaskFamily, results: [FieldPath]) {
-        let shape = family.shape
         report.model = family.statusModel.firstValue(in: data)?.nonEmptyString.flatMap(ModelCatalogue.sanitize)
-        // The family's own spelling first (Runway's `generateTime`), then the common ones.
-        let created: [FieldPath] = [shape.createTime, "createTime", "createdTime"]
-        let completed: [FieldPath] = (shape.completeTime.map { [$0] } ?? []) + ["completeTime", "completedTime"]
-        report.createdAt = timestamp(created.firstValue(in: data))
-        report.completedAt = timestamp(completed.firstValue(in: data))
+        report.createdAt = timestamp(family.createTimePaths.firstValue(in: data))
+        report.completedAt = timestamp(family.completeTimePaths.firstValue(in: data))
         if report.state == .fail {
             report.failCode = failCode(in: data)
             report.failMessage = failMessage(in: data)
@@ -156,10 +152,9 @@ extension KieWire {
                 break
             }
         }
-        report.creditsConsumed = number(
-            ["creditsConsumed", "consumeCredits"].firstValue(in: data), in: TaskReport.plausibleCreditsConsumed)
-        report.creditsRemaining = number(["remainedCredits"].firstValue(in: data), in: TaskReport.plausibleCreditBalance)
-        report.progress = progress(["progress"].firstValue(in: data))
+        report.creditsConsumed = number(data.first("creditsConsumed", "consumeCredits"), in: TaskReport.plausibleCreditsConsumed)
+        report.creditsRemaining = number(data["remainedCredits"], in: TaskReport.plausibleCreditBalance)
+        report.progress = progress(data["progress"])
     }
 
     /// `failCode` / `errorCode`, as text; empty, `0` (Aleph's "no error") and null are none.
@@ -193,6 +188,8 @@ extension KieWire {
         return (0...100).contains(d) ? Int(d) : nil
     }
 
+    static let urlKeys: [FieldPath] = ["resultUrl", "url", "audioUrl", "audio_url", "videoUrl", "video_url", "imageUrl", "image_url"]
+
     /// URLs in any of the shapes Kie uses: a string, a JSON-encoded array, an array of strings
     /// or of objects naming one URL (`{resultUrl}`, `{audio_url}`), an object with `resultUrls`.
     static func urlList(_ value: JSONValue) -> [String] {
@@ -200,8 +197,7 @@ extension KieWire {
         case .string(let s): return s.isEmpty ? [] : [s]
         case .array(let items): return items.flatMap(urlList)
         case .object:
-            let keys: [FieldPath] = ["resultUrl", "url", "audioUrl", "audio_url", "videoUrl", "video_url", "imageUrl", "image_url"]
-            if let one = keys.firstValue(in: value)?.nonEmptyString { return [one] }
+            if let one = urlKeys.firstValue(in: value)?.nonEmptyString { return [one] }
             return value["resultUrls"].map(urlList) ?? []
         default: return []
         }

@@ -7,7 +7,10 @@
 ///
 /// `rawValue` is what the store keeps in its `family` columns: `market` and `veo` are the
 /// values stored before the table existed.
-public struct TaskFamily: Sendable, Hashable, CustomStringConvertible {
+///
+/// A class: every task, callback and row names its family, and a copy of a reference is one
+/// retain where a copy of this many members would be dozens (the webhook path's cost).
+public final class TaskFamily: Sendable, Hashable, CustomStringConvertible {
     public let rawValue: String
     /// How people name it: "Runway Aleph".
     public let title: String
@@ -38,16 +41,60 @@ public struct TaskFamily: Sendable, Hashable, CustomStringConvertible {
     public let runningAnswers: [RunningAnswer]
     /// Status answers that mean the task failed though their code is not 501/408 (Veo 4K: 500
     /// "The 4K version of this video is unavailable").
-    public var failedAnswers: [RunningAnswer] = []
+    public let failedAnswers: [RunningAnswer]
     /// A status answer with no state field: a result means success, none means still running
     /// (Veo 4K's answer `{taskId, resultUrls, imageUrls}`, `resultUrls` null until ready).
-    public var resultsMeanSuccess = false
+    public let resultsMeanSuccess: Bool
     /// How the agent writes a callback of this family when it recovered the task by polling,
     /// and how the simulator writes status answers and callbacks.
     public let shape: WireShape
 
+    init(
+        rawValue: String, title: String, creates: [Endpoint], status: Endpoint, webhookPath: String, model: ModelRule,
+        states: [StateField], statusResults: [FieldPath], callbackResults: [FieldPath], statusModel: [FieldPath],
+        callbacks: CallbackPlan, parentTaskSuffix: String?, minimumPollIntervalMillis: Int64,
+        runningAnswers: [RunningAnswer], failedAnswers: [RunningAnswer] = [], resultsMeanSuccess: Bool = false,
+        shape: WireShape
+    ) {
+        self.rawValue = rawValue
+        self.title = title
+        self.creates = creates
+        self.status = status
+        self.webhookPath = webhookPath
+        self.model = model
+        self.states = states
+        self.statusResults = statusResults
+        self.callbackResults = callbackResults
+        self.statusModel = statusModel
+        self.callbacks = callbacks
+        self.parentTaskSuffix = parentTaskSuffix
+        self.minimumPollIntervalMillis = minimumPollIntervalMillis
+        self.runningAnswers = runningAnswers
+        self.failedAnswers = failedAnswers
+        self.resultsMeanSuccess = resultsMeanSuccess
+        self.shape = shape
+        let ids = [shape.callbackTaskID] + Self.callbackTaskIDs
+        callbackTaskIDPaths = ids
+        statusTaskIDPaths = [shape.statusTaskID] + Self.callbackTaskIDs
+        callbackResultPaths = callbackResults + Self.fallbackCallbackResults
+        createTimePaths = [shape.createTime, "createTime", "createdTime"]
+        completeTimePaths = (shape.completeTime.map { [$0] } ?? []) + ["completeTime", "completedTime"]
+    }
+
+    // Where the readers look, worked out once per family (a callback reads them all).
+    /// The task id in a callback: the family's spelling, then every other.
+    let callbackTaskIDPaths: [FieldPath]
+    let statusTaskIDPaths: [FieldPath]
+    /// The family's result paths, then the fallbacks every callback may use.
+    let callbackResultPaths: [FieldPath]
+    /// The family's own time spellings first (Runway's `generateTime`), then the common ones.
+    let createTimePaths: [FieldPath]
+    let completeTimePaths: [FieldPath]
+
     public var description: String { rawValue }
-    public static func == (a: TaskFamily, b: TaskFamily) -> Bool { a.rawValue == b.rawValue }
+    /// One instance per family (the table's), so identity is equality; a name compare stays
+    /// right should another instance ever be made.
+    public static func == (a: TaskFamily, b: TaskFamily) -> Bool { a === b || a.rawValue == b.rawValue }
     public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
 
     /// Every family the agent knows.
@@ -286,8 +333,5 @@ public struct TaskFamily: Sendable, Hashable, CustomStringConvertible {
 
 extension TaskFamily {
     /// The family a stored `family` value names; nil for a value no entry has.
-    public init?(rawValue: String) {
-        guard let found = Self.byName[rawValue] else { return nil }
-        self = found
-    }
+    public static func named(_ rawValue: String) -> TaskFamily? { byName[rawValue] }
 }

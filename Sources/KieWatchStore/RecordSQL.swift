@@ -69,7 +69,7 @@ package enum RecordSQL {
 
     static func webhook(from s: Statement) -> WebhookRecord {
         WebhookRecord(
-            id: s.int64(at: 0), ts: s.int64(at: 1), family: TaskFamily(rawValue: s.string(at: 2)) ?? .market,
+            id: s.int64(at: 0), ts: s.int64(at: 1), family: TaskFamily.named(s.string(at: 2)) ?? .market,
             taskID: s.optionalString(at: 3), model: s.optionalString(at: 4),
             state: s.optionalString(at: 5).flatMap(TaskState.init(rawValue:)),
             auth: WebhookAuth(rawValue: s.string(at: 6)) ?? .missing,
@@ -198,7 +198,7 @@ package enum RecordSQL {
     /// A task from the statement's columns starting at `offset` (`taskColumns`, in order).
     package static func task(from s: Statement, offset o: Int32) -> TaskRecord {
         TaskRecord(
-            taskID: s.string(at: o), family: TaskFamily(rawValue: s.string(at: o + 1)) ?? .market,
+            taskID: s.string(at: o), family: TaskFamily.named(s.string(at: o + 1)) ?? .market,
             model: s.string(at: o + 2), state: TaskState(rawValue: s.string(at: o + 3)) ?? .created,
             createdAt: s.int64(at: o + 4), updatedAt: s.int64(at: o + 5), completedAt: s.optionalInt64(at: o + 6),
             finishedAt: s.optionalInt64(at: o + 7), callbackURL: s.optionalString(at: o + 8),
@@ -401,7 +401,7 @@ package enum RecordSQL {
         let s = try db.cachedStatement(selectRoute)
         defer { s.reset() }
         try s.bind(token, at: 1)
-        guard try s.step(), let family = TaskFamily(rawValue: s.string(at: 1)) else { return nil }
+        guard try s.step(), let family = TaskFamily.named(s.string(at: 1)) else { return nil }
         return CallbackRoute(
             token: s.string(at: 0), family: family, model: s.string(at: 2), callbackURL: s.string(at: 3),
             createdAt: s.int64(at: 4), taskID: s.optionalString(at: 5))

@@ -91,7 +91,7 @@ final class DemoApp: HTTPHandler {
             counts.withLock { $0.badSecret += 1 }
             return .text("bad secret", status: 401)
         }
-        let family = TaskFamily(rawValue: String(request.path.split(separator: "/").last ?? ""))
+        let family = TaskFamily.named(String(request.path.split(separator: "/").last ?? ""))
         let body = try? JSONValue.parse(request.body)
         let report = family.flatMap { family in body.flatMap { try? KieWire.callback(body: $0, family: family) } }
         // A callback naming no task (a Veo 4K failure may come with `data: null`) is counted

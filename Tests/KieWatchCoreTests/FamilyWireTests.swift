@@ -485,8 +485,8 @@ extension TaskFamily {
         #expect(Set(creates).isDisjoint(with: TaskFamily.all.filter { $0.status.method == "GET" }.map(\.status.path)))
         #expect(Set(TaskFamily.all.map(\.rawValue)).count == TaskFamily.all.count)
         #expect(Set(TaskFamily.all.map(\.webhookPath)).count == TaskFamily.all.count)
-        for family in TaskFamily.all { #expect(TaskFamily(rawValue: family.rawValue) == family) }
-        #expect(TaskFamily(rawValue: "nope") == nil)
+        for family in TaskFamily.all { #expect(TaskFamily.named(family.rawValue) == family) }
+        #expect(TaskFamily.named("nope") == nil)
     }
 
     @Test func veo4KTrackedIdRoundTrip() {
