@@ -259,6 +259,9 @@ final class FamilyKie: HTTPHandler {
         #expect(try h.task(id)?.missed == false)
         #expect(h.app.deliveries.count == 2)
         #expect(!metrics(h).contains("kiewatch_webhooks_missed_total{"))
+        // A sender repeating unreadable bodies gets each relayed, and cannot grow the task's row.
+        for _ in 0..<12 { #expect(try await deliver(h, to: url, body: garbage).status == 200) }
+        #expect(try h.task(id)?.callbackKinds.count == 8)
     }
 
     // MARK: Luma

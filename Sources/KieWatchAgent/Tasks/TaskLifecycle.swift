@@ -61,6 +61,9 @@ extension TaskRecord {
     /// The `callbackKinds` entry of a callback the agent relayed without reading it.
     static let unparsedKind = "unparsed"
 
+    /// At most this many entries in `callbackKinds` (more than any family's kinds).
+    static let maxCallbackKinds = 8
+
     /// Callbacks the agent could not read (`unparsed`) came for the task, as many as the task
     /// gets (one, or Suno's three with the kinds read): the app has had its final callback,
     /// unread by the agent, so recovery neither counts it missed nor sends another.

@@ -203,8 +203,9 @@ enum TaskWrites {
         var row = webhook
         row.result = .unparsed
         let task = try route.taskID.flatMap { try ctx.task(id: $0) }
-        if let stored = task {
-            // Unread, but a callback the app gets: recovery must not count it missed.
+        if let stored = task, stored.callbackKinds.count < TaskRecord.maxCallbackKinds {
+            // Unread, but a callback the app gets: recovery must not count it missed. Bounded:
+            // a sender repeating unreadable bodies cannot grow the row.
             var updated = stored
             updated.callbackKinds.append(TaskRecord.unparsedKind)
             updated.lastCallbackAt = now
