@@ -153,7 +153,15 @@ extension TaskFamily {
     /// Suno: up to three callbacks per task (`text`, `first`, `complete`), each relayed; a
     /// failure is one `error` callback with the reason in `data.error`.
     public static let suno = TaskFamily(
-        rawValue: "suno", title: "Suno", creates: [Endpoint("/api/v1/generate", label: "suno_generate")],
+        rawValue: "suno", title: "Suno",
+        creates: [
+            Endpoint("/api/v1/generate", label: "suno_generate"),
+            // Music tasks of their own, with the same status call and callbacks (Kie's "Music
+            // Generation" group): extend a track, upload and extend, upload and cover.
+            Endpoint("/api/v1/generate/extend", label: "suno_extend"),
+            Endpoint("/api/v1/generate/upload-extend", label: "suno_upload_extend"),
+            Endpoint("/api/v1/generate/upload-cover", label: "suno_upload_cover"),
+        ],
         status: Endpoint("/api/v1/generate/record-info", label: "suno_record_info"), webhookPath: "/webhooks/suno",
         model: ModelRule(prefix: "suno/", fallback: "suno"),
         states: [

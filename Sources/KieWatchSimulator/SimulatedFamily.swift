@@ -60,7 +60,7 @@ struct SimulatedFamily: Sendable {
             idForm: .uuid, callbackRequired: ["runway_extend"], extends: ["runway_extend"]),
         TaskFamily.aleph.rawValue: SimulatedFamily(idForm: .uuid),
         TaskFamily.suno.rawValue: SimulatedFamily(
-            callbackRequired: ["suno_generate"], resultCount: 2, failures: TaskFailure.suno),
+            callbackRequired: Set(TaskFamily.suno.creates.map(\.label)), resultCount: 2, failures: TaskFailure.suno),
         TaskFamily.gpt4oImage.rawValue: SimulatedFamily(progressFraction: "progress", failures: TaskFailure.gpt4oImage),
         TaskFamily.midjourney.rawValue: SimulatedFamily(resultCount: 4),
     ]

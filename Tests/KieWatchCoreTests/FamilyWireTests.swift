@@ -457,11 +457,12 @@ extension TaskFamily {
     }
 
     @Test func pathsOutsideTheTableHaveNoRole() {
-        for path in ["/api/v1/generate/extend", "/api/v1/veo/get-1080p-video", "/api/v1/jobs/createTask/", "/API/V1/JOBS/CREATETASK",
+        for path in ["/api/v1/generate/lyrics", "/api/v1/veo/get-1080p-video", "/api/v1/jobs/createTask/", "/API/V1/JOBS/CREATETASK",
                      "/api/v1/jobs/recordInfo?taskId=x", "", "/"] {
             #expect(TaskFamily.role(ofPath: path[...]) == nil, "\(path)")
         }
-        #expect(KieEndpoint(path: "/api/v1/generate/extend") == .other)
+        #expect(KieEndpoint(path: "/api/v1/generate/lyrics") == .other)
+        #expect(TaskFamily.role(ofPath: "/api/v1/generate/extend") == .create(.suno, TaskFamily.suno.creates[1]))
         #expect(TaskFamily.role(ofPath: "/api/v1/generate") == .create(.suno, TaskFamily.suno.creates[0]))
         #expect(TaskFamily.role(ofPath: "/api/v1/runway/extend") == .create(.runway, TaskFamily.runway.creates[1]))
     }
