@@ -33,6 +33,8 @@ public struct AgentRouter: HTTPHandler {
     /// tasks created before callback routes), or it followed by `/<token>`: the family, and the
     /// route's token if there is one.
     static func webhookTarget(_ path: Substring) -> (family: TaskFamily, token: String?)? {
+        // Every proxied call is asked too: one compare before the table's paths.
+        guard path.hasPrefix("/webhooks/") else { return nil }
         for family in TaskFamily.allCases {
             let base = family.webhookPath
             guard path.hasPrefix(base) else { continue }

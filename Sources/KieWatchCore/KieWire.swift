@@ -24,9 +24,6 @@ public enum KieWire {
         public var json: JSONValue
     }
 
-    /// The model Kie runs for a Veo create that names none.
-    public static let veoDefaultModel = "veo3_fast"
-
     /// Reads a create request body: the model by the family's rule (its default when the body
     /// names none, as at Kie), the callback URL, the parent task.
     public static func createRequest(_ json: JSONValue, family: TaskFamily) -> CreateRequest {

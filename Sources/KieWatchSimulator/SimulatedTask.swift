@@ -121,10 +121,7 @@ public struct SimulatedTask: Sendable {
     // MARK: Progress callbacks
 
     /// The kinds of callback a task sends while it runs (Suno's `text`, `first`), in order.
-    var progressKinds: [String] {
-        if case .kinds(_, let progress, _, _) = family.callbacks { return progress }
-        return []
-    }
+    var progressKinds: [String] { family.callbacks.progress }
 
     /// When each progress callback is due: spread evenly over the generation phase, the first
     /// as generation starts (Suno has the lyrics before the songs). Whatever the task's outcome:
